@@ -1,0 +1,30 @@
+"""lrgen: define a learning-rate schedule once, generate equivalent PyTorch and Keras 3 code.
+
+Public API (CONTRACT §7): :func:`load`, :func:`evaluate`, :class:`SpecError`.
+Imports are lazy so that ``lrgen validate`` pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lrgen.errors import Problem, SpecError
+
+if TYPE_CHECKING:
+    from lrgen.loader import load
+    from lrgen.reference import evaluate
+
+__all__ = ["Problem", "SpecError", "evaluate", "load"]
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "load":
+        from lrgen.loader import load
+
+        return load
+    if name == "evaluate":
+        from lrgen.reference import evaluate
+
+        return evaluate
+    raise AttributeError(f"module 'lrgen' has no attribute {name!r}")

@@ -1,0 +1,604 @@
+"""The one registry of schedule kinds: parameters, defaults, constraints, documentation.
+
+Everything else derives from this table: the JSON Schema (:mod:`lrgen.schema`), the loader's
+checks, the binding of parameters at construction (:mod:`lrgen.ir`), the docs' kinds reference.
+Adding a kind touches this registry, the reference evaluator, the lowering and the docs formula.
+"""
+
+from __future__ import annotations
+
+import enum
+import keyword
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class T(enum.StrEnum):
+    """Parameter types. Numbers and integers may also be expressions over params."""
+
+    NUMBER = "number"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    CHOICE = "choice"
+    STRING = "string"
+    INT_LIST = "int_list"
+    NUMBER_LIST = "number_list"
+    EXPR_T = "expr_t"  # expression of the counter t (aliases step, epoch) and params
+    EXPR_X = "expr_x"  # expression of x (CyclicLR.scale_fn) and params
+    NODES = "nodes"  # a list of child schedule nodes
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A default that is the value of another field of the same node, or the schedule's ``lr``."""
+
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    type: T
+    doc: str
+    default: Any = REQUIRED
+    minimum: float | None = None
+    exclusive_minimum: float | None = None
+    maximum: float | None = None
+    exclusive_maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    nullable: bool = False  # None (YAML null) is a valid value
+    min_items: int = 0
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def bounds_text(self) -> str:
+        """Human-readable constraint, e.g. ``> 0`` or ``in [0, 1]``."""
+        parts = []
+        if self.minimum is not None:
+            parts.append(f">= {_num(self.minimum)}")
+        if self.exclusive_minimum is not None:
+            parts.append(f"> {_num(self.exclusive_minimum)}")
+        if self.maximum is not None:
+            parts.append(f"<= {_num(self.maximum)}")
+        if self.exclusive_maximum is not None:
+            parts.append(f"< {_num(self.exclusive_maximum)}")
+        return " and ".join(parts)
+
+    def violation(self, value: float) -> str | None:
+        """The message for a number that breaks this parameter's bounds, or None."""
+        if self.minimum is not None and value < self.minimum:
+            return f"{_num(value)} is less than the minimum of {_num(self.minimum)}"
+        if self.exclusive_minimum is not None and value <= self.exclusive_minimum:
+            return f"{_num(value)} is not greater than {_num(self.exclusive_minimum)}"
+        if self.maximum is not None and value > self.maximum:
+            return f"{_num(value)} is greater than the maximum of {_num(self.maximum)}"
+        if self.exclusive_maximum is not None and value >= self.exclusive_maximum:
+            return f"{_num(value)} is not less than {_num(self.exclusive_maximum)}"
+        return None
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
+
+
+# --- cross-field checks (the schema cannot express them) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Increasing:
+    """The list ``field`` is strictly increasing."""
+
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class Less:
+    """``low < high`` (both numeric fields)."""
+
+    low: str
+    high: str
+
+
+@dataclass(frozen=True, slots=True)
+class LenMatch:
+    """``len(field) == len(other) + offset`` (list or NODES fields)."""
+
+    field: str
+    other: str
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class TotalSteps:
+    """OneCycleLR: ``total_steps`` or both ``epochs`` and ``steps_per_epoch``, not both forms."""
+
+
+Check = Increasing | Less | LenMatch | TotalSteps
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    name: str
+    family: str  # "torch" | "keras" | "neutral"
+    summary: str
+    formula: str  # the meaning, in math-ish text, for docstrings and docs
+    params: tuple[Param, ...]
+    checks: tuple[Check, ...] = ()
+    metric_driven: bool = False
+    origin: str = ""  # the framework class mirrored, if any
+    notes: str = ""  # where lrgen deliberately differs from the original
+
+    @property
+    def param_map(self) -> Mapping[str, Param]:
+        return {p.name: p for p in self.params}
+
+
+def _p(name: str, type: T, doc: str, default: Any = REQUIRED, **kw: Any) -> Param:
+    return Param(name, type, doc, default, **kw)
+
+
+_STEPS = "number of counter ticks (steps or epochs, per the schedule's `unit`)"
+
+
+def _torch(name: str) -> str:
+    return f"torch.optim.lr_scheduler.{name}"
+
+
+def _keras(name: str) -> str:
+    return f"keras.optimizers.schedules.{name}"
+
+
+_INITIAL_LR = _p(
+    "initial_learning_rate",
+    T.NUMBER,
+    "Learning rate at step 0 (defaults to the schedule's `lr`).",
+    Ref("lr"),
+    exclusive_minimum=0,
+)
+
+_MOMENTUM = (
+    _p(
+        "cycle_momentum",
+        T.BOOLEAN,
+        "Cycle the optimizer's momentum (or Adam's beta1) inversely to the learning rate.",
+        True,
+    ),
+)
+
+KINDS: tuple[Kind, ...] = (
+    # --- torch-mirrored -------------------------------------------------------------------------
+    Kind(
+        "StepLR",
+        "torch",
+        "Decay by `gamma` every `step_size` ticks.",
+        "lr * gamma ** (t // step_size)",
+        (
+            _p("step_size", T.INTEGER, f"Period of decay, in {_STEPS}.", minimum=1),
+            _p("gamma", T.NUMBER, "Multiplicative factor of decay.", 0.1, exclusive_minimum=0),
+        ),
+        origin=_torch("StepLR"),
+    ),
+    Kind(
+        "MultiStepLR",
+        "torch",
+        "Decay by `gamma` at each milestone.",
+        "lr * gamma ** (number of milestones <= t)",
+        (
+            _p(
+                "milestones",
+                T.INT_LIST,
+                "Ticks at which the rate is multiplied by `gamma`; strictly increasing.",
+                minimum=1,
+                min_items=1,
+            ),
+            _p("gamma", T.NUMBER, "Multiplicative factor of decay.", 0.1, exclusive_minimum=0),
+        ),
+        checks=(Increasing("milestones"),),
+        origin=_torch("MultiStepLR"),
+    ),
+    Kind(
+        "ConstantLR",
+        "torch",
+        "Scale by `factor` until `total_iters`, then the full rate.",
+        "lr * (factor if t < total_iters else 1)",
+        (
+            _p("factor", T.NUMBER, "Scale applied before `total_iters`.", 1 / 3, minimum=0,
+               maximum=1),
+            _p("total_iters", T.INTEGER, f"Length of the scaled phase, in {_STEPS}.", 5,
+               minimum=0),
+        ),
+        origin=_torch("ConstantLR"),
+    ),
+    Kind(
+        "LinearLR",
+        "torch",
+        "Scale linearly from `start_factor` to `end_factor` over `total_iters`, then hold.",
+        "lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) / total_iters)",
+        (
+            _p("start_factor", T.NUMBER, "Scale at t = 0.", 1 / 3, exclusive_minimum=0,
+               maximum=1),
+            _p("end_factor", T.NUMBER, "Scale from t = total_iters on.", 1.0, minimum=0,
+               maximum=1),
+            _p("total_iters", T.INTEGER, f"Length of the ramp, in {_STEPS}.", 5, minimum=1),
+        ),
+        origin=_torch("LinearLR"),
+    ),
+    Kind(
+        "ExponentialLR",
+        "torch",
+        "Decay by `gamma` every tick.",
+        "lr * gamma ** t",
+        (_p("gamma", T.NUMBER, "Multiplicative factor of decay per tick.", exclusive_minimum=0),),
+        origin=_torch("ExponentialLR"),
+    ),
+    Kind(
+        "PolynomialLR",
+        "torch",
+        "Polynomial decay to 0 over `total_iters`, then 0.",
+        "lr * (1 - min(t, total_iters) / total_iters) ** power",
+        (
+            _p("total_iters", T.INTEGER, f"Length of the decay, in {_STEPS}.", 5, minimum=1),
+            _p("power", T.NUMBER, "Power of the polynomial.", 1.0, minimum=0),
+        ),
+        origin=_torch("PolynomialLR"),
+    ),
+    Kind(
+        "CosineAnnealingLR",
+        "torch",
+        "Cosine annealing from `lr` to `eta_min` over `T_max` (torch's closed form, periodic).",
+        "eta_min + (lr - eta_min) * (1 + cos(pi * t / T_max)) / 2",
+        (
+            _p("T_max", T.INTEGER, f"Half period of the cosine, in {_STEPS}.", minimum=1),
+            _p("eta_min", T.NUMBER, "Minimum learning rate.", 0.0, minimum=0),
+        ),
+        origin=_torch("CosineAnnealingLR"),
+        notes="Past `T_max` the closed form rises again, as torch's does; `lrgen validate` "
+        "warns about it.",
+    ),
+    Kind(
+        "CosineAnnealingWarmRestarts",
+        "torch",
+        "SGDR: cosine annealing restarted every cycle; cycle i lasts `T_0 * T_mult**i` ticks.",
+        "eta_min + (lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2, with the cycle found by "
+        "integer arithmetic",
+        (
+            _p("T_0", T.INTEGER, f"Length of the first cycle, in {_STEPS}.", minimum=1),
+            _p("T_mult", T.INTEGER, "Factor by which each cycle is longer than the last.", 1,
+               minimum=1),
+            _p("eta_min", T.NUMBER, "Minimum learning rate.", 0.0, minimum=0),
+        ),
+        origin=_torch("CosineAnnealingWarmRestarts"),
+        notes="The cycle is found with integers, never with a floating-point logarithm, so "
+        "restarts land exactly on their step at any step count.",
+    ),
+    Kind(
+        "CyclicLR",
+        "torch",
+        "Cyclical learning rate between `base_lr` and `max_lr` (absolute values).",
+        "base_lr + (max_lr - base_lr) * triangle(t) * scale(cycle or t)",
+        (
+            _p("base_lr", T.NUMBER, "Lower boundary of the cycle (absolute).", minimum=0),
+            _p("max_lr", T.NUMBER, "Upper boundary of the cycle (absolute).", minimum=0),
+            _p("step_size_up", T.INTEGER, f"Ticks of the rising half, in {_STEPS}.", 2000,
+               minimum=1),
+            _p("step_size_down", T.INTEGER, "Ticks of the falling half (null: = step_size_up).",
+               None, minimum=1, nullable=True),
+            _p("mode", T.CHOICE, "Scaling policy (ignored when `scale_fn` is given).",
+               "triangular", choices=("triangular", "triangular2", "exp_range")),
+            _p("gamma", T.NUMBER, "Base of `exp_range` scaling: gamma ** iteration.", 1.0,
+               exclusive_minimum=0),
+            _p("scale_fn", T.EXPR_X,
+               "Custom amplitude scaling, an expression in `x` (cycle number or iteration, per "
+               "`scale_mode`); overrides `mode`.", None, nullable=True),
+            _p("scale_mode", T.CHOICE,
+               "What `x` of `scale_fn` counts (null: `cycle`, or `iterations` for exp_range).",
+               None, choices=("cycle", "iterations"), nullable=True),
+            *_MOMENTUM,
+            _p("base_momentum", T.NUMBER, "Momentum at the learning-rate peak.", 0.8, minimum=0,
+               maximum=1),
+            _p("max_momentum", T.NUMBER, "Momentum at the learning-rate trough.", 0.9,
+               minimum=0, maximum=1),
+        ),
+        origin=_torch("CyclicLR"),
+        notes="Step sizes are integers and the position in the cycle is found with integer "
+        "arithmetic.",
+    ),
+    Kind(
+        "OneCycleLR",
+        "torch",
+        "1cycle: warm up from max_lr/div_factor to `max_lr`, anneal to "
+        "max_lr/(div_factor*final_div_factor).",
+        "piecewise cos/linear annealing between phase ends pct_start*total_steps - 1, "
+        "total_steps - 1",
+        (
+            _p("max_lr", T.NUMBER, "Peak learning rate (absolute).", exclusive_minimum=0),
+            _p("total_steps", T.INTEGER, "Length of the cycle (or give epochs and "
+               "steps_per_epoch).", None, minimum=1, nullable=True),
+            _p("epochs", T.INTEGER, "Epochs, with steps_per_epoch, when total_steps is null.",
+               None, minimum=1, nullable=True),
+            _p("steps_per_epoch", T.INTEGER, "Steps per epoch, with epochs.", None, minimum=1,
+               nullable=True),
+            _p("pct_start", T.NUMBER, "Fraction of the cycle spent rising.", 0.3,
+               exclusive_minimum=0, exclusive_maximum=1),
+            _p("anneal_strategy", T.CHOICE, "Annealing shape.", "cos", choices=("cos", "linear")),
+            *_MOMENTUM,
+            _p("base_momentum", T.NUMBER, "Momentum at the learning-rate peak.", 0.85,
+               minimum=0, maximum=1),
+            _p("max_momentum", T.NUMBER, "Momentum at the start and end.", 0.95, minimum=0,
+               maximum=1),
+            _p("div_factor", T.NUMBER, "initial_lr = max_lr / div_factor.", 25.0,
+               exclusive_minimum=0),
+            _p("final_div_factor", T.NUMBER, "min_lr = initial_lr / final_div_factor.", 1e4,
+               exclusive_minimum=0),
+            _p("three_phase", T.BOOLEAN, "Use a third phase that anneals to min_lr "
+               "(fast.ai style).", False),
+        ),
+        checks=(TotalSteps(),),
+        origin=_torch("OneCycleLR"),
+        notes="Holds its final value from step total_steps - 1 on; torch extrapolates one "
+        "more step and then raises.",
+    ),
+    Kind(
+        "LambdaLR",
+        "torch",
+        "`lr` times an expression of the counter.",
+        "lr * lr_lambda(t)",
+        (_p("lr_lambda", T.EXPR_T,
+            "Multiplier of `lr`, an expression in `t` (aliases `step`, `epoch`) and params."),),
+        origin=_torch("LambdaLR"),
+    ),
+    Kind(
+        "SequentialLR",
+        "torch",
+        "Run child schedules one after another; child i runs on its own clock.",
+        "child_i(t - milestones[i-1]) for milestones[i-1] <= t < milestones[i]",
+        (
+            _p("schedulers", T.NODES, "The child schedules, in order.", min_items=1),
+            _p("milestones", T.INT_LIST,
+               "Ticks at which the next child takes over; strictly increasing, one fewer than "
+               "`schedulers`.", minimum=1),
+        ),
+        checks=(Increasing("milestones"), LenMatch("milestones", "schedulers", -1)),
+        origin=_torch("SequentialLR"),
+    ),
+    Kind(
+        "ChainedScheduler",
+        "torch",
+        "Product of the children's multipliers.",
+        "lr * prod_i(child_i(t) / lr)",
+        (_p("schedulers", T.NODES, "The child schedules, all applied at once.", min_items=1),),
+        origin=_torch("ChainedScheduler"),
+    ),
+    Kind(
+        "ReduceLROnPlateau",
+        "torch",
+        "Reduce by `factor` when a metric stops improving (metric-driven, top level only).",
+        "torch's ReduceLROnPlateau state machine over the metric sequence",
+        (
+            _p("mode", T.CHOICE, "Whether the metric should decrease (min) or increase (max).",
+               "min", choices=("min", "max")),
+            _p("factor", T.NUMBER, "new_lr = lr * factor.", 0.1, minimum=0, exclusive_maximum=1),
+            _p("patience", T.INTEGER, "Bad epochs tolerated before a reduction.", 10, minimum=0),
+            _p("threshold", T.NUMBER, "Minimum change that counts as an improvement.", 1e-4,
+               minimum=0),
+            _p("threshold_mode", T.CHOICE, "Threshold relative to the best (rel) or absolute.",
+               "rel", choices=("rel", "abs")),
+            _p("cooldown", T.INTEGER, "Epochs to wait after a reduction.", 0, minimum=0),
+            _p("min_lr", T.NUMBER, "Lower bound of the learning rate.", 0.0, minimum=0),
+            _p("eps", T.NUMBER, "Reductions smaller than eps are skipped.", 1e-8, minimum=0),
+            _p("monitor", T.STRING, "Keras: the logged metric the callback reads.", "val_loss"),
+        ),
+        metric_driven=True,
+        origin=_torch("ReduceLROnPlateau"),
+    ),
+    # --- Keras-mirrored -------------------------------------------------------------------------
+    Kind(
+        "ExponentialDecay",
+        "keras",
+        "Keras exponential decay.",
+        "initial_learning_rate * decay_rate ** (t / decay_steps)  (floor of the exponent if "
+        "staircase)",
+        (
+            _INITIAL_LR,
+            _p("decay_steps", T.INTEGER, "Ticks per decay period.", minimum=1),
+            _p("decay_rate", T.NUMBER, "Decay per period.", exclusive_minimum=0),
+            _p("staircase", T.BOOLEAN, "Decay at discrete intervals.", False),
+        ),
+        origin=_keras("ExponentialDecay"),
+    ),
+    Kind(
+        "PiecewiseConstantDecay",
+        "keras",
+        "Piecewise constant (absolute) values; `values[0]` while t <= boundaries[0].",
+        "values[i] for boundaries[i-1] < t <= boundaries[i]",
+        (
+            _p("boundaries", T.INT_LIST, "Strictly increasing step boundaries.", minimum=0,
+               min_items=1),
+            _p("values", T.NUMBER_LIST, "Learning rates, one more than boundaries.", minimum=0,
+               min_items=2),
+        ),
+        checks=(Increasing("boundaries"), LenMatch("values", "boundaries", 1)),
+        origin=_keras("PiecewiseConstantDecay"),
+    ),
+    Kind(
+        "PolynomialDecay",
+        "keras",
+        "Keras polynomial decay to `end_learning_rate`, optionally cycling.",
+        "(initial - end) * (1 - min(t, decay_steps) / decay_steps) ** power + end",
+        (
+            _INITIAL_LR,
+            _p("decay_steps", T.INTEGER, "Ticks of the decay.", minimum=1),
+            _p("end_learning_rate", T.NUMBER, "Final learning rate.", 1e-4, minimum=0),
+            _p("power", T.NUMBER, "Power of the polynomial.", 1.0, minimum=0),
+            _p("cycle", T.BOOLEAN, "Restart the decay past decay_steps (with a longer period).",
+               False),
+        ),
+        origin=_keras("PolynomialDecay"),
+    ),
+    Kind(
+        "InverseTimeDecay",
+        "keras",
+        "Keras inverse time decay.",
+        "initial_learning_rate / (1 + decay_rate * t / decay_steps)  (floor if staircase)",
+        (
+            _INITIAL_LR,
+            _p("decay_steps", T.INTEGER, "Ticks per decay period.", minimum=1),
+            _p("decay_rate", T.NUMBER, "Decay rate.", minimum=0),
+            _p("staircase", T.BOOLEAN, "Decay at discrete intervals.", False),
+        ),
+        origin=_keras("InverseTimeDecay"),
+    ),
+    Kind(
+        "CosineDecay",
+        "keras",
+        "Keras cosine decay with optional linear warmup to `warmup_target`.",
+        "warmup: initial + (warmup_target - initial) * t / warmup_steps; then "
+        "peak * ((1 - alpha) * (1 + cos(pi * min(s, decay_steps) / decay_steps)) / 2 + alpha)",
+        (
+            _INITIAL_LR,
+            _p("decay_steps", T.INTEGER, "Ticks of the decay (after the warmup).", minimum=1),
+            _p("alpha", T.NUMBER, "Final rate as a fraction of the peak.", 0.0, minimum=0,
+               maximum=1),
+            _p("warmup_target", T.NUMBER, "Peak reached after the warmup (null: no warmup).",
+               None, exclusive_minimum=0, nullable=True),
+            _p("warmup_steps", T.INTEGER, "Ticks of the linear warmup.", 0, minimum=0),
+        ),
+        origin=_keras("CosineDecay"),
+    ),
+    Kind(
+        "CosineDecayRestarts",
+        "keras",
+        "Keras SGDR: cosine decay with restarts; periods grow by t_mul, peaks by m_mul.",
+        "initial * ((1 - alpha) * m_mul**i * (1 + cos(pi * fraction_of_period_i)) / 2 + alpha)",
+        (
+            _INITIAL_LR,
+            _p("first_decay_steps", T.INTEGER, "Ticks of the first period.", minimum=1),
+            _p("t_mul", T.NUMBER, "Growth of each period's length.", 2.0, minimum=1),
+            _p("m_mul", T.NUMBER, "Factor of each period's initial rate.", 1.0, minimum=0),
+            _p("alpha", T.NUMBER, "Minimum as a fraction of the initial rate.", 0.0, minimum=0,
+               maximum=1),
+        ),
+        origin=_keras("CosineDecayRestarts"),
+        notes="The period is found by an exact search over precomputed period starts, not by a "
+        "floating-point logarithm, so restarts land exactly on their step.",
+    ),
+    # --- framework-neutral ----------------------------------------------------------------------
+    Kind("Constant", "neutral", "The base rate, always.", "lr", ()),
+    Kind(
+        "LinearWarmup",
+        "neutral",
+        "Linear warmup from 0 to `lr`, then hold.",
+        "lr * min(1, t / warmup_steps)",
+        (_p("warmup_steps", T.INTEGER, f"Length of the warmup, in {_STEPS}.", minimum=1),),
+    ),
+    Kind(
+        "ExponentialWarmup",
+        "neutral",
+        "Geometric warmup from `start_lr` to `lr`, then hold.",
+        "start_lr * (lr / start_lr) ** (t / warmup_steps) for t < warmup_steps, then lr",
+        (
+            _p("warmup_steps", T.INTEGER, f"Length of the warmup, in {_STEPS}.", minimum=1),
+            _p("start_lr", T.NUMBER, "Learning rate at t = 0.", 1e-7, exclusive_minimum=0),
+        ),
+    ),
+    Kind(
+        "CosineWarmup",
+        "neutral",
+        "Half-cosine warmup from 0 to `lr`, then hold.",
+        "lr * (1 - cos(pi * t / warmup_steps)) / 2 for t < warmup_steps, then lr",
+        (_p("warmup_steps", T.INTEGER, f"Length of the warmup, in {_STEPS}.", minimum=1),),
+    ),
+    Kind(
+        "WarmupWithDecay",
+        "neutral",
+        "Linear warmup to `lr`, cosine decay to `min_lr` at `total_steps`, then hold.",
+        "lr * t / warmup_steps; then min_lr + (lr - min_lr) * (1 + cos(pi * (t - warmup_steps) "
+        "/ (total_steps - warmup_steps))) / 2; min_lr from total_steps on",
+        (
+            _p("warmup_steps", T.INTEGER, f"Length of the warmup, in {_STEPS}.", minimum=0),
+            _p("total_steps", T.INTEGER, "End of the decay.", minimum=1),
+            _p("min_lr", T.NUMBER, "Final learning rate.", 0.0, minimum=0),
+        ),
+        checks=(Less("warmup_steps", "total_steps"),),
+    ),
+    Kind(
+        "InverseSqrt",
+        "neutral",
+        "Linear warmup, then inverse square-root decay (the Transformer schedule).",
+        "lr * t / warmup_steps for t < warmup_steps, then "
+        "lr * sqrt(timescale / (t - warmup_steps + timescale))",
+        (
+            _p("warmup_steps", T.INTEGER, f"Length of the warmup, in {_STEPS}.", minimum=1),
+            _p("timescale", T.NUMBER, "Decay timescale (defaults to warmup_steps).",
+               Ref("warmup_steps"), exclusive_minimum=0),
+        ),
+    ),
+    Kind(
+        "WarmupStableDecay",
+        "neutral",
+        "Warmup, hold `lr`, decay to `min_lr_ratio * lr`, then hold (transformers' WSD shape).",
+        "warmup factor w(t / warmup_steps) from min_lr_ratio to 1; 1; decay factor "
+        "d((t - warmup_steps - stable_steps) / decay_steps) from 1 to min_lr_ratio; "
+        "min_lr_ratio",
+        (
+            _p("warmup_steps", T.INTEGER, f"Length of the warmup, in {_STEPS}.", minimum=0),
+            _p("stable_steps", T.INTEGER, "Length of the plateau at `lr`.", minimum=0),
+            _p("decay_steps", T.INTEGER, "Length of the decay.", minimum=1),
+            _p("min_lr_ratio", T.NUMBER, "Final rate as a fraction of `lr`.", 0.0, minimum=0,
+               maximum=1),
+            _p("warmup_type", T.CHOICE, "Shape of the warmup.", "linear",
+               choices=("linear", "cosine", "1-sqrt")),
+            _p("decay_type", T.CHOICE, "Shape of the decay.", "cosine",
+               choices=("linear", "cosine", "1-sqrt")),
+        ),
+        origin="transformers.get_wsd_schedule",
+    ),
+)
+
+KIND_MAP: Mapping[str, Kind] = {k.name: k for k in KINDS}
+
+# --- names --------------------------------------------------------------------------------------
+
+#: Names a schedule or a param may not take: they would shadow something in generated code.
+RESERVED_NAMES = frozenset(keyword.kwlist) | frozenset(dir(__builtins__ if isinstance(
+    __builtins__, dict) else vars(__builtins__))) | frozenset(
+    {"t", "step", "epoch", "x", "pi", "e", "math", "torch", "keras", "ops", "self", "optimizer",
+     "last_epoch", "steps_per_epoch", "name", "lr", "annotations", "metrics"}
+)
+COUNTER_NAMES = ("t", "step", "epoch")
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+MAX_NAME_LENGTH = 64
+
+
+def camel_name(snake: str) -> str:
+    """``warmup_cosine`` -> ``WarmupCosine`` (digits kept, underscores dropped)."""
+    return "".join(part[:1].upper() + part[1:] for part in snake.split("_"))
+
+
+@dataclass(frozen=True, slots=True)
+class TopLevelField:
+    name: str
+    doc: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+SCHEDULE_FIELDS: tuple[TopLevelField, ...] = (
+    TopLevelField("description", "What the schedule is for; ends up in the generated docstrings."),
+    TopLevelField("lr", "The base learning rate: finite and > 0 (a number or an expression "
+                  "over params)."),
+    TopLevelField("unit", "What the counter t counts: optimizer steps (default) or epochs."),
+    TopLevelField("params", "Runtime parameters: name -> default number. They become keyword "
+                  "arguments of every generated class and function."),
+    TopLevelField("schedule", "The schedule: one node with a `kind`."),
+)
