@@ -176,13 +176,26 @@ def _convert(node: ast.AST, names: frozenset[str], depth: int) -> Expr:
         )
     if isinstance(node, ast.Call):
         return _convert_call(node, names, depth)
+    _innermost_problem(node, names, depth)
     raise ExprError(col, f"{_describe(node)} is not allowed in an expression")
+
+
+def _innermost_problem(node: ast.AST, names: frozenset[str], depth: int) -> None:
+    """Report a problem inside ``node`` first (``__import__`` in ``__import__('os').system``)."""
+    if isinstance(node, ast.Attribute):
+        _convert(node.value, names, depth + 1)
+        dot = (node.end_col_offset or node.col_offset) - len(node.attr) - 1
+        raise ExprError(max(dot, node.col_offset), f"attribute access '.{node.attr}' is not "
+                        "allowed in an expression")
+    if isinstance(node, ast.Subscript):
+        _convert(node.value, names, depth + 1)
 
 
 def _convert_call(node: ast.Call, names: frozenset[str], depth: int) -> Expr:
     col = node.col_offset
     if not isinstance(node.func, ast.Name):
-        raise ExprError(col, f"{_describe(node.func)} is not allowed in an expression")
+        _innermost_problem(node.func, names, depth)
+        raise ExprError(col, f"calling {_describe(node.func)} is not allowed in an expression")
     func = node.func.id
     if func not in FUNCTIONS:
         allowed = ", ".join(sorted(FUNCTIONS))

@@ -1,0 +1,1 @@
+"""Small command modules of the CLI (see lrgen.cli)."""
