@@ -15,7 +15,6 @@ import ast
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 
@@ -101,7 +100,7 @@ class IfElse:
     orelse: Expr
 
 
-Expr = Union[Num, Name, Unary, Binary, Call, IfElse]
+Expr = Num | Name | Unary | Binary | Call | IfElse
 
 
 class ExprError(ValueError):
@@ -121,8 +120,9 @@ def parse(text: str, names: frozenset[str] | set[str] = frozenset()) -> Expr:
     if len(text) > MAX_LENGTH:
         raise ExprError(0, f"expression is longer than {MAX_LENGTH} characters")
     if "\n" in text or "\r" in text:
-        raise ExprError(text.find("\n") if "\n" in text else text.find("\r"),
-                        "expression must be on one line")
+        raise ExprError(
+            text.find("\n") if "\n" in text else text.find("\r"), "expression must be on one line"
+        )
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as err:
@@ -161,10 +161,15 @@ def _convert(node: ast.AST, names: frozenset[str], depth: int) -> Expr:
         )
     if isinstance(node, ast.IfExp):
         test = node.test
-        if not (isinstance(test, ast.Compare) and len(test.ops) == 1
-                and type(test.ops[0]) in _AST_CMPOPS):
-            raise ExprError(getattr(test, "col_offset", col),
-                            "the condition of 'if' must be one comparison (<, <=, >, >=, ==, !=)")
+        if not (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and type(test.ops[0]) in _AST_CMPOPS
+        ):
+            raise ExprError(
+                getattr(test, "col_offset", col),
+                "the condition of 'if' must be one comparison (<, <=, >, >=, ==, !=)",
+            )
         return IfElse(
             Compare(
                 _AST_CMPOPS[type(test.ops[0])],
@@ -185,8 +190,10 @@ def _innermost_problem(node: ast.AST, names: frozenset[str], depth: int) -> None
     if isinstance(node, ast.Attribute):
         _convert(node.value, names, depth + 1)
         dot = (node.end_col_offset or node.col_offset) - len(node.attr) - 1
-        raise ExprError(max(dot, node.col_offset), f"attribute access '.{node.attr}' is not "
-                        "allowed in an expression")
+        raise ExprError(
+            max(dot, node.col_offset),
+            f"attribute access '.{node.attr}' is not allowed in an expression",
+        )
     if isinstance(node, ast.Subscript):
         _convert(node.value, names, depth + 1)
 
@@ -201,8 +208,10 @@ def _convert_call(node: ast.Call, names: frozenset[str], depth: int) -> Expr:
         allowed = ", ".join(sorted(FUNCTIONS))
         raise ExprError(col, f"call of unknown function {func!r}; allowed: {allowed}")
     if node.keywords:
-        raise ExprError(node.keywords[0].value.col_offset - len(node.keywords[0].arg or "") - 1,
-                        f"{func}() takes no keyword arguments")
+        raise ExprError(
+            node.keywords[0].value.col_offset - len(node.keywords[0].arg or "") - 1,
+            f"{func}() takes no keyword arguments",
+        )
     for arg in node.args:
         if isinstance(arg, ast.Starred):
             raise ExprError(arg.col_offset, "argument unpacking is not allowed in an expression")

@@ -150,26 +150,29 @@ def _bind_node(node: Node, env: Mapping[str, float], lr: float) -> Bound:
             continue
         raw = node.arg(param.name)
         where = f"{node.path}.{param.name}"
-        if raw is None or param.type in (T.BOOLEAN, T.CHOICE, T.STRING):
-            values[param.name] = raw
-        elif param.type in (T.EXPR_T, T.EXPR_X):
+        if (
+            raw is None
+            or param.type in (T.BOOLEAN, T.CHOICE, T.STRING)
+            or param.type in (T.EXPR_T, T.EXPR_X)
+        ):
             values[param.name] = raw
         elif param.type in (T.INT_LIST, T.NUMBER_LIST):
             integer = param.type is T.INT_LIST
             values[param.name] = tuple(
-                _checked(param, item, env, f"{where}[{i}]", integer)
-                for i, item in enumerate(raw)
+                _checked(param, item, env, f"{where}[{i}]", integer) for i, item in enumerate(raw)
             )
         else:
             values[param.name] = _checked(param, raw, env, where, param.type is T.INTEGER)
     _cross_checks(kind, values, node)
     children = tuple(_bind_node(child, env, lr) for child in node.children)
-    return Bound(node.kind, MappingProxyType(values), children, lr, MappingProxyType(dict(env)),
-                 node.path)
+    return Bound(
+        node.kind, MappingProxyType(values), children, lr, MappingProxyType(dict(env)), node.path
+    )
 
 
-def _checked(param: Any, raw: ex.Expr, env: Mapping[str, float], where: str,
-             integer: bool) -> float | int:
+def _checked(
+    param: Any, raw: ex.Expr, env: Mapping[str, float], where: str, integer: bool
+) -> float | int:
     value = _number(raw, env, where)
     if integer:
         if not float(value).is_integer():
@@ -213,8 +216,9 @@ def _cross_checks(kind: Kind, values: Mapping[str, Any], node: Node) -> None:
         elif isinstance(check, TotalSteps):
             has_total = values["total_steps"] is not None
             has_epochs = values["epochs"] is not None or values["steps_per_epoch"] is not None
-            if has_total == has_epochs or (has_epochs and (
-                    values["epochs"] is None or values["steps_per_epoch"] is None)):
+            if has_total == has_epochs or (
+                has_epochs and (values["epochs"] is None or values["steps_per_epoch"] is None)
+            ):
                 raise BindError(
                     f"{node.path}: give either total_steps or both epochs and steps_per_epoch"
                 )
@@ -231,8 +235,14 @@ def one_cycle_total_steps(bound: Bound) -> int:
 # --- construction -------------------------------------------------------------------------------
 
 
-def make_node(kind: str, *, path: str = "", description: str | None = None,
-              param_names: frozenset[str] = frozenset(), **fields: Any) -> Node:
+def make_node(
+    kind: str,
+    *,
+    path: str = "",
+    description: str | None = None,
+    param_names: frozenset[str] = frozenset(),
+    **fields: Any,
+) -> Node:
     """Build a :class:`Node` from Python values, filling defaults from the registry.
 
     Numbers become ``Num``; strings in numeric fields and in expression fields are parsed with
@@ -273,8 +283,11 @@ def convert_field(type_: T, raw: Any, names: frozenset[str]) -> Value:
     if raw is None or type_ in (T.BOOLEAN, T.CHOICE, T.STRING):
         return raw
     if type_ is T.EXPR_T:
-        return ex.parse(str(raw), names | {"t", "step", "epoch"}) if isinstance(raw, str) \
+        return (
+            ex.parse(str(raw), names | {"t", "step", "epoch"})
+            if isinstance(raw, str)
             else ex.Num(raw)
+        )
     if type_ is T.EXPR_X:
         return ex.parse(str(raw), names | {"x"}) if isinstance(raw, str) else ex.Num(raw)
     if type_ in (T.INT_LIST, T.NUMBER_LIST):

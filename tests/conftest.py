@@ -19,8 +19,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 _COMMON = {"suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
-settings.register_profile("ci", max_examples=25, derandomize=True, deadline=None,
-                          print_blob=True, **_COMMON)
+settings.register_profile(
+    "ci", max_examples=25, derandomize=True, deadline=None, print_blob=True, **_COMMON
+)
 settings.register_profile("dev", max_examples=50, deadline=None, **_COMMON)
 settings.register_profile("thorough", max_examples=500, deadline=None, **_COMMON)
 PROFILE = os.environ.get("LRGEN_HYPOTHESIS_PROFILE", "dev")

@@ -1,0 +1,521 @@
+"""``lrgen build``: spec -> lowered trees -> printed expressions -> templates -> files.
+
+Templates (``templates/*.jinja``) see only the contexts built here: names, printed expressions,
+docstring literals. Output is formatted with the pinned ``ruff format``, deterministic (no clocks,
+sorted or spec-given order), and written atomically (temporary file + ``os.replace``): a failed or
+interrupted build leaves earlier output untouched. ``--check`` writes nothing and prints a diff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lrgen import expr as ex
+from lrgen.errors import Problem, SpecError
+from lrgen.ir import Node, Schedule, Spec
+from lrgen.kinds import KIND_MAP, T
+from lrgen.lower import FLOAT, FLOAT_TABLE, INT, INT_TABLE, Assert, Const, Let, Lowered, lower
+from lrgen.printers import KerasPrinter, Printed, PythonPrinter, TorchPrinter, literal
+
+TARGETS = ("torch", "keras")
+LINE_LENGTH = 100
+_ANNOTATIONS = {
+    INT: "int",
+    FLOAT: "float",
+    "bool": "bool",
+    INT_TABLE: "tuple[int, ...]",
+    FLOAT_TABLE: "tuple[float, ...]",
+}
+#: Warnings printed at build time (e.g. what a target cannot do); collected per build.
+BuildWarning = str
+
+
+# --- docstrings ---------------------------------------------------------------------------------
+
+
+def doc_literal(text: str) -> str:
+    """A triple-quoted docstring literal holding ``text`` safely: whatever the spec's text,
+    it stays inside the string (backslashes, quotes and control characters are escaped)."""
+    safe = []
+    for ch in text.replace("\r\n", "\n"):
+        if ch == "\\":
+            safe.append("\\\\")
+        elif ch == "\n" or ch == "\t" or (ch >= " " and ch != "\x7f"):
+            safe.append(ch)
+        else:
+            safe.append(ch.encode("unicode_escape").decode("ascii"))
+    body = "".join(safe).replace('"""', '\\"\\"\\"')
+    if body.endswith('"'):
+        body = body[:-1] + '\\"'
+    lines = [line.rstrip() for line in body.split("\n")]
+    if len(lines) == 1:
+        return f'"""{lines[0]}"""'
+    return '"""' + "\n".join(lines) + '\n"""'
+
+
+def formula_text(node: Node, indent: str = "") -> list[str]:
+    """The meaning of a node tree, one line per node, from the kinds registry."""
+    kind = KIND_MAP[node.kind]
+    args = []
+    for param in kind.params:
+        if param.type is T.NODES:
+            continue
+        value = node.arg(param.name)
+        if value is None:
+            continue
+        if isinstance(value, tuple):
+            value = "[" + ", ".join(ex.to_source(v) for v in value) + "]"
+        elif isinstance(value, ex.Num | ex.Name | ex.Unary | ex.Binary | ex.Call | ex.IfElse):
+            value = ex.to_source(value)
+        args.append(f"{param.name}={value}")
+    lines = [f"{indent}{node.kind}({', '.join(args)})", f"{indent}    = {kind.formula}"]
+    for child in node.children:
+        lines.extend(formula_text(child, indent + "    "))
+    return lines
+
+
+def schedule_doc(schedule: Schedule, spec: Spec, summary: str, extra: str = "") -> str:
+    parts = [summary, ""]
+    if schedule.description:
+        parts += [schedule.description.strip(), ""]
+    parts += [f"Counter t: {'epochs' if schedule.unit == 'epoch' else 'optimizer steps'}.", ""]
+    parts += ["Formula::", ""] + ["    " + line for line in formula_text(schedule.node)] + [""]
+    if schedule.params:
+        params = ", ".join(f"{k}={literal(v)}" for k, v in schedule.params)
+        parts += [f"Parameters (keyword arguments, with the spec's defaults): {params}.", ""]
+    if extra:
+        parts += [extra, ""]
+    parts += [f"Spec ({spec.stem} in {Path(spec.path).name})::", ""]
+    parts += ["    " + line for line in schedule.source.strip("\n").splitlines()]
+    return doc_literal("\n".join(parts))
+
+
+# --- contexts -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ScheduleContext:
+    name: str
+    class_name: str
+    unit: str
+    metric_driven: bool
+    param_names: list[str]
+    kw_signature: str  # ", name: float = default" per param, after a bare "*"
+    kw_call: str
+    constants_class: str
+    constants_fn: str
+    signature: str
+    lambda_class: str
+    fields: list[tuple[str, str]]
+    fields_call: str
+    prelude: list[str]
+    py: Printed | None
+    torch: Printed | None
+    keras: Printed | None
+    momentum_py: Printed | None
+    doc_function: str
+    doc_class: str
+    doc_keras: str
+    extra: dict[str, Any]
+
+    # the templates call these names
+    @property
+    def function_summary(self) -> str:
+        return self.doc_function
+
+    @property
+    def class_summary(self) -> str:
+        return self.doc_class
+
+    @property
+    def keras_summary(self) -> str:
+        return self.doc_keras
+
+    @staticmethod
+    def docstring(text: str) -> str:
+        return text
+
+
+def _prelude(lowered: Lowered, printer: PythonPrinter) -> tuple[list[str], bool]:
+    """Construction-time statements, and whether they use the check helpers."""
+    lines: list[str] = []
+    checks = False
+    for item in lowered.lets:
+        if isinstance(item, Assert):
+            checks = True
+            lines.append(f"_require({printer.expr(item.cond)}, {item.message!r})")
+            continue
+        value = item.value
+        if getattr(value, "param", False) and getattr(value, "name", None) == item.name:
+            continue  # a parameter used as is: the keyword argument is the value
+        text = printer.expr(value)
+        if item.integer:
+            checks = True
+            text = f"_integer({item.field!r}, {text})"
+        lines.append(f"{item.name} = {text}")
+        for cmp, limit, message in item.bounds:
+            checks = True
+            lines.append(
+                f"_require({item.name} {cmp} {literal(limit)}, "
+                f'f"{item.field}: {{{item.name}!r}} {message} {literal(limit)}")'
+            )
+    return lines, checks
+
+
+def _fields(lowered: Lowered) -> tuple[list[tuple[str, str]], str]:
+    fields: list[tuple[str, str]] = []
+    call: list[str] = []
+    if isinstance(lowered.lr, Const):
+        fields.append(("lr", "float"))
+        call.append(f"lr={literal(lowered.lr.value)}")
+    for item in lowered.lets:
+        if isinstance(item, Let):
+            fields.append((item.name, _ANNOTATIONS[item.dtype]))
+            call.append(f"{item.name}={item.name}")
+    return fields, ", ".join(call)
+
+
+def schedule_context(
+    schedule: Schedule, spec: Spec, targets: Sequence[str], module: dict[str, Any]
+) -> ScheduleContext:
+    params = list(schedule.params)
+    names = [k for k, _ in params]
+    kw_signature = "".join(f", {k}: float = {literal(v)}" for k, v in params)
+    kw_call = ", ".join(f"{k}={k}" for k in names)
+    camel = schedule.class_name
+    base = dict(
+        name=schedule.name,
+        class_name=camel,
+        unit=schedule.unit,
+        metric_driven=schedule.metric_driven,
+        param_names=names,
+        kw_signature=kw_signature,
+        kw_call=kw_call,
+        constants_class=f"_{camel}Constants",
+        constants_fn=f"_{schedule.name}_constants",
+        signature="*" + kw_signature if params else "",
+        lambda_class=f"_{camel}Lambda",
+    )
+    where = f"a {schedule.unit} counter t"
+    doc_function = schedule_doc(schedule, spec, f"Learning rate of ``{schedule.name}`` at {where}.")
+    if schedule.metric_driven:
+        return ScheduleContext(
+            **base,
+            fields=[],
+            fields_call="",
+            prelude=[],
+            py=None,
+            torch=None,
+            keras=None,
+            momentum_py=None,
+            doc_function=doc_function,
+            doc_class=schedule_doc(
+                schedule,
+                spec,
+                f"``{schedule.name}`` as a PyTorch scheduler: ``step(metric)`` after each epoch.",
+            ),
+            doc_keras=schedule_doc(
+                schedule,
+                spec,
+                f"``{schedule.name}`` as a Keras callback: "
+                "reads the monitored metric at each epoch end.",
+            ),
+            extra=plateau_context(schedule),
+        )
+    lowered = lower(schedule)
+    py, torch_printer, keras_printer = PythonPrinter(), TorchPrinter(), KerasPrinter()
+    prelude_printer = PythonPrinter(prefix="")
+    prelude, checks = _prelude(lowered, prelude_printer)
+    fields, fields_call = _fields(lowered)
+    py_printed = py.block(lowered.formula)
+    torch_printed = _tensor(torch_printer, lowered.formula, "torch") if "torch" in targets else None
+    keras_printed = _tensor(keras_printer, lowered.formula, "keras") if "keras" in targets else None
+    momentum = py.block(lowered.momentum) if lowered.momentum is not None else None
+    for printer in (py, torch_printer, keras_printer, prelude_printer):
+        module["imports"] |= printer.imports
+    module["helpers"] |= lowered.helpers
+    module["checks"] = module["checks"] or checks
+    module["momentum"] = module["momentum"] or momentum is not None
+    extra = ""
+    if momentum is not None:
+        extra = (
+            "Momentum: the PyTorch scheduler also cycles the optimizer's momentum (or "
+            "Adam's beta1) inversely to the learning rate, as torch does."
+        )
+    return ScheduleContext(
+        **base,
+        fields=fields,
+        fields_call=fields_call,
+        prelude=prelude,
+        py=py_printed,
+        torch=torch_printed,
+        keras=keras_printed,
+        momentum_py=momentum,
+        doc_function=doc_function,
+        doc_class=schedule_doc(
+            schedule,
+            spec,
+            f"``{schedule.name}`` as a PyTorch scheduler: the closed form at ``last_epoch``.",
+            "Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); "
+            "a group with another initial lr gets lr(t) * its initial lr / the spec's lr. "
+            "State (``state_dict``) holds the step and the constants, so resuming gives the "
+            "same learning rate as stepping." + (" " + extra if extra else ""),
+        ),
+        doc_keras=schedule_doc(
+            schedule,
+            spec,
+            f"``{schedule.name}`` as a Keras ``LearningRateSchedule`` (``keras.ops`` only).",
+            "The step is Keras's optimizer.iterations"
+            + (" // steps_per_epoch" if schedule.unit == "epoch" else "")
+            + "; floors, cycles and remaining steps are computed in int32 before float32."
+            + (
+                " Momentum is not cycled on Keras (see docs/differences.md)."
+                if lowered.momentum is not None
+                else ""
+            ),
+        ),
+        extra={},
+    )
+
+
+def _tensor(printer: TorchPrinter | KerasPrinter, formula: Any, target: str) -> Printed:
+    printed = printer.block(formula)
+    if not formula.varying:  # a constant schedule still returns one value per step
+        if target == "torch":
+            printed.text = f"torch.full_like(t, {printed.text}, dtype=dtype)"
+        else:
+            printed.text = f'ops.full_like(t, {printed.text}, dtype="float32")'
+    return printed
+
+
+def plateau_context(schedule: Schedule) -> dict[str, Any]:
+    """Literal source text of the ReduceLROnPlateau settings, for its template section."""
+    node = schedule.node
+    settings = {}
+    for param in node.spec_kind.params:
+        value = node.arg(param.name)
+        if isinstance(value, ex.Num):
+            value = value.value
+        settings[param.name] = value
+    return {"settings": settings, "lr": schedule.lr}
+
+
+def module_header(spec: Spec, target: str) -> str:
+    names = ", ".join(spec.schedules)
+    return doc_literal(
+        f"Learning-rate schedules for {target}, generated by lrgen from {Path(spec.path).name}.\n"
+        "\n"
+        f"Spec: {Path(spec.path).name} (sha256 {spec.sha256})\n"
+        f"Schedules: {names}\n"
+        "\n"
+        f"Do not edit: regenerate with ``lrgen build {Path(spec.path).name}``."
+        + (f"\n\n{spec.description.strip()}" if spec.description else "")
+    )
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+@cache
+def _environment() -> Any:
+    import jinja2
+
+    templates = resources.files("lrgen.templates")
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(lambda name: (templates / name).read_text("utf-8")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render(spec: Spec, target: str) -> str:
+    """The formatted source of ``NAME_<target>.py`` for ``spec``."""
+    module: dict[str, Any] = {
+        "imports": set(),
+        "helpers": set(),
+        "checks": False,
+        "momentum": False,
+    }
+    schedules = [schedule_context(s, spec, (target,), module) for s in spec.entries]
+    if "geometric_periods" in module["helpers"]:
+        module["imports"].add("math")
+    exports = []
+    for s in schedules:
+        if s.metric_driven:
+            exports.append(s.class_name)
+        elif target == "torch":
+            exports += [s.class_name, s.name, f"{s.name}_lambda", f"{s.name}_tensor"]
+        else:
+            exports.append(s.class_name)
+    typing = {"NamedTuple"} if any(not s.metric_driven for s in schedules) else set()
+    if target == "keras" or any(s.metric_driven for s in schedules):
+        typing.add("Any")
+    torch_imports = (
+        {"LambdaLR", "LRScheduler"} if any(not s.metric_driven for s in schedules) else set()
+    )
+    if any(s.metric_driven for s in schedules):
+        torch_imports.add("ReduceLROnPlateau")
+    context = {
+        "header": module_header(spec, target),
+        "python_imports": sorted(module["imports"]),
+        "typing_imports": ", ".join(sorted(typing)),
+        "torch_imports": ", ".join(sorted(torch_imports, key=str.lower)),
+        "exports": "[" + ", ".join(repr(e) for e in sorted(exports)) + "]",
+        "helpers": frozenset(module["helpers"]),
+        "has_checks": module["checks"],
+        "has_momentum": module["momentum"],
+        "keras_package": repr(f"lrgen.{spec.stem}"),
+        "schedules": schedules,
+    }
+    template = _environment().get_template(f"{target}_module.py.jinja")
+    return format_source(template.render(module=context), f"{spec.stem}_{target}.py")
+
+
+def format_source(source: str, filename: str) -> str:
+    """Format with the pinned ruff (a dependency of lrgen), isolated from any user config."""
+    command = [
+        sys.executable,
+        "-m",
+        "ruff",
+        "format",
+        "--isolated",
+        "--line-length",
+        str(LINE_LENGTH),
+        "--stdin-filename",
+        filename,
+        "-",
+    ]
+    result = subprocess.run(command, input=source, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"ruff format failed on generated {filename}:\n{result.stderr}")
+    return result.stdout
+
+
+def outputs(spec: Spec, out: Path, targets: Sequence[str]) -> dict[Path, str]:
+    return {out / f"{spec.stem}_{target}.py": render(spec, target) for target in targets}
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file in the same directory and ``os.replace``: readers see the old
+    file or the new one, never a half-written one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build(
+    paths: Sequence[str],
+    out: Path,
+    targets: Sequence[str],
+    check: bool = False,
+    echo: Callable[[str], None] = print,
+) -> int:
+    """Build (or check) every spec; exit code per CONTRACT §6."""
+    from lrgen.loader import load
+
+    specs: list[Spec] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            specs.append(load(path))
+        except SpecError as err:
+            problems.extend(err.problems)
+    if problems:
+        for problem in sorted(problems):
+            echo(str(problem))
+        return 2
+    stems: dict[str, str] = {}
+    for spec in specs:
+        if spec.stem in stems:
+            echo(
+                f"{spec.path}:1:1: $: writes the same modules as {stems[spec.stem]} "
+                f"({spec.stem}_*.py)"
+            )
+            return 2
+        stems[spec.stem] = spec.path
+    rendered: dict[Path, str] = {}
+    for spec in specs:  # render everything before writing anything
+        rendered.update(outputs(spec, out, targets))
+    if check:
+        return _check(rendered, echo)
+    for path, text in rendered.items():
+        write_atomic(path, text)
+    echo(f"built {len(rendered)} file(s) in {out}")
+    return 0
+
+
+def _check(rendered: dict[Path, str], echo: Callable[[str], None]) -> int:
+    stale = 0
+    for path, text in rendered.items():
+        current = path.read_text("utf-8") if path.exists() else ""
+        if current == text:
+            continue
+        stale += 1
+        diff = difflib.unified_diff(
+            current.splitlines(keepends=True),
+            text.splitlines(keepends=True),
+            fromfile=f"{path} (on disk)",
+            tofile=f"{path} (from spec)",
+        )
+        echo("".join(diff).rstrip("\n"))
+    if stale:
+        echo(f"{stale} file(s) out of date; run lrgen build without --check")
+        return 1
+    echo(f"{len(rendered)} file(s) up to date")
+    return 0
+
+
+def spec_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- CLI ----------------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (YAML or JSON)")
+    parser.add_argument("--out", default="generated", help="output directory (default: generated)")
+    parser.add_argument(
+        "--target",
+        default=",".join(TARGETS),
+        help="comma-separated targets: torch, keras (default: both)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; print a diff and exit 1 if files are out of date",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    targets = [t.strip() for t in args.target.split(",") if t.strip()]
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown or not targets:
+        print(
+            f"lrgen build: unknown target(s) {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(TARGETS)}",
+            file=sys.stderr,
+        )
+        return 2
+    return build(args.specs, Path(args.out), targets, check=args.check)

@@ -1,0 +1,421 @@
+"""Warnings about valid specs that are probably not what their author meant, and the shape analysis
+(training length, horizons, warmup ends, milestones) that the lint and the plotting tools share.
+
+:func:`lint_spec` returns :class:`~lrgen.errors.Problem` objects with ``severity="warning"``, each
+positioned at the node or field responsible. It needs NumPy and the reference evaluator only —
+never torch or keras. The checks:
+
+* **zero start** — the learning rate at step 0 is 0 (or at most ``1e-12`` of the peak), so the first
+  update does nothing;
+* **short horizon** — a cosine or polynomial decay (``T_max``, ``total_iters``, ``decay_steps``,
+  ``total_steps`` ...) ends before the ticks it has to cover: the training length the schedule
+  declares (the largest of its params named ``total_steps``, ``num_steps``, ``epochs`` ...), or the
+  segment of the ``SequentialLR`` it sits in; past its end a ``CosineAnnealingLR`` rises again and
+  the others stay flat;
+* **jump at a join** — at a ``SequentialLR`` milestone the rate changes by more than a fraction
+  (default 10%) of the schedule's peak;
+* **OneCycleLR per epoch** — ``OneCycleLR`` in a schedule with ``unit: epoch``;
+* **long warmup** — a warmup that does not end before the training (or its segment) does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrgen import ir
+from lrgen.errors import Problem
+
+#: A jump at a SequentialLR join larger than this fraction of the peak is reported.
+JUMP_FRACTION = 0.1
+#: A start at or below this fraction of the peak counts as a zero start.
+ZERO_START_FRACTION = 1e-12
+#: The default plotting/tabulating horizon is this factor times the schedule's length ...
+HORIZON_FACTOR = 1.1
+#: ... or this many ticks when the schedule has no length at all (e.g. ``Constant``).
+FALLBACK_STEPS = 1000
+#: Evaluations used to find a schedule's peak are capped at this many (evenly spaced) steps.
+_MAX_PEAK_SAMPLES = 200_001
+
+_PREFIX = r"(?:(?:total|num|n|max|train|training)_)?"
+#: Params that declare how long training runs, per the schedule's unit.
+LENGTH_PARAMS = {
+    "step": re.compile(rf"^{_PREFIX}(?:steps|iters|iterations)$"),
+    "epoch": re.compile(rf"^{_PREFIX}epochs$"),
+}
+
+
+# --- shape analysis -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Length:
+    """A number of ticks and where it comes from, e.g. ``5000`` from ``"total_steps = 5000"``."""
+
+    ticks: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A point worth marking on a plot: a SequentialLR join or the end of a warmup."""
+
+    t: float
+    label: str
+    kind: str  # "milestone" | "warmup" | "decay"
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """A node in the schedule tree with where its own clock starts and how many ticks it runs."""
+
+    bound: ir.Bound
+    offset: int
+    available: Length | None  # None: unbounded (no declared training length)
+    last: bool  # True unless a later SequentialLR segment takes over after ``available``
+
+
+def declared_length(schedule: ir.Schedule, params: Mapping[str, float] | None = None
+                    ) -> Length | None:
+    """The training length ``schedule`` declares through its params, in its own unit.
+
+    The largest of the params named like ``total_steps``/``num_steps``/``max_iters`` (unit step) or
+    ``epochs``/``num_epochs`` (unit epoch); for unit step, ``epochs * steps_per_epoch`` when both
+    are declared. None when the schedule declares no length.
+    """
+    values = ir.resolve_params(schedule, params)
+    pattern = LENGTH_PARAMS.get(schedule.unit, LENGTH_PARAMS["step"])
+    found = [Length(int(v), f"{k} = {_ticks(v)}") for k, v in values.items()
+             if pattern.match(k) and v >= 1]
+    if schedule.unit == "step" and "epochs" in values and "steps_per_epoch" in values:
+        total = values["epochs"] * values["steps_per_epoch"]
+        found.append(Length(int(total), f"epochs * steps_per_epoch = {_ticks(total)}"))
+    return max(found, key=lambda length: length.ticks, default=None)
+
+
+def natural_length(bound: ir.Bound) -> int | None:
+    """Ticks after which the node's shape has been fully shown (its last change, or a few periods
+    of a periodic or open-ended schedule); None when the node has no length (``Constant``).
+    """
+    v = bound.values
+    match bound.kind:
+        case "StepLR":
+            return 4 * v["step_size"]
+        case "MultiStepLR":
+            return v["milestones"][-1]
+        case "ConstantLR" | "LinearLR" | "PolynomialLR":
+            return v["total_iters"] or None
+        case "ExponentialLR":
+            return _hundredfold(v["gamma"], 1)
+        case "CosineAnnealingLR":
+            return v["T_max"]
+        case "CosineAnnealingWarmRestarts":
+            return v["T_0"] * (1 + v["T_mult"] + v["T_mult"] ** 2)
+        case "CyclicLR":
+            up = v["step_size_up"]
+            down = v["step_size_down"] if v["step_size_down"] is not None else up
+            return 3 * (up + down)
+        case "OneCycleLR":
+            return ir.one_cycle_total_steps(bound)
+        case "SequentialLR":
+            last = natural_length(bound.children[-1])
+            milestone = v["milestones"][-1] if v["milestones"] else 0
+            return milestone + (last if last is not None else max(milestone, 1))
+        case "ChainedScheduler":
+            lengths = [n for n in map(natural_length, bound.children) if n is not None]
+            return max(lengths, default=None)
+        case "ReduceLROnPlateau":
+            return 10 * (v["patience"] + 1 + v["cooldown"])
+        case "ExponentialDecay":
+            return _hundredfold(v["decay_rate"], v["decay_steps"])
+        case "PiecewiseConstantDecay":
+            return v["boundaries"][-1] + 1
+        case "PolynomialDecay":
+            return v["decay_steps"] * (3 if v["cycle"] else 1)
+        case "InverseTimeDecay":
+            rate = v["decay_rate"]
+            return math.ceil(9 * v["decay_steps"] / rate) if rate > 0 else None
+        case "CosineDecay":
+            return v["warmup_steps"] + v["decay_steps"]
+        case "CosineDecayRestarts":
+            return math.ceil(v["first_decay_steps"] * (1 + v["t_mul"] + v["t_mul"] ** 2))
+        case "LinearWarmup" | "ExponentialWarmup" | "CosineWarmup":
+            return 2 * v["warmup_steps"]
+        case "WarmupWithDecay":
+            return v["total_steps"]
+        case "InverseSqrt":
+            return 10 * v["warmup_steps"]
+        case "WarmupStableDecay":
+            return v["warmup_steps"] + v["stable_steps"] + v["decay_steps"]
+    return None  # Constant, LambdaLR
+
+
+def default_steps(schedule: ir.Schedule, params: Mapping[str, float] | None = None) -> int:
+    """The number of ticks the tools show when ``--steps`` is not given.
+
+    ``ceil(1.1 * max(declared length, natural length))``, or :data:`FALLBACK_STEPS` when the
+    schedule has neither (see :func:`declared_length` and :func:`natural_length`).
+    """
+    lengths = [natural_length(ir.bind(schedule, params))]
+    declared = declared_length(schedule, params)
+    lengths.append(declared.ticks if declared else None)
+    longest = max((n for n in lengths if n), default=None)
+    return math.ceil(HORIZON_FACTOR * longest) if longest else FALLBACK_STEPS
+
+
+def warmup_length(bound: ir.Bound) -> tuple[float, str] | None:
+    """The node's own warmup: (ticks, the field that sets it), or None if it has none."""
+    v = bound.values
+    match bound.kind:
+        case ("LinearWarmup" | "ExponentialWarmup" | "CosineWarmup" | "InverseSqrt"
+              | "WarmupWithDecay" | "WarmupStableDecay"):
+            return (v["warmup_steps"], "warmup_steps") if v["warmup_steps"] > 0 else None
+        case "CosineDecay":
+            if v["warmup_target"] is not None and v["warmup_steps"] > 0:
+                return v["warmup_steps"], "warmup_steps"
+        case "LinearLR":
+            if v["start_factor"] < v["end_factor"]:
+                return v["total_iters"], "total_iters"
+        case "ConstantLR":
+            if v["factor"] < 1 and v["total_iters"] > 0:
+                return v["total_iters"], "total_iters"
+        case "OneCycleLR":
+            return v["pct_start"] * ir.one_cycle_total_steps(bound) - 1, "pct_start"
+    return None
+
+
+def marks(schedule: ir.Schedule, params: Mapping[str, float] | None = None) -> list[Mark]:
+    """SequentialLR joins, warmup ends and WarmupStableDecay's decay start, in global ticks.
+
+    A child's marks past the end of its SequentialLR segment are dropped (never reached).
+    """
+    found: list[Mark] = []
+    for place in _places(ir.bind(schedule, params), None):
+        bound, offset = place.bound, place.offset
+        end = place.available.ticks if place.available and not place.last else math.inf
+        if bound.kind == "SequentialLR":
+            for i, milestone in enumerate(bound["milestones"]):
+                if milestone < end:
+                    label = f"→ {bound.children[i + 1].kind}"
+                    found.append(Mark(offset + milestone, label, "milestone",
+                                      f"{bound.path}.milestones[{i}]"))
+        warmup = warmup_length(bound)
+        if warmup and 0 < warmup[0] < end:
+            found.append(Mark(offset + warmup[0], "warmup end", "warmup",
+                              f"{bound.path}.{warmup[1]}"))
+        if bound.kind == "WarmupStableDecay" and bound["stable_steps"] > 0:
+            start = bound["warmup_steps"] + bound["stable_steps"]
+            if start < end:
+                found.append(Mark(offset + start, "decay start", "decay",
+                                  f"{bound.path}.stable_steps"))
+    return sorted(found, key=lambda mark: mark.t)
+
+
+def _places(bound: ir.Bound, available: Length | None, offset: int = 0,
+            last: bool = True) -> Iterator[_Place]:
+    """Every node with its clock's offset and the ticks it runs (parents first)."""
+    yield _Place(bound, offset, available, last)
+    if bound.kind == "ChainedScheduler":
+        for child in bound.children:
+            yield from _places(child, available, offset, last)
+    elif bound.kind == "SequentialLR":
+        starts = (0, *bound["milestones"])
+        for i, child in enumerate(bound.children):
+            start = starts[i]
+            if available is not None and start >= available.ticks:
+                break  # this child never runs
+            if i + 1 < len(starts):
+                segment = Length(starts[i + 1] - start, f"its SequentialLR segment "
+                                 f"[{_ticks(start)}, {_ticks(starts[i + 1])})")
+                child_last = False
+                if available is not None and starts[i + 1] >= available.ticks:
+                    segment, child_last = _remaining(available, start), last
+            else:
+                segment = _remaining(available, start) if available is not None else None
+                child_last = last
+            yield from _places(child, segment, offset + start, child_last)
+
+
+def _remaining(available: Length, start: int) -> Length:
+    if start == 0:
+        return available
+    return Length(available.ticks - start,
+                  f"the {_ticks(available.ticks - start)} ticks left after its start at "
+                  f"{_ticks(start)} ({available.source})")
+
+
+# --- lint ---------------------------------------------------------------------------------------
+
+#: kind -> (the field that sets where its decay ends, what happens past that end)
+_HORIZONS: Mapping[str, tuple[str, str]] = {
+    "CosineAnnealingLR": ("T_max", "the cosine rises again (torch's closed form is periodic)"),
+    "PolynomialLR": ("total_iters", "the rate stays at 0"),
+    "PolynomialDecay": ("decay_steps", "the rate stays at end_learning_rate"),
+    "CosineDecay": ("decay_steps", "the rate stays at alpha * its peak"),
+    "WarmupWithDecay": ("total_steps", "the rate stays at min_lr"),
+    "WarmupStableDecay": ("decay_steps", "the rate stays at min_lr_ratio * lr"),
+    "OneCycleLR": ("total_steps", "the rate stays at its final value"),
+}
+
+
+def lint_spec(spec: ir.Spec, *, jump_fraction: float = JUMP_FRACTION) -> list[Problem]:
+    """Warnings (``severity="warning"``) about every schedule of ``spec``, sorted by position."""
+    locate = _locator(spec)
+    problems: list[Problem] = []
+    for schedule in spec.entries:
+        for path, field, message in _lint_schedule(schedule, jump_fraction):
+            line, column = locate(path, field)
+            where = f"{path}.{field}" if field else path
+            problems.append(Problem(spec.path, line, column, where, message, "warning"))
+    return sorted(problems)
+
+
+def _lint_schedule(schedule: ir.Schedule, jump_fraction: float
+                   ) -> Iterator[tuple[str, str | None, str]]:
+    """(node path, field or None, message) for each warning about ``schedule``."""
+    try:
+        bound = ir.bind(schedule)
+    except ir.BindError:
+        return  # an invalid default binding is the loader's error to report, not a warning
+    unit = schedule.unit
+    declared = declared_length(schedule)
+    places = list(_places(bound, declared))
+    for place in places:
+        yield from _check_horizon(place, unit)
+        yield from _check_warmup(place, unit)
+        if place.bound.kind == "OneCycleLR" and unit == "epoch":
+            yield (place.bound.path, None,
+                   "OneCycleLR in a schedule with unit: epoch changes the rate once per epoch; "
+                   "it is meant to step once per batch (use unit: step with total_steps = "
+                   "epochs * steps_per_epoch)")
+    if schedule.metric_driven:
+        return  # its values depend on the metric; nothing to evaluate
+    from lrgen import evaluate
+
+    peak = _peak(schedule, evaluate)
+    if not peak > 0:
+        return
+    start = float(evaluate(schedule, np.array([0]))[0])
+    if start <= ZERO_START_FRACTION * peak:
+        culprit = _zero_start_node(schedule, bound, evaluate)
+        yield (culprit, None,
+               f"the learning rate at step 0 is {start:.3g}, so the first update does nothing; "
+               f"start the warmup above 0 (peak {peak:.3g})")
+    for place in places:
+        if place.bound.kind == "SequentialLR":
+            yield from _check_joins(schedule, place, peak, jump_fraction, evaluate)
+
+
+def _check_horizon(place: _Place, unit: str) -> Iterator[tuple[str, str | None, str]]:
+    bound, available = place.bound, place.available
+    if bound.kind not in _HORIZONS or available is None:
+        return
+    field, consequence = _HORIZONS[bound.kind]
+    if bound.kind == "PolynomialDecay" and bound["cycle"]:
+        return  # restarts on purpose
+    if bound.kind == "OneCycleLR":
+        end, value = ir.one_cycle_total_steps(bound) - 1, ir.one_cycle_total_steps(bound)
+        field = field if bound["total_steps"] is not None else "epochs"
+    elif bound.kind == "CosineDecay":
+        end = value = bound["warmup_steps"] + bound["decay_steps"]
+    elif bound.kind == "WarmupStableDecay":
+        end = value = bound["warmup_steps"] + bound["stable_steps"] + bound["decay_steps"]
+    else:
+        end = value = bound[field]
+    # the node runs local ticks 0 .. available-1; reaching its end at the last tick is the intent
+    extra = available.ticks - 1 - end
+    if extra > 0:
+        yield (bound.path, field,
+               f"{bound.kind} ends at {unit} {_ticks(end)} ({field} = {_ticks(value)}) but runs "
+               f"for {_ticks(available.ticks)} {unit}s ({available.source}): for the last "
+               f"{_ticks(extra)} {unit}s {consequence}")
+
+
+def _check_warmup(place: _Place, unit: str) -> Iterator[tuple[str, str | None, str]]:
+    warmup = warmup_length(place.bound)
+    if warmup is None or place.available is None:
+        return
+    ticks, field = warmup
+    # a warmup ending exactly at a SequentialLR milestone hands over to the next child: fine
+    too_long = ticks >= place.available.ticks if place.last else ticks > place.available.ticks
+    if too_long:
+        yield (place.bound.path, field,
+               f"the warmup of {place.bound.kind} lasts {_ticks(ticks)} {unit}s, not shorter "
+               f"than the {_ticks(place.available.ticks)} {unit}s it runs "
+               f"({place.available.source}): the rate never gets past the warmup")
+
+
+def _check_joins(schedule: ir.Schedule, place: _Place, peak: float, fraction: float,
+                 evaluate) -> Iterator[tuple[str, str | None, str]]:
+    bound = place.bound
+    end = place.available.ticks if place.available is not None else math.inf
+    milestones = [m for m in bound["milestones"] if m < end]
+    if not milestones:
+        return
+    ticks = np.array([place.offset + m + d for m in milestones for d in (-1, 0)])
+    values = evaluate(schedule, ticks).reshape(-1, 2)
+    for i, (before, after) in enumerate(values):
+        jump = abs(float(after) - float(before))
+        if jump > fraction * peak:
+            t = place.offset + milestones[i]
+            yield (bound.path, f"milestones[{i}]",
+                   f"the learning rate jumps from {before:.3g} to {after:.3g} at the join at "
+                   f"t = {_ticks(t)} ({bound.children[i + 1].kind} takes over), "
+                   f"{jump / peak:.0%} of the peak {peak:.3g} (more than {fraction:.0%})")
+
+
+def _peak(schedule: ir.Schedule, evaluate) -> float:
+    steps = default_steps(schedule)
+    if steps <= _MAX_PEAK_SAMPLES:
+        grid = np.arange(steps)
+    else:
+        grid = np.unique(np.linspace(0, steps - 1, _MAX_PEAK_SAMPLES).astype(np.int64))
+    return float(np.max(evaluate(schedule, grid)))
+
+
+def _zero_start_node(schedule: ir.Schedule, bound: ir.Bound, evaluate) -> str:
+    """The path of the node that makes the rate 0 at step 0 (the first child of a SequentialLR,
+    the zero factor of a ChainedScheduler), descending as far as it can."""
+    node, path = schedule.node, bound.path
+    while node.kind in ("SequentialLR", "ChainedScheduler"):
+        if node.kind == "SequentialLR":
+            node = node.children[0]
+        else:
+            zeros = [child for child in node.children
+                     if float(evaluate(dataclasses.replace(schedule, node=child),
+                                       np.array([0]))[0]) == 0.0]
+            if not zeros:
+                break
+            node = zeros[0]
+        path = node.path
+    return path
+
+
+def _hundredfold(rate: float, period: int) -> int | None:
+    """Ticks until ``rate ** (t / period)`` has fallen a hundredfold (None if it never falls)."""
+    if not 0 < rate < 1:
+        return None
+    return math.ceil(period * math.log(0.01) / math.log(rate))
+
+
+def _ticks(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _locator(spec: ir.Spec):
+    """``(path, field) -> (line, column)`` from the loader's position map; 1:1 without one."""
+    positions = getattr(spec, "positions", None) or {}
+
+    def locate(path: str, field: str | None) -> tuple[int, int]:
+        for key in ((f"{path}.{field}", path) if field else (path,)):
+            if key in positions:
+                return positions[key]
+        return 1, 1
+
+    return locate

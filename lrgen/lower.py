@@ -1,0 +1,893 @@
+"""Lowering: each kind -> a small typed expression tree, once for all targets.
+
+A schedule lowers to a :class:`Lowered`: the *constants* (``Let``) that depend on the schedule's
+runtime parameters — evaluated once, at construction, in plain Python and checked against the
+registry's constraints — and the *formula*, a tree over the integer counter ``t`` and those
+constants. Fields that do not depend on parameters are folded into literals. One printer per target
+(:mod:`lrgen.printers`) turns trees into source text.
+
+Float32 fidelity is built in here, for every target at once: floors, cycles and remaining steps are
+integer arithmetic before any conversion to float, and cosine ramps are written as ``sin²`` of the
+*remaining* fraction, which stays accurate at the end of a decay where ``1 + cos`` cancels.
+
+This module is deliberately independent of :mod:`lrgen.reference`: the property tests compare the
+two, so they must not share formula code.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lrgen import expr as ex
+from lrgen.ir import Node, Schedule
+from lrgen.kinds import Increasing, Less, Param, T
+
+INT, FLOAT, BOOL = "int", "float", "bool"
+INT_TABLE, FLOAT_TABLE = "int_table", "float_table"
+
+# --- the tree -----------------------------------------------------------------------------------
+
+
+class L:
+    """A node of the lowered tree. ``dtype`` is int/float/bool (or a table); ``varying`` is True
+    when the value depends on the counter (a tensor in the torch/Keras printers)."""
+
+    dtype: str
+    varying: bool
+
+    # Operator sugar keeps the per-kind lowerings close to their formulas.
+    def __add__(self, other: Any) -> L:
+        return arith("+", self, other)
+
+    def __radd__(self, other: Any) -> L:
+        return arith("+", other, self)
+
+    def __sub__(self, other: Any) -> L:
+        return arith("-", self, other)
+
+    def __rsub__(self, other: Any) -> L:
+        return arith("-", other, self)
+
+    def __mul__(self, other: Any) -> L:
+        return arith("*", self, other)
+
+    def __rmul__(self, other: Any) -> L:
+        return arith("*", other, self)
+
+    def __truediv__(self, other: Any) -> L:
+        return arith("/", self, other)
+
+    def __rtruediv__(self, other: Any) -> L:
+        return arith("/", other, self)
+
+    def __floordiv__(self, other: Any) -> L:
+        return arith("//", self, other)
+
+    def __mod__(self, other: Any) -> L:
+        return arith("%", self, other)
+
+    def __pow__(self, other: Any) -> L:
+        return arith("**", self, other)
+
+    def __rpow__(self, other: Any) -> L:
+        return arith("**", other, self)
+
+    def __neg__(self) -> L:
+        return op("neg", self)
+
+    def __lt__(self, other: Any) -> L:  # type: ignore[override]
+        return compare("<", self, other)
+
+    def __le__(self, other: Any) -> L:  # type: ignore[override]
+        return compare("<=", self, other)
+
+    def __gt__(self, other: Any) -> L:  # type: ignore[override]
+        return compare(">", self, other)
+
+    def __ge__(self, other: Any) -> L:  # type: ignore[override]
+        return compare(">=", self, other)
+
+    # ``node == 0`` would be an identity test, silently False: use :func:`eq` to build a
+    # comparison node. Nodes hash by identity.
+    def __eq__(self, other: object) -> bool:
+        raise TypeError("use lrgen.lower.eq(a, b) to compare tree nodes")
+
+    def __ne__(self, other: object) -> bool:
+        raise TypeError("use lrgen.lower.compare('!=', a, b) to compare tree nodes")
+
+    __hash__ = object.__hash__
+
+
+def eq(a: Any, b: Any) -> L:
+    return compare("==", a, b)
+
+
+@dataclass(frozen=True, eq=False)
+class Const(L):
+    value: Any
+    dtype: str
+
+    @property
+    def varying(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True, eq=False)
+class Var(L):
+    """The counter ``t`` (varying), a constant computed at construction (``c.NAME``), or, with
+    ``param``, a runtime parameter (a keyword argument; only construction-time code sees it)."""
+
+    name: str
+    dtype: str
+    varying: bool = False
+    param: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class Op(L):
+    op: str
+    args: tuple[L, ...]
+    dtype: str
+    varying: bool = False
+
+
+#: Ops that keep their operands' type (after int/float unification).
+ARITH = ("+", "-", "*", "/", "//", "%", "**")
+COMPARE = ("<", "<=", ">", ">=", "==", "!=")
+#: float -> float functions
+FUNCS = ("floor", "ceil", "cos", "sin", "exp", "log", "sqrt", "tanh", "abs")
+
+_PY_ARITH: Mapping[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+    "**": operator.pow,
+}
+_PY_COMPARE: Mapping[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_PY_FUNCS: Mapping[str, Callable[[float], float]] = {
+    "floor": lambda x: float(math.floor(x)),
+    "ceil": lambda x: float(math.ceil(x)),
+    "cos": math.cos,
+    "sin": math.sin,
+    "exp": math.exp,
+    "log": math.log,
+    "sqrt": math.sqrt,
+    "tanh": math.tanh,
+    "abs": abs,
+}
+
+
+def lit(value: Any) -> L:
+    """A literal: ints stay ints (exact integer arithmetic), floats stay floats."""
+    if isinstance(value, L):
+        return value
+    if isinstance(value, bool):
+        return Const(value, BOOL)
+    if isinstance(value, int):
+        return Const(value, INT)
+    return Const(float(value), FLOAT)
+
+
+def to_float(x: Any) -> L:
+    x = lit(x)
+    if x.dtype == FLOAT:
+        return x
+    if isinstance(x, Const):
+        return Const(float(x.value), FLOAT)
+    return Op("float", (x,), FLOAT, x.varying)
+
+
+def op(name: str, *args: Any) -> L:
+    """A function or unary op; folded when every argument is a literal."""
+    items = tuple(lit(a) for a in args)
+    if name == "neg":
+        (x,) = items
+        if isinstance(x, Const):
+            return Const(-x.value, x.dtype)
+        return Op("neg", items, x.dtype, x.varying)
+    if name in ("min", "max"):
+        if any(a.dtype == FLOAT for a in items):
+            items = tuple(to_float(a) for a in items)
+        if all(isinstance(a, Const) for a in items):
+            pick = min if name == "min" else max
+            return Const(pick(a.value for a in items), items[0].dtype)  # type: ignore[attr-defined]
+        return Op(name, items, items[0].dtype, any(a.varying for a in items))
+    if name in FUNCS:
+        (x,) = items
+        x = x if name == "abs" else to_float(x)
+        if isinstance(x, Const):
+            return Const(_PY_FUNCS[name](x.value), x.dtype)
+        return Op(name, (x,), x.dtype, x.varying)
+    raise ValueError(f"unknown op {name!r}")
+
+
+def arith(name: str, a: Any, b: Any) -> L:
+    a, b = lit(a), lit(b)
+    if name == "/" or name == "**" or FLOAT in (a.dtype, b.dtype):
+        a, b = to_float(a), to_float(b)
+    dtype = a.dtype
+    if isinstance(a, Const) and isinstance(b, Const):
+        return Const(_PY_ARITH[name](a.value, b.value), dtype)
+    # Identities that keep generated code free of "* 1.0" and "+ 0".
+    if name == "*" and _is(a, 1):
+        return b
+    if name in ("*", "/") and _is(b, 1):
+        return a
+    if name in ("+", "-") and _is(b, 0):
+        return a
+    if name == "+" and _is(a, 0):
+        return b
+    return Op(name, (a, b), dtype, a.varying or b.varying)
+
+
+def _is(x: L, value: float) -> bool:
+    return isinstance(x, Const) and x.dtype != BOOL and x.value == value
+
+
+def compare(name: str, a: Any, b: Any) -> L:
+    a, b = lit(a), lit(b)
+    if FLOAT in (a.dtype, b.dtype):
+        a, b = to_float(a), to_float(b)
+    if isinstance(a, Const) and isinstance(b, Const):
+        return Const(_PY_COMPARE[name](a.value, b.value), BOOL)
+    return Op(name, (a, b), BOOL, a.varying or b.varying)
+
+
+def where(cond: Any, a: Any, b: Any) -> L:
+    cond, a, b = lit(cond), lit(a), lit(b)
+    if isinstance(cond, Const):
+        return a if cond.value else b
+    if FLOAT in (a.dtype, b.dtype):
+        a, b = to_float(a), to_float(b)
+    return Op("where", (cond, a, b), a.dtype, cond.varying or a.varying or b.varying)
+
+
+def count_le(table: L, x: L) -> L:
+    """Number of entries of the sorted integer ``table`` that are <= ``x`` (bisect_right)."""
+    return Op("count_le", (table, x), INT, x.varying or table.varying)
+
+
+def take(table: L, index: L) -> L:
+    dtype = INT if table.dtype == INT_TABLE else FLOAT
+    return Op("take", (table, index), dtype, index.varying or table.varying)
+
+
+def call(helper: str, *args: Any, dtype: str) -> L:
+    """A call of a helper function of the generated module (construction time only)."""
+    return Op(f"call:{helper}", tuple(lit(a) for a in args), dtype, False)
+
+
+def table(items: list[L], dtype: str) -> L:
+    if all(isinstance(i, Const) for i in items):
+        return Const(tuple(i.value for i in items), dtype)  # type: ignore[attr-defined]
+    return Op("tuple", tuple(items), dtype, False)
+
+
+def index(tup: L, i: int, dtype: str) -> L:
+    """Element ``i`` of a construction-time tuple (helpers return several tables)."""
+    if isinstance(tup, Const):
+        return Const(tup.value[i], dtype)
+    return Op(f"index:{i}", (tup,), dtype, False)
+
+
+def sin2_remaining(remaining: L, length: L) -> L:
+    """``(1 + cos(pi * (1 - remaining/length))) / 2``, written ``sin(pi/2 * remaining/length)²``.
+
+    Accurate in float32 where a decay ends (remaining -> 0), unlike ``1 + cos`` near pi.
+    """
+    return op("sin", (math.pi / 2) * to_float(remaining) / to_float(length)) ** 2
+
+
+# --- the lowered schedule -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Let:
+    """A constant computed at construction: ``name = value``, then its checks."""
+
+    name: str
+    value: L
+    dtype: str
+    field: str | None = None  # the spec field (json path) it comes from, for error messages
+    integer: bool = False  # must be integral (checked, then converted to int)
+    bounds: tuple[tuple[str, float, str], ...] = ()  # (op, limit, message) that must hold
+
+
+@dataclass(frozen=True)
+class Assert:
+    """A cross-field check at construction: ``cond`` must hold, else ValueError(message)."""
+
+    cond: L
+    message: str
+
+
+@dataclass(frozen=True)
+class Lowered:
+    name: str
+    params: tuple[tuple[str, float], ...]
+    lets: tuple[Let | Assert, ...]
+    lr: L  # the base learning rate (group scaling divides by it)
+    formula: L  # learning rate at counter t
+    momentum: L | None = None  # momentum (or beta1) at t, when the top-level node cycles it
+    helpers: frozenset[str] = field(default_factory=frozenset)
+
+
+T_VAR = Var("t", INT, varying=True)
+
+
+class Builder:
+    """Collects the constants of one schedule while its nodes are lowered."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.schedule = schedule
+        self.params = frozenset(schedule.param_defaults)
+        self.lets: list[Let | Assert] = []
+        self.bound: dict[str, Var] = {}
+        self.helpers: set[str] = set()
+
+    def let(self, name: str, value: L, dtype: str | None = None, **kw: Any) -> L:
+        """Bind ``value`` to the constant ``name`` (a literal stays a literal).
+
+        Names are unique per node (its prefix), so asking twice for the same name gives the same
+        constant: lowering the learning rate and the momentum share their phase constants.
+        """
+        if isinstance(value, Const):
+            return value
+        if isinstance(value, Var) and not value.varying and not value.param and not kw:
+            return value
+        if name in self.bound:
+            return self.bound[name]
+        dtype = dtype or value.dtype
+        self.lets.append(Let(name, value, dtype, **kw))
+        for node in _walk(value):
+            if isinstance(node, Op) and node.op.startswith("call:"):
+                self.helpers.add(node.op[5:])
+        self.bound[name] = Var(name, dtype)
+        return self.bound[name]
+
+    def check(self, cond: L, message: str) -> None:
+        if isinstance(cond, Const):
+            if not cond.value:  # the loader rejects this for the defaults; params can't fix it
+                raise ValueError(message)
+            return
+        self.lets.append(Assert(cond, message))
+
+    def spec_expr(self, e: ex.Expr, scope: Mapping[str, L]) -> L:
+        """A spec expression -> tree. Names resolve through ``scope``, then params."""
+        if isinstance(e, ex.Num):
+            return lit(e.value)
+        if isinstance(e, ex.Name):
+            if e.id in ex.CONSTANTS:
+                return Const(ex.CONSTANTS[e.id], FLOAT)
+            if e.id in scope:
+                return scope[e.id]
+            # A parameter: a float keyword argument, kept as a constant of the same name.
+            return self.let(e.id, Var(e.id, FLOAT, param=True), FLOAT)
+        if isinstance(e, ex.Unary):
+            inner = self.spec_expr(e.operand, scope)
+            return op("neg", inner) if e.op == "-" else inner
+        if isinstance(e, ex.Binary):
+            return arith(e.op, self.spec_expr(e.left, scope), self.spec_expr(e.right, scope))
+        if isinstance(e, ex.Call):
+            args = [self.spec_expr(a, scope) for a in e.args]
+            if e.func in ("min", "max"):
+                return op(e.func, *args)
+            return op(e.func, to_float(args[0]))
+        return where(
+            compare(
+                e.test.op, self.spec_expr(e.test.left, scope), self.spec_expr(e.test.right, scope)
+            ),
+            self.spec_expr(e.body, scope),
+            self.spec_expr(e.orelse, scope),
+        )
+
+
+def _walk(node: L) -> list[L]:
+    out = [node]
+    if isinstance(node, Op):
+        for arg in node.args:
+            out.extend(_walk(arg))
+    return out
+
+
+class Ctx:
+    """One node being lowered: its fields as trees, named with the node's prefix."""
+
+    def __init__(self, b: Builder, node: Node, prefix: str, lr: L) -> None:
+        self.b, self.node, self.prefix, self.lr = b, node, prefix, lr
+
+    def __getitem__(self, name: str) -> Any:
+        """Field ``name``: a tree for numbers, a tuple of trees for lists, else the raw value."""
+        param = self.node.spec_kind.param_map[name]
+        raw = self.node.arg(name)
+        if raw is None or param.type in (T.BOOLEAN, T.CHOICE, T.STRING, T.EXPR_T, T.EXPR_X):
+            return raw
+        if param.type in (T.INT_LIST, T.NUMBER_LIST):
+            integer = param.type is T.INT_LIST
+            return tuple(
+                self._field(f"{name}_{i}", item, param, f"{self.node.path}.{name}[{i}]", integer)
+                for i, item in enumerate(raw)
+            )
+        return self._field(name, raw, param, f"{self.node.path}.{name}", param.type is T.INTEGER)
+
+    def _field(self, name: str, raw: ex.Expr, param: Param, where: str, integer: bool) -> L:
+        value = self.b.spec_expr(raw, {"lr": self.lr})
+        if isinstance(value, Const):  # checked by the loader already
+            return lit(int(value.value)) if integer else to_float(value)
+        bounds = tuple(
+            (cmp, limit, text)
+            for cmp, limit, text in (
+                (">=", param.minimum, "is less than the minimum of"),
+                (">", param.exclusive_minimum, "is not greater than"),
+                ("<=", param.maximum, "is greater than the maximum of"),
+                ("<", param.exclusive_maximum, "is not less than"),
+            )
+            if limit is not None
+        )
+        return self.b.let(
+            self.prefix + name,
+            value,
+            INT if integer else FLOAT,
+            field=where,
+            integer=integer,
+            bounds=bounds,
+        )
+
+    def let(self, name: str, value: L, dtype: str | None = None) -> L:
+        return self.b.let(self.prefix + name, value, dtype)
+
+    def child(self, i: int) -> Ctx:
+        return Ctx(self.b, self.node.children[i], f"{self.prefix}s{i}_", self.lr)
+
+
+# --- per-kind lowerings -------------------------------------------------------------------------
+
+Lowering = Callable[[Ctx, L], L]
+LOWERINGS: dict[str, Lowering] = {}
+MOMENTUM: dict[str, Lowering] = {}
+
+
+def lowers(kind: str) -> Callable[[Lowering], Lowering]:
+    def register(fn: Lowering) -> Lowering:
+        LOWERINGS[kind] = fn
+        return fn
+
+    return register
+
+
+def lower_node(c: Ctx, t: L) -> L:
+    for check in c.node.spec_kind.checks:
+        _cross_check(c, check)
+    return LOWERINGS[c.node.kind](c, t)
+
+
+def _cross_check(c: Ctx, check: Any) -> None:
+    if isinstance(check, Increasing):
+        items = c[check.field]
+        for i in range(1, len(items)):
+            c.b.check(
+                compare(">", items[i], items[i - 1]),
+                f"{c.node.path}.{check.field}[{i}]: must be greater than the previous value; "
+                "the list must be strictly increasing",
+            )
+    elif isinstance(check, Less):
+        c.b.check(
+            compare("<", c[check.low], c[check.high]),
+            f"{c.node.path}.{check.low}: must be less than {check.high}",
+        )
+
+
+@lowers("Constant")
+def _constant(c: Ctx, t: L) -> L:
+    return c.lr
+
+
+@lowers("StepLR")
+def _step(c: Ctx, t: L) -> L:
+    return c.lr * c["gamma"] ** to_float(t // c["step_size"])
+
+
+@lowers("MultiStepLR")
+def _multistep(c: Ctx, t: L) -> L:
+    milestones = c.let("milestones", table(list(c["milestones"]), INT_TABLE))
+    return c.lr * c["gamma"] ** to_float(count_le(milestones, t))
+
+
+@lowers("ConstantLR")
+def _constant_lr(c: Ctx, t: L) -> L:
+    return where(t < c["total_iters"], c.lr * c["factor"], c.lr)
+
+
+@lowers("LinearLR")
+def _linear(c: Ctx, t: L) -> L:
+    start, end, total = c["start_factor"], c["end_factor"], c["total_iters"]
+    elapsed = op("min", t, total)
+    return c.lr * interpolate(start, end, elapsed, total - elapsed, total, "linear")
+
+
+@lowers("ExponentialLR")
+def _exponential(c: Ctx, t: L) -> L:
+    return c.lr * c["gamma"] ** to_float(t)
+
+
+@lowers("PolynomialLR")
+def _polynomial(c: Ctx, t: L) -> L:
+    total = c["total_iters"]
+    remaining = total - op("min", t, total)
+    return c.lr * (to_float(remaining) / total) ** c["power"]
+
+
+def interpolate(start: L, end: L, elapsed: L, remaining: L, length: L, shape: str) -> L:
+    """From ``start`` (elapsed = 0) to ``end`` (remaining = 0), linear or half-cosine.
+
+    Anchored at the smaller endpoint, so a small value keeps its relative accuracy in float32:
+    a rise is ``start + (end - start) * f(elapsed)``, a fall ``end + (start - end) * f(remaining)``.
+    """
+
+    def ramp(x: L) -> L:
+        return to_float(x) / length if shape == "linear" else sin2_remaining(x, length)
+
+    rise = start + (end - start) * ramp(elapsed)
+    fall = end + (start - end) * ramp(remaining)
+    return where(compare("<=", start, end), rise, fall)
+
+
+def _cosine_between(low: L, high: L, remaining: L, length: L) -> L:
+    """``low + (high - low) * (1 + cos(pi * (length - remaining) / length)) / 2``."""
+    return low + (high - low) * sin2_remaining(remaining, length)
+
+
+@lowers("CosineAnnealingLR")
+def _cosine_annealing(c: Ctx, t: L) -> L:
+    t_max = c["T_max"]
+    # Periodic like torch's closed form: the distance to the next trough, in integers.
+    remaining = op("abs", t_max - t % c.let("period", 2 * t_max))
+    return _cosine_between(c["eta_min"], c.lr, remaining, t_max)
+
+
+@lowers("CosineAnnealingWarmRestarts")
+def _warm_restarts(c: Ctx, t: L) -> L:
+    t0, mult, eta_min = c["T_0"], c["T_mult"], c["eta_min"]
+
+    def fixed() -> L:
+        return _cosine_between(eta_min, c.lr, t0 - t % t0, t0)
+
+    def growing() -> L:
+        cycles = c.let("cycles", call("geometric_cycles", t0, mult, dtype=INT_TABLE))
+        starts = c.let("cycle_starts", index(cycles, 0, INT_TABLE), INT_TABLE)
+        lengths = c.let("cycle_lengths", index(cycles, 1, FLOAT_TABLE), FLOAT_TABLE)
+        i = count_le(starts, t) - 1
+        length = take(lengths, i)
+        elapsed = to_float(t - take(starts, i))  # exact: an integer below 2**31
+        return _cosine_between(eta_min, c.lr, length - elapsed, length)
+
+    if isinstance(mult, Const):
+        return fixed() if mult.value == 1 else growing()
+    return where(eq(mult, 1), fixed(), growing())
+
+
+def _cyclic_parts(c: Ctx, t: L) -> tuple[L, L]:
+    """CyclicLR's triangle position in [0, 1] and its amplitude scale."""
+    up = c["step_size_up"]
+    down = c["step_size_down"] if c["step_size_down"] is not None else up
+    total = c.let("cycle_length", up + down)
+    position = t % total
+    triangle = where(position <= up, to_float(position) / up, to_float(total - position) / down)
+    cycle = t // total + 1
+    scale_fn: ex.Expr | None = c["scale_fn"]
+    if scale_fn is not None:
+        by_iterations = c["scale_mode"] == "iterations"
+        x = to_float(t if by_iterations else cycle)
+        scale = c.b.spec_expr(scale_fn, {"x": x})
+    elif c["mode"] == "triangular":
+        scale = lit(1.0)
+    elif c["mode"] == "triangular2":
+        scale = 1 / 2.0 ** to_float(cycle - 1)
+    else:
+        scale = c["gamma"] ** to_float(t)
+    return triangle, scale
+
+
+@lowers("CyclicLR")
+def _cyclic(c: Ctx, t: L) -> L:
+    triangle, scale = _cyclic_parts(c, t)
+    base, peak = c["base_lr"], c["max_lr"]
+    return base + (peak - base) * triangle * scale
+
+
+def _cyclic_momentum(c: Ctx, t: L) -> L:
+    triangle, scale = _cyclic_parts(c, t)
+    low, high = c["base_momentum"], c["max_momentum"]
+    return high - (high - low) * triangle * scale
+
+
+def _one_cycle_ends(c: Ctx) -> list[tuple[L, L]]:
+    """torch's OneCycleLR phase ends (float) with their floors (int): a step is in the first
+    phase whose end it does not exceed."""
+    if c["total_steps"] is not None:
+        total = c["total_steps"]
+    else:
+        total = c.let("total_steps", c["epochs"] * c["steps_per_epoch"])
+    pct = c["pct_start"]
+    ends = [c.let("phase1_end", to_float(pct * total) - 1.0)]
+    if c["three_phase"]:
+        ends.append(c.let("phase2_end", to_float(2.0 * pct * total) - 2.0))
+    ends.append(c.let("last_end", to_float(total) - 1.0))
+    return [(e, c.let(f"phase{i + 1}_end_floor", int_floor(e), INT)) for i, e in enumerate(ends)]
+
+
+def int_floor(x: L) -> L:
+    """``math.floor`` to an int, for construction-time constants."""
+    if isinstance(x, Const):
+        return Const(math.floor(x.value), INT)
+    return Op("int_floor", (x,), INT, x.varying)
+
+
+def _anneal_phases(c: Ctx, t: L, values: list[L]) -> L:
+    """Piecewise annealing between ``values`` at torch's phase ends; holds the last value."""
+    ends = _one_cycle_ends(c)
+    shape = "linear" if c["anneal_strategy"] == "linear" else "cos"
+    pieces = []
+    start: L = lit(0.0)
+    start_floor: L = lit(0)
+    for i, (end, end_floor) in enumerate(ends):
+        length = c.let(f"phase{i + 1}_length", end - start)
+        # Distances to the phase ends, exact: integer parts first, then the fractions.
+        end_fraction = c.let(f"phase{i + 1}_end_fraction", end - to_float(end_floor))
+        start_fraction = c.let(f"phase{i}_end_fraction", start - to_float(start_floor))
+        elapsed = to_float(t - start_floor) - start_fraction
+        remaining = to_float(end_floor - t) + end_fraction
+        if i == len(ends) - 1:  # lrgen holds the final value past the end
+            remaining = op("max", remaining, 0.0)
+            elapsed = op("min", elapsed, length)
+        pieces.append(
+            (end_floor, interpolate(values[i], values[i + 1], elapsed, remaining, length, shape))
+        )
+        start, start_floor = end, end_floor
+    result = pieces[-1][1]
+    for end_floor, value in reversed(pieces[:-1]):
+        result = where(t <= end_floor, value, result)
+    return result
+
+
+@lowers("OneCycleLR")
+def _one_cycle(c: Ctx, t: L) -> L:
+    peak = c["max_lr"]
+    initial = c.let("initial_lr", peak / c["div_factor"])
+    floor_lr = c.let("min_lr", initial / c["final_div_factor"])
+    values = [initial, peak, initial, floor_lr] if c["three_phase"] else [initial, peak, floor_lr]
+    return _anneal_phases(c, t, values)
+
+
+def _one_cycle_momentum(c: Ctx, t: L) -> L:
+    low, high = c["base_momentum"], c["max_momentum"]
+    values = [high, low, high, high] if c["three_phase"] else [high, low, high]
+    return _anneal_phases(c, t, values)
+
+
+MOMENTUM["CyclicLR"] = _cyclic_momentum
+MOMENTUM["OneCycleLR"] = _one_cycle_momentum
+
+
+@lowers("LambdaLR")
+def _lambda(c: Ctx, t: L) -> L:
+    # User expressions compute in float, as the reference does: no integer overflow in t * t.
+    counter = to_float(t)
+    scope = {"t": counter, "step": counter, "epoch": counter}
+    return c.lr * c.b.spec_expr(c["lr_lambda"], scope)
+
+
+@lowers("SequentialLR")
+def _sequential(c: Ctx, t: L) -> L:
+    milestones = c["milestones"]
+    starts = [lit(0), *milestones]
+    pieces = [lower_node(c.child(i), t - start) for i, start in enumerate(starts)]
+    result = pieces[-1]
+    for milestone, piece in zip(reversed(milestones), reversed(pieces[:-1]), strict=True):
+        result = where(t < milestone, piece, result)
+    return result
+
+
+@lowers("ChainedScheduler")
+def _chained(c: Ctx, t: L) -> L:
+    result = c.lr
+    for i in range(len(c.node.children)):
+        result = result * (lower_node(c.child(i), t) / c.lr)
+    return result
+
+
+@lowers("ExponentialDecay")
+def _exponential_decay(c: Ctx, t: L) -> L:
+    steps = c["decay_steps"]
+    exponent = to_float(t // steps) if c["staircase"] else to_float(t) / steps
+    return c["initial_learning_rate"] * c["decay_rate"] ** exponent
+
+
+@lowers("PiecewiseConstantDecay")
+def _piecewise(c: Ctx, t: L) -> L:
+    boundaries = c.let("boundaries", table(list(c["boundaries"]), INT_TABLE))
+    values = c.let("values", table(list(c["values"]), FLOAT_TABLE))
+    # values[i] for boundaries[i-1] < t <= boundaries[i]: count the boundaries below t.
+    return take(values, count_le(boundaries, t - 1))
+
+
+@lowers("PolynomialDecay")
+def _polynomial_decay(c: Ctx, t: L) -> L:
+    steps, initial, end = c["decay_steps"], c["initial_learning_rate"], c["end_learning_rate"]
+    if c["cycle"]:
+        # Keras: the first multiple of decay_steps >= t (1 at t = 0); remaining in integers.
+        multiple = op("max", (t + (steps - 1)) // steps, 1)
+        remaining = where(eq(t, 0), steps, (steps - t % steps) % steps)
+        fraction = to_float(remaining) / (to_float(multiple) * steps)
+    else:
+        fraction = to_float(steps - op("min", t, steps)) / steps
+    return c.let("decay_range", initial - end) * fraction ** c["power"] + end
+
+
+@lowers("InverseTimeDecay")
+def _inverse_time(c: Ctx, t: L) -> L:
+    steps = c["decay_steps"]
+    progress = to_float(t // steps) if c["staircase"] else to_float(t) / steps
+    return c["initial_learning_rate"] / (1.0 + c["decay_rate"] * progress)
+
+
+def _keras_cosine(alpha: L, remaining: L, length: L) -> L:
+    return (1.0 - alpha) * sin2_remaining(remaining, length) + alpha
+
+
+@lowers("CosineDecay")
+def _cosine_decay(c: Ctx, t: L) -> L:
+    initial, steps, alpha = c["initial_learning_rate"], c["decay_steps"], c["alpha"]
+    target = c["warmup_target"]
+    if target is None:
+        return initial * _keras_cosine(alpha, steps - op("min", t, steps), steps)
+    warmup = c["warmup_steps"]
+    clipped = op("min", t, c.let("horizon", steps + warmup))
+    decay = target * _keras_cosine(alpha, steps - (clipped - warmup), steps)
+    ramp = initial + c.let("warmup_range", target - initial) * to_float(clipped) / warmup
+    return where(clipped < warmup, ramp, decay)
+
+
+@lowers("CosineDecayRestarts")
+def _cosine_restarts(c: Ctx, t: L) -> L:
+    initial, first = c["initial_learning_rate"], c["first_decay_steps"]
+    t_mul, m_mul, alpha = c["t_mul"], c["m_mul"], c["alpha"]
+
+    def fixed() -> L:
+        period = t // first
+        return initial * _restart_value(alpha, m_mul ** to_float(period), first - t % first, first)
+
+    def growing() -> L:
+        periods = c.let(
+            "periods", call("geometric_periods", first, t_mul, m_mul, dtype=FLOAT_TABLE)
+        )
+        starts = c.let("period_starts", index(periods, 0, INT_TABLE), INT_TABLE)
+        offsets = c.let("period_start_offsets", index(periods, 1, FLOAT_TABLE), FLOAT_TABLE)
+        lengths = c.let("period_lengths", index(periods, 2, FLOAT_TABLE), FLOAT_TABLE)
+        peaks = c.let("period_peaks", index(periods, 3, FLOAT_TABLE), FLOAT_TABLE)
+        i = count_le(starts, t) - 1
+        # Period i starts at the real S_i = ceil(S_i) - offset: the integer part stays exact.
+        elapsed = to_float(t - take(starts, i)) + take(offsets, i)
+        length = take(lengths, i)
+        return initial * _restart_value(alpha, take(peaks, i), length - elapsed, length)
+
+    if isinstance(t_mul, Const):
+        return fixed() if t_mul.value == 1 else growing()
+    return where(eq(t_mul, 1.0), fixed(), growing())
+
+
+def _restart_value(alpha: L, peak: L, remaining: L, length: L) -> L:
+    return (1.0 - alpha) * peak * sin2_remaining(remaining, length) + alpha
+
+
+@lowers("LinearWarmup")
+def _linear_warmup(c: Ctx, t: L) -> L:
+    warmup = c["warmup_steps"]
+    return c.lr * to_float(op("min", t, warmup)) / warmup
+
+
+@lowers("ExponentialWarmup")
+def _exponential_warmup(c: Ctx, t: L) -> L:
+    warmup, start = c["warmup_steps"], c["start_lr"]
+    ratio = c.let("growth", c.lr / start)
+    return where(t < warmup, start * ratio ** (to_float(t) / warmup), c.lr)
+
+
+@lowers("CosineWarmup")
+def _cosine_warmup(c: Ctx, t: L) -> L:
+    warmup = c["warmup_steps"]
+    # (1 - cos(pi * t / w)) / 2 == sin(pi/2 * t / w)**2
+    return where(t < warmup, c.lr * sin2_remaining(t, warmup), c.lr)
+
+
+@lowers("WarmupWithDecay")
+def _warmup_with_decay(c: Ctx, t: L) -> L:
+    warmup, total, floor_lr = c["warmup_steps"], c["total_steps"], c["min_lr"]
+    decay_length = c.let("decay_length", total - warmup)
+    decay = where(t < total, _cosine_between(floor_lr, c.lr, total - t, decay_length), floor_lr)
+    return where(t < warmup, c.lr * to_float(t) / warmup, decay)
+
+
+@lowers("InverseSqrt")
+def _inverse_sqrt(c: Ctx, t: L) -> L:
+    warmup, timescale = c["warmup_steps"], c["timescale"]
+    decay = c.lr * op("sqrt", timescale / (to_float(t - warmup) + timescale))
+    return where(t < warmup, c.lr * to_float(t) / warmup, decay)
+
+
+@lowers("WarmupStableDecay")
+def _warmup_stable_decay(c: Ctx, t: L) -> L:
+    warmup, stable, decay = c["warmup_steps"], c["stable_steps"], c["decay_steps"]
+    ratio = c["min_lr_ratio"]
+    decay_start = c.let("decay_start", warmup + stable)
+    decay_end = c.let("decay_end", decay_start + decay)
+    warmup_length = c.let("warmup_length", op("max", 1, warmup))
+    shape = c["warmup_type"]
+    if shape == "linear":
+        rise = to_float(t) / warmup_length
+    elif shape == "cosine":
+        rise = sin2_remaining(t, warmup_length)
+    else:  # 1-sqrt
+        rise = 1.0 - op("sqrt", to_float(warmup_length - t) / warmup_length)
+    left = c.let("decay_remaining_scale", 1.0 / decay)
+    remaining = to_float(decay_end - t)
+    shape = c["decay_type"]
+    if shape == "linear":
+        fall = remaining * left
+    elif shape == "cosine":
+        fall = sin2_remaining(decay_end - t, decay)
+    else:  # 1-sqrt
+        fall = 1.0 - op("sqrt", to_float(t - decay_start) / decay)
+    rest = 1.0 - ratio
+
+    def scaled(factor: L) -> L:
+        return op("max", 0.0, factor * rest + ratio)
+
+    value = where(
+        t < warmup,
+        scaled(rise),
+        where(t < decay_start, 1.0, where(t < decay_end, scaled(fall), ratio)),
+    )
+    return c.lr * value
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+def lower(schedule: Schedule) -> Lowered:
+    """Lower a closed-form schedule (every kind but the metric-driven ones)."""
+    if schedule.metric_driven:
+        raise ValueError(f"{schedule.name}: {schedule.node.kind} has no closed form")
+    b = Builder(schedule)
+    lr = to_float(b.spec_expr(schedule.lr, {}))
+    if not isinstance(lr, Const):
+        lr = b.let(
+            "lr",
+            lr,
+            FLOAT,
+            field=f"{schedule.path}.lr",
+            bounds=((">", 0.0, "is not greater than"),),
+        )
+    root = Ctx(b, schedule.node, "", lr)
+    formula = lower_node(root, T_VAR)
+    momentum = None
+    node = schedule.node
+    if node.kind in MOMENTUM and node.arg("cycle_momentum"):
+        momentum = MOMENTUM[node.kind](root, T_VAR)
+    return Lowered(
+        schedule.name, schedule.params, tuple(b.lets), lr, formula, momentum, frozenset(b.helpers)
+    )

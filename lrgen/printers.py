@@ -1,0 +1,306 @@
+"""Printers: a lowered tree -> source text, one printer per target.
+
+* :class:`PythonPrinter` — plain ``math`` on Python floats and ints (float64); also prints the
+  construction-time code (constants, checks, helper calls).
+* :class:`TorchPrinter` — ``torch`` tensor ops; the counter is an int64 tensor on any device, the
+  result has the float dtype ``dtype``; no host synchronisation.
+* :class:`KerasPrinter` — ``keras.ops`` only, so the schedule runs on the TensorFlow, JAX and
+  PyTorch backends and inside ``jit_compile``; the counter is an int32 tensor, the result float32.
+
+Printers are precedence-aware, so the output needs no redundant parentheses. The tensor printers
+hoist subexpressions used more than once into local variables (all ``where`` branches are computed
+there anyway); the Python printer inlines them so that untaken branches are never evaluated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lrgen.lower import (
+    BOOL,
+    FLOAT,
+    FLOAT_TABLE,
+    INT,
+    INT_TABLE,
+    Const,
+    L,
+    Op,
+    Var,
+)
+
+# Python operator precedence (higher binds tighter).
+_WHERE, _CMP, _ADD, _MUL, _UNARY, _POW, _ATOM = 1, 5, 10, 11, 12, 13, 20
+_BINARY_PREC = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "//": _MUL, "%": _MUL, "**": _POW}
+_CMP_OPS = ("<", "<=", ">", ">=", "==", "!=")
+_MATH_FUNCS = ("cos", "sin", "exp", "log", "sqrt", "tanh")
+
+
+def literal(value: object) -> str:
+    """Source text of a literal: ``repr`` round-trips floats exactly."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return f"{value:.1f}"
+    return repr(value)
+
+
+@dataclass
+class Printed:
+    """An expression's text plus the local assignments it needs (tensor printers)."""
+
+    text: str
+    locals: list[tuple[str, str]] = field(default_factory=list)
+
+
+class PythonPrinter:
+    """Plain Python: ``math``, ``bisect``. ``prefix`` is how constants are reached (``c.``)."""
+
+    target = "python"
+
+    def __init__(self, prefix: str = "c.") -> None:
+        self.prefix = prefix
+        self.imports: set[str] = set()
+
+    # -- entry points
+    def expr(self, node: L) -> str:
+        return self._p(node)[0]
+
+    def block(self, node: L) -> Printed:
+        return Printed(self.expr(node))
+
+    # -- internals: (text, precedence)
+    def _p(self, node: L) -> tuple[str, int]:
+        if isinstance(node, Const):
+            return self._const(node)
+        if isinstance(node, Var):
+            return self._var(node), _ATOM
+        assert isinstance(node, Op)
+        return self._op(node)
+
+    def _const(self, node: Const) -> tuple[str, int]:
+        text = literal(node.value)
+        if (
+            isinstance(node.value, int | float)
+            and not isinstance(node.value, bool)
+            and node.value < 0
+        ):
+            return text, _UNARY
+        return text, _ATOM
+
+    def _var(self, node: Var) -> str:
+        if node.varying or node.param:
+            return node.name
+        return f"{self.prefix}{node.name}"
+
+    def _wrap(self, node: L, min_prec: int) -> str:
+        text, prec = self._p(node)
+        return f"({text})" if prec < min_prec else text
+
+    def _binary(self, node: Op) -> tuple[str, int]:
+        a, b = node.args
+        prec = _BINARY_PREC[node.op]
+        if node.op == "**":  # right-associative; a unary operand on the left needs parentheses
+            left = self._wrap(a, _POW + 1)
+            right = self._wrap(b, _UNARY)
+        else:
+            left = self._wrap(a, prec)
+            right = self._wrap(b, prec + 1)
+        return f"{left} {node.op} {right}", prec
+
+    def _op(self, node: Op) -> tuple[str, int]:
+        name, args = node.op, node.args
+        if name in _BINARY_PREC:
+            return self._binary(node)
+        if name in _CMP_OPS:
+            return f"{self._wrap(args[0], _CMP + 1)} {name} {self._wrap(args[1], _CMP + 1)}", _CMP
+        if name == "neg":
+            return f"-{self._wrap(args[0], _UNARY)}", _UNARY
+        if name == "where":
+            return self._py_where(node)
+        return self._call(node), _ATOM
+
+    def _py_where(self, node: Op) -> tuple[str, int]:
+        cond, a, b = node.args
+        return (
+            f"{self._wrap(a, _WHERE + 1)} if {self._wrap(cond, _WHERE + 1)} "
+            f"else {self._wrap(b, _WHERE)}",
+            _WHERE,
+        )
+
+    def _args(self, node: Op) -> str:
+        return ", ".join(self._wrap(a, _WHERE + 1) for a in node.args)
+
+    def _call(self, node: Op) -> str:
+        name, args = node.op, node.args
+        if name == "float":
+            return f"float({self._args(node)})"
+        if name in ("min", "max", "abs"):
+            return f"{name}({self._args(node)})"
+        if name in ("floor", "ceil"):
+            self.imports.add("math")
+            return f"float(math.{name}({self._args(node)}))"
+        if name in _MATH_FUNCS:
+            self.imports.add("math")
+            return f"math.{name}({self._args(node)})"
+        if name == "int_floor":
+            self.imports.add("math")
+            return f"math.floor({self._args(node)})"
+        if name == "count_le":
+            self.imports.add("bisect")
+            return f"bisect.bisect_right({self._args(node)})"
+        if name == "take":
+            return f"{self._wrap(args[0], _ATOM)}[{self._wrap(args[1], _WHERE + 1)}]"
+        if name.startswith("call:"):
+            return f"_{name[5:]}({self._args(node)})"
+        if name.startswith("index:"):
+            return f"{self._wrap(args[0], _ATOM)}[{name[6:]}]"
+        if name == "tuple":
+            inner = self._args(node)
+            return f"({inner},)" if len(args) == 1 else f"({inner})"
+        raise ValueError(f"{self.target} printer cannot print op {name!r}")
+
+
+class _TensorPrinter(PythonPrinter):
+    """Shared by the tensor targets: hoisting of repeated subexpressions into locals."""
+
+    module = ""
+
+    def block(self, node: L) -> Printed:
+        counts: dict[int, int] = {}
+        self._count(node, counts)
+        self._names: dict[int, str] = {}
+        self._hoist = {key for key, n in counts.items() if n > 1}
+        self._locals: list[tuple[str, str]] = []
+        text = self.expr(node)
+        return Printed(text, self._locals)
+
+    def _count(self, node: L, counts: dict[int, int]) -> None:
+        if not (isinstance(node, Op) and node.varying):
+            return
+        counts[id(node)] = counts.get(id(node), 0) + 1
+        if counts[id(node)] == 1:
+            for arg in node.args:
+                self._count(arg, counts)
+
+    def _p(self, node: L) -> tuple[str, int]:
+        key = id(node)
+        hoist = getattr(self, "_hoist", set())
+        if key in hoist:
+            if key not in self._names:
+                text = super()._p(node)[0]
+                name = f"v{len(self._locals) + 1}"
+                self._locals.append((name, text))
+                self._names[key] = name
+            return self._names[key], _ATOM
+        return super()._p(node)
+
+
+class TorchPrinter(_TensorPrinter):
+    """``torch`` ops over an int64 counter tensor ``t``; results in the float dtype ``dtype``."""
+
+    target = "torch"
+
+    def _call(self, node: Op) -> str:
+        if not node.varying:
+            return super()._call(node)
+        name, args = node.op, node.args
+        if name == "float":
+            return f"{self._wrap(args[0], _ATOM)}.to(dtype)"
+        if name in ("min", "max"):
+            return self._min_max(node)
+        if name in ("abs", "floor", "ceil", *_MATH_FUNCS):
+            return f"torch.{name}({self._args(node)})"
+        if name == "count_le":
+            table, x = args
+            return (
+                f"torch.bucketize({self._wrap(x, _WHERE + 1)}, "
+                f"torch.tensor({self._wrap(table, _WHERE + 1)}, device=t.device), right=True)"
+            )
+        if name == "take":
+            table, i = args
+            dtype = "dtype" if table.dtype == FLOAT_TABLE else "torch.int64"
+            return (
+                f"torch.tensor({self._wrap(table, _WHERE + 1)}, dtype={dtype}, "
+                f"device=t.device)[{self._wrap(i, _WHERE + 1)}]"
+            )
+        raise ValueError(f"torch printer cannot print op {name!r}")
+
+    def _min_max(self, node: Op) -> str:
+        a, b = node.args
+        if a.varying and b.varying:
+            fn = "torch.minimum" if node.op == "min" else "torch.maximum"
+            return f"{fn}({self._args(node)})"
+        tensor, bound = (a, b) if a.varying else (b, a)
+        kw = "max" if node.op == "min" else "min"
+        return (
+            f"torch.clamp({self._wrap(tensor, _WHERE + 1)}, {kw}={self._wrap(bound, _WHERE + 1)})"
+        )
+
+    def _op(self, node: Op) -> tuple[str, int]:
+        if node.op == "where" and node.varying:
+            cond, a, b = node.args
+            if not cond.varying:
+                return self._py_where(node)
+            if not a.varying and not b.varying:
+                kind = "dtype" if a.dtype == FLOAT else "torch.int64"
+                first = f"torch.full_like(t, {self._wrap(a, _WHERE + 1)}, dtype={kind})"
+                return (
+                    f"torch.where({self._wrap(cond, _WHERE + 1)}, {first}, "
+                    f"{self._wrap(b, _WHERE + 1)})",
+                    _ATOM,
+                )
+            return f"torch.where({self._args(node)})", _ATOM
+        return super()._op(node)
+
+
+class KerasPrinter(_TensorPrinter):
+    """``keras.ops`` over an int32 counter tensor ``t``; results in float32."""
+
+    target = "keras"
+
+    def _call(self, node: Op) -> str:
+        if not node.varying:
+            return super()._call(node)
+        name, args = node.op, node.args
+        if name == "float":
+            return f'ops.cast({self._args(node)}, "float32")'
+        if name in ("min", "max"):
+            return f"ops.{name}imum({self._args(node)})"
+        if name in ("abs", "floor", "ceil", *_MATH_FUNCS):
+            return f"ops.{name}({self._args(node)})"
+        if name == "count_le":
+            table, x = args
+            return (
+                f"ops.sum(ops.cast(ops.expand_dims({self._wrap(x, _WHERE + 1)}, -1) >= "
+                f'ops.convert_to_tensor({self._wrap(table, _WHERE + 1)}, dtype="int32"), '
+                f'"int32"), axis=-1)'
+            )
+        if name == "take":
+            table, i = args
+            dtype = "float32" if table.dtype == FLOAT_TABLE else "int32"
+            return (
+                f"ops.take(ops.convert_to_tensor({self._wrap(table, _WHERE + 1)}, "
+                f'dtype="{dtype}"), {self._wrap(i, _WHERE + 1)})'
+            )
+        raise ValueError(f"keras printer cannot print op {name!r}")
+
+    def _op(self, node: Op) -> tuple[str, int]:
+        if node.varying and node.op in ("//", "%") and node.dtype == INT:
+            fn = "floor_divide" if node.op == "//" else "mod"
+            return f"ops.{fn}({self._args(node)})", _ATOM
+        if node.op == "where" and node.varying:
+            if not node.args[0].varying:
+                return self._py_where(node)
+            return f"ops.where({self._args(node)})", _ATOM
+        return super()._op(node)
+
+
+__all__ = [
+    "BOOL",
+    "FLOAT",
+    "INT",
+    "INT_TABLE",
+    "KerasPrinter",
+    "Printed",
+    "PythonPrinter",
+    "TorchPrinter",
+    "literal",
+]

@@ -1,0 +1,1 @@
+"""Starter spec files written by ``lrgen init`` (package data: ``*.yaml``)."""

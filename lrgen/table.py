@@ -1,0 +1,244 @@
+"""``lrgen table``: the learning rate of each schedule at integer ticks, as text, CSV, Markdown or
+JSON; and the pieces every sampling tool shares (loading specs, ``--schedule``, ``--params``).
+
+``lrgen plot`` and ``lrgen show`` (:mod:`lrgen.plot`) build on the helpers here. This module
+imports NumPy and the reference evaluator only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lrgen import ir
+
+EXIT_OK, EXIT_INVALID = 0, 2
+FORMATS = ("text", "csv", "markdown", "json")
+
+
+class ToolError(Exception):
+    """A bad command line (unknown schedule, malformed ``--params`` ...): one line, exit 2."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """One schedule picked on the command line, with its label and its parameter overrides."""
+
+    label: str  # the schedule's name, or ``stem:name`` when several specs are shown together
+    schedule: ir.Schedule
+    params: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def unit(self) -> str:
+        return self.schedule.unit
+
+    def default_steps(self) -> int:
+        from lrgen.lint import default_steps
+
+        return default_steps(self.schedule, self.params)
+
+
+# --- shared command-line pieces -----------------------------------------------------------------
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--steps``, ``--schedule`` and ``--params``, as every sampling command takes them."""
+    parser.add_argument("--steps", type=_positive_int, metavar="N",
+                        help="ticks to show: t = 0 .. N-1 (default: 1.1 x the schedule's length, "
+                        "see docs/tools.md)")
+    parser.add_argument("--schedule", action="extend", nargs="+", default=[], metavar="NAME",
+                        help="only these schedules (default: all, in spec order)")
+    parser.add_argument("--params", action="extend", nargs="+", default=[], metavar="K=V",
+                        help="override a declared param; NAME.K=V for one schedule only")
+
+
+def load_specs(paths: Sequence[str], command: str) -> list[ir.Spec] | None:
+    """Load every spec; on failure print each problem (or the I/O error) to stderr, return None."""
+    from lrgen import SpecError, load
+
+    specs, failed = [], False
+    for path in paths:
+        try:
+            specs.append(load(path))
+        except SpecError as err:
+            for problem in err.problems:
+                print(problem, file=sys.stderr)
+            failed = True
+        except OSError as err:
+            print(f"lrgen {command}: {path}: {err.strerror or err}", file=sys.stderr)
+            failed = True
+    return None if failed else specs
+
+
+def choose(specs: Sequence[ir.Spec], names: Sequence[str], params: Sequence[str]) -> list[Chosen]:
+    """The schedules named by ``--schedule`` (all if none), with their ``--params`` applied."""
+    several = len(specs) > 1
+    everything = [(spec, s) for spec in specs for s in spec.entries]
+    if names:
+        known = {s.name for _, s in everything}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ToolError(f"no schedule named {', '.join(map(repr, unknown))} "
+                            f"(the spec has: {', '.join(sorted(known))})")
+        everything = [(spec, s) for spec, s in everything if s.name in names]
+    overrides = parse_params(params)
+    chosen = []
+    for spec, schedule in everything:
+        mine = {key: value for target, key, value in overrides
+                if (target is None and key in schedule.param_defaults) or target == schedule.name}
+        label = f"{spec.stem}:{schedule.name}" if several else schedule.name
+        chosen.append(Chosen(label, schedule, mine))
+    for target, key, _ in overrides:
+        if not any(target in (None, c.schedule.name) and key in c.params for c in chosen):
+            where = f"schedule {target!r}" if target else "any chosen schedule"
+            raise ToolError(f"--params {key}: not a param of {where}")
+    return chosen
+
+
+def parse_params(items: Iterable[str]) -> list[tuple[str | None, str, float]]:
+    """``K=V`` or ``NAME.K=V`` -> (NAME or None, K, number)."""
+    parsed = []
+    for item in items:
+        key, sep, text = item.partition("=")
+        target, dot, name = key.strip().rpartition(".")
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not sep or not name or not math.isfinite(value):
+            raise ToolError(f"--params {item!r}: expected K=V (or NAME.K=V) with a finite number")
+        number: float = int(value) if value.is_integer() and _looks_integral(text) else value
+        parsed.append((target if dot else None, name, number))
+    return parsed
+
+
+def sample(chosen: Chosen, steps: np.ndarray, metrics: np.ndarray | None = None) -> np.ndarray:
+    """``lrgen.evaluate`` of one chosen schedule; a bad parameter value becomes a ToolError."""
+    from lrgen import evaluate
+
+    try:
+        return evaluate(chosen.schedule, steps, params=chosen.params or None, metrics=metrics)
+    except ValueError as err:  # ir.BindError and friends: a --params value breaks a constraint
+        raise ToolError(f"{chosen.label}: {err}") from None
+
+
+def fail(command: str, message: str) -> int:
+    print(f"lrgen {command}: {message}", file=sys.stderr)
+    return EXIT_INVALID
+
+
+def write_atomically(path: str, write: Callable[[object], None], *, binary: bool = False) -> None:
+    """Call ``write(handle)`` on a temporary file next to ``path``, then rename it into place, so
+    that ``path`` is never left half-written. The file gets the usual permissions (0666 & ~umask).
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".lrgen-",
+                                     suffix=os.path.splitext(path)[1])
+    try:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8",
+                                                          newline="\n") as handle:
+            write(handle)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
+    return value
+
+
+def _looks_integral(text: str) -> bool:
+    return not any(c in text for c in ".eEnN")
+
+
+# --- lrgen table --------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="SPEC", help="spec file (YAML or JSON)")
+    add_selection_arguments(parser)
+    parser.add_argument("--every", type=_positive_int, default=1, metavar="K",
+                        help="one row every K ticks (default 1)")
+    parser.add_argument("--format", choices=FORMATS, default="text",
+                        help="text and markdown: %%.6e; csv and json: full precision "
+                        "(default text)")
+
+
+def run(args: argparse.Namespace) -> int:
+    specs = load_specs([args.spec], "table")
+    if specs is None:
+        return EXIT_INVALID
+    try:
+        chosen = choose(specs, args.schedule, args.params)
+        columns = []
+        for item in chosen:
+            if item.schedule.metric_driven:
+                print(f"lrgen table: note: skipping {item.label}: {item.schedule.node.kind} is "
+                      "metric-driven and a table has no metrics to drive it", file=sys.stderr)
+            else:
+                columns.append(item)
+        if not columns:
+            raise ToolError("nothing to tabulate: every chosen schedule is metric-driven")
+        steps = args.steps or max(item.default_steps() for item in columns)
+        t = np.arange(0, steps, args.every, dtype=np.int64)
+        values = [sample(item, t) for item in columns]
+    except ToolError as err:
+        return fail("table", str(err))
+    write_table(sys.stdout, args.format, t, [c.label for c in columns], values,
+                spec=args.spec, units=[c.unit for c in columns])
+    return EXIT_OK
+
+
+def write_table(out, fmt: str, t: np.ndarray, labels: Sequence[str],
+                values: Sequence[np.ndarray], *, spec: str = "", units: Sequence[str] = ()
+                ) -> None:
+    """Write the table in ``fmt`` (one of :data:`FORMATS`) to the text stream ``out``."""
+    if fmt == "json":
+        document = {
+            "spec": spec,
+            "t": t.tolist(),
+            "schedules": {label: {"unit": unit, "lr": column.tolist()}
+                          for label, unit, column in zip(labels, units, values, strict=True)},
+        }
+        json.dump(document, out, indent=1)
+        out.write("\n")
+    elif fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["t", *labels])
+        for i, step in enumerate(t.tolist()):
+            writer.writerow([step, *(repr(float(column[i])) for column in values)])
+    else:
+        cells = [[f"{v:.6e}" for v in column.tolist()] for column in values]
+        steps = [str(step) for step in t.tolist()]
+        if fmt == "markdown":
+            out.write("| t | " + " | ".join(labels) + " |\n")
+            out.write("| ---: |" + " ---: |" * len(labels) + "\n")
+            for i, step in enumerate(steps):
+                out.write(f"| {step} | " + " | ".join(c[i] for c in cells) + " |\n")
+        else:
+            widths = [max(len(label), 12) for label in labels]
+            t_width = max(1, *(len(s) for s in steps[-1:]))
+            out.write("t".rjust(t_width) + "".join(
+                "  " + label.rjust(w) for label, w in zip(labels, widths, strict=True)) + "\n")
+            for i, step in enumerate(steps):
+                out.write(step.rjust(t_width) + "".join(
+                    "  " + c[i].rjust(w) for c, w in zip(cells, widths, strict=True)) + "\n")
