@@ -12,9 +12,11 @@ import argparse
 import difflib
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -26,7 +28,20 @@ from lrgen import expr as ex
 from lrgen.errors import Problem, SpecError
 from lrgen.ir import Node, Schedule, Spec
 from lrgen.kinds import KIND_MAP, T
-from lrgen.lower import FLOAT, FLOAT_TABLE, INT, INT_TABLE, Assert, Const, Let, Lowered, lower
+from lrgen.lower import (
+    FLOAT,
+    FLOAT_TABLE,
+    INT,
+    INT_TABLE,
+    Assert,
+    Const,
+    Let,
+    Lowered,
+    TABLES,
+    LoweredSettings,
+    lower,
+    lower_settings,
+)
 from lrgen.printers import KerasPrinter, Printed, PythonPrinter, TorchPrinter, literal
 
 TARGETS = ("torch", "keras")
@@ -80,23 +95,40 @@ def formula_text(node: Node, indent: str = "") -> list[str]:
         elif isinstance(value, ex.Num | ex.Name | ex.Unary | ex.Binary | ex.Call | ex.IfElse):
             value = ex.to_source(value)
         args.append(f"{param.name}={value}")
-    lines = [f"{indent}{node.kind}({', '.join(args)})", f"{indent}    = {kind.formula}"]
+    lines = textwrap.wrap(
+        f"{node.kind}({', '.join(args)})", 88, initial_indent=indent,
+        subsequent_indent=indent + "        ", break_on_hyphens=False,
+    )
+    lines += textwrap.wrap(
+        f"= {kind.formula}", 88, initial_indent=indent + "    ",
+        subsequent_indent=indent + "      ", break_on_hyphens=False,
+    )
     for child in node.children:
         lines.extend(formula_text(child, indent + "    "))
     return lines
 
 
+def _wrap(text: str) -> list[str]:
+    """Prose wrapped for a docstring; paragraphs (blank lines) kept."""
+    out: list[str] = []
+    for paragraph in text.split("\n\n"):
+        if out:
+            out.append("")
+        out += textwrap.wrap(" ".join(paragraph.split()), 88, break_on_hyphens=False) or [""]
+    return out
+
+
 def schedule_doc(schedule: Schedule, spec: Spec, summary: str, extra: str = "") -> str:
-    parts = [summary, ""]
+    parts = [*_wrap(summary), ""]
     if schedule.description:
-        parts += [schedule.description.strip(), ""]
+        parts += [*_wrap(schedule.description.strip()), ""]
     parts += [f"Counter t: {'epochs' if schedule.unit == 'epoch' else 'optimizer steps'}.", ""]
     parts += ["Formula::", ""] + ["    " + line for line in formula_text(schedule.node)] + [""]
     if schedule.params:
         params = ", ".join(f"{k}={literal(v)}" for k, v in schedule.params)
-        parts += [f"Parameters (keyword arguments, with the spec's defaults): {params}.", ""]
+        parts += [*_wrap(f"Parameters (keyword arguments, spec defaults): {params}."), ""]
     if extra:
-        parts += [extra, ""]
+        parts += [*_wrap(extra), ""]
     parts += [f"Spec ({spec.stem} in {Path(spec.path).name})::", ""]
     parts += ["    " + line for line in schedule.source.strip("\n").splitlines()]
     return doc_literal("\n".join(parts))
@@ -130,25 +162,22 @@ class ScheduleContext:
     doc_keras: str
     extra: dict[str, Any]
 
-    # the templates call these names
-    @property
-    def function_summary(self) -> str:
-        return self.doc_function
+    def uses_constants(self, target: str) -> bool:
+        """Whether the printed code of ``target`` reads the constants ``c``."""
+        if target == "plateau":
+            return any("c." in text for text in self.extra.values())
+        printed: Printed | None = getattr(self, target)
+        assert printed is not None
+        texts = [printed.text, *(text for _, text in printed.locals)]
+        return any(re.search(r"\bc\.", text) for text in texts)
 
     @property
-    def class_summary(self) -> str:
-        return self.doc_class
-
-    @property
-    def keras_summary(self) -> str:
-        return self.doc_keras
-
-    @staticmethod
-    def docstring(text: str) -> str:
-        return text
+    def kw_only(self) -> str:
+        """``", *, a: float = 1.0"`` when there are params, else nothing (``*`` needs one)."""
+        return ", *" + self.kw_signature if self.param_names else ""
 
 
-def _prelude(lowered: Lowered, printer: PythonPrinter) -> tuple[list[str], bool]:
+def _prelude(lowered: Lowered | LoweredSettings, printer: PythonPrinter) -> tuple[list[str], bool]:
     """Construction-time statements, and whether they use the check helpers."""
     lines: list[str] = []
     checks = False
@@ -168,20 +197,20 @@ def _prelude(lowered: Lowered, printer: PythonPrinter) -> tuple[list[str], bool]
         for cmp, limit, message in item.bounds:
             checks = True
             lines.append(
-                f"_require({item.name} {cmp} {literal(limit)}, "
-                f'f"{item.field}: {{{item.name}!r}} {message} {literal(limit)}")'
+                f"_require({item.name} {cmp} {literal(limit)}, {item.field!r}, {item.name}, "
+                f"{message + ' ' + literal(limit)!r})"
             )
     return lines, checks
 
 
-def _fields(lowered: Lowered) -> tuple[list[tuple[str, str]], str]:
+def _fields(lowered: Lowered | LoweredSettings) -> tuple[list[tuple[str, str]], str]:
     fields: list[tuple[str, str]] = []
     call: list[str] = []
     if isinstance(lowered.lr, Const):
         fields.append(("lr", "float"))
         call.append(f"lr={literal(lowered.lr.value)}")
     for item in lowered.lets:
-        if isinstance(item, Let):
+        if isinstance(item, Let) and item.dtype != TABLES:
             fields.append((item.name, _ANNOTATIONS[item.dtype]))
             call.append(f"{item.name}={item.name}")
     return fields, ", ".join(call)
@@ -211,11 +240,19 @@ def schedule_context(
     where = f"a {schedule.unit} counter t"
     doc_function = schedule_doc(schedule, spec, f"Learning rate of ``{schedule.name}`` at {where}.")
     if schedule.metric_driven:
+        settings = lower_settings(schedule)
+        prelude_printer = PythonPrinter(prefix="")
+        prelude, checks = _prelude(settings, prelude_printer)
+        fields, fields_call = _fields(settings)
+        module["imports"] |= prelude_printer.imports
+        if "keras" in targets:
+            module["imports"].add("math")  # the callback's best value starts at +-inf
+        module["checks"] = module["checks"] or checks
         return ScheduleContext(
             **base,
-            fields=[],
-            fields_call="",
-            prelude=[],
+            fields=fields,
+            fields_call=fields_call,
+            prelude=prelude,
             py=None,
             torch=None,
             keras=None,
@@ -224,15 +261,22 @@ def schedule_context(
             doc_class=schedule_doc(
                 schedule,
                 spec,
-                f"``{schedule.name}`` as a PyTorch scheduler: ``step(metric)`` after each epoch.",
+                f"``{schedule.name}`` as a PyTorch scheduler: call ``step(metric)`` after each "
+                "epoch.",
+                "It is torch's own ``ReduceLROnPlateau`` with the spec's settings: the same "
+                "state machine, ``state_dict`` and pickling. Each param group starts from its "
+                "own lr (build the optimizer with the spec's lr).",
             ),
             doc_keras=schedule_doc(
                 schedule,
                 spec,
-                f"``{schedule.name}`` as a Keras callback: "
-                "reads the monitored metric at each epoch end.",
+                f"``{schedule.name}`` as a Keras callback with torch's ReduceLROnPlateau "
+                "semantics: reads ``monitor`` at each epoch end and sets the optimizer's "
+                "learning rate.",
+                "The optimizer must be built with a float learning rate (a schedule object "
+                "cannot be reduced). NaN metrics count as bad epochs, as in torch.",
             ),
-            extra=plateau_context(schedule),
+            extra=plateau_settings(settings),
         )
     lowered = lower(schedule)
     py, torch_printer, keras_printer = PythonPrinter(), TorchPrinter(), KerasPrinter()
@@ -243,7 +287,8 @@ def schedule_context(
     torch_printed = _tensor(torch_printer, lowered.formula, "torch") if "torch" in targets else None
     keras_printed = _tensor(keras_printer, lowered.formula, "keras") if "keras" in targets else None
     momentum = py.block(lowered.momentum) if lowered.momentum is not None else None
-    for printer in (py, torch_printer, keras_printer, prelude_printer):
+    used = (py, torch_printer) if "torch" in targets else (keras_printer,)
+    for printer in (*used, prelude_printer):
         module["imports"] |= printer.imports
     module["helpers"] |= lowered.helpers
     module["checks"] = module["checks"] or checks
@@ -300,29 +345,30 @@ def _tensor(printer: TorchPrinter | KerasPrinter, formula: Any, target: str) -> 
     return printed
 
 
-def plateau_context(schedule: Schedule) -> dict[str, Any]:
-    """Literal source text of the ReduceLROnPlateau settings, for its template section."""
-    node = schedule.node
-    settings = {}
-    for param in node.spec_kind.params:
-        value = node.arg(param.name)
-        if isinstance(value, ex.Num):
-            value = value.value
-        settings[param.name] = value
-    return {"settings": settings, "lr": schedule.lr}
+def plateau_settings(settings: LoweredSettings) -> dict[str, Any]:
+    """Source text of each ReduceLROnPlateau setting: a literal, or ``c.NAME`` for one that
+    depends on parameters."""
+    printer = PythonPrinter()
+    return {
+        name: repr(value) if isinstance(value, str) else printer.expr(value)
+        for name, value in settings.settings
+    }
 
 
 def module_header(spec: Spec, target: str) -> str:
-    names = ", ".join(spec.schedules)
-    return doc_literal(
-        f"Learning-rate schedules for {target}, generated by lrgen from {Path(spec.path).name}.\n"
-        "\n"
-        f"Spec: {Path(spec.path).name} (sha256 {spec.sha256})\n"
-        f"Schedules: {names}\n"
-        "\n"
-        f"Do not edit: regenerate with ``lrgen build {Path(spec.path).name}``."
-        + (f"\n\n{spec.description.strip()}" if spec.description else "")
-    )
+    name = Path(spec.path).name
+    lines = [
+        f"Learning-rate schedules for {target}, generated by lrgen from {name}.",
+        "",
+        f"Spec: {name}",
+        f"sha256: {spec.sha256}",
+        *_wrap("Schedules: " + ", ".join(spec.schedules)),
+        "",
+        f"Do not edit: regenerate with ``lrgen build {name}``.",
+    ]
+    if spec.description:
+        lines += ["", *_wrap(spec.description.strip())]
+    return doc_literal("\n".join(lines))
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -362,9 +408,8 @@ def render(spec: Spec, target: str) -> str:
             exports += [s.class_name, s.name, f"{s.name}_lambda", f"{s.name}_tensor"]
         else:
             exports.append(s.class_name)
-    typing = {"NamedTuple"} if any(not s.metric_driven for s in schedules) else set()
-    if target == "keras" or any(s.metric_driven for s in schedules):
-        typing.add("Any")
+    closed_form = any(not s.metric_driven for s in schedules)
+    typing = {"NamedTuple", "Any"} if target == "keras" else {"NamedTuple"}
     torch_imports = (
         {"LambdaLR", "LRScheduler"} if any(not s.metric_driven for s in schedules) else set()
     )
@@ -379,6 +424,7 @@ def render(spec: Spec, target: str) -> str:
         "helpers": frozenset(module["helpers"]),
         "has_checks": module["checks"],
         "has_momentum": module["momentum"],
+        "closed_form": closed_form,
         "keras_package": repr(f"lrgen.{spec.stem}"),
         "schedules": schedules,
     }

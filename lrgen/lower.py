@@ -28,6 +28,8 @@ from lrgen.kinds import Increasing, Less, Param, T
 
 INT, FLOAT, BOOL = "int", "float", "bool"
 INT_TABLE, FLOAT_TABLE = "int_table", "float_table"
+#: A helper's tuple of tables: unpacked at construction, never stored in the constants.
+TABLES = "tables"
 
 # --- the tree -----------------------------------------------------------------------------------
 
@@ -567,7 +569,7 @@ def _warm_restarts(c: Ctx, t: L) -> L:
         return _cosine_between(eta_min, c.lr, t0 - t % t0, t0)
 
     def growing() -> L:
-        cycles = c.let("cycles", call("geometric_cycles", t0, mult, dtype=INT_TABLE))
+        cycles = c.let("cycles", call("geometric_cycles", t0, mult, dtype=TABLES))
         starts = c.let("cycle_starts", index(cycles, 0, INT_TABLE), INT_TABLE)
         lengths = c.let("cycle_lengths", index(cycles, 1, FLOAT_TABLE), FLOAT_TABLE)
         i = count_le(starts, t) - 1
@@ -772,9 +774,7 @@ def _cosine_restarts(c: Ctx, t: L) -> L:
         return initial * _restart_value(alpha, m_mul ** to_float(period), first - t % first, first)
 
     def growing() -> L:
-        periods = c.let(
-            "periods", call("geometric_periods", first, t_mul, m_mul, dtype=FLOAT_TABLE)
-        )
+        periods = c.let("periods", call("geometric_periods", first, t_mul, m_mul, dtype=TABLES))
         starts = c.let("period_starts", index(periods, 0, INT_TABLE), INT_TABLE)
         offsets = c.let("period_start_offsets", index(periods, 1, FLOAT_TABLE), FLOAT_TABLE)
         lengths = c.let("period_lengths", index(periods, 2, FLOAT_TABLE), FLOAT_TABLE)
@@ -868,20 +868,20 @@ def _warmup_stable_decay(c: Ctx, t: L) -> L:
 # --- entry point --------------------------------------------------------------------------------
 
 
+def _base_lr(b: Builder, schedule: Schedule) -> L:
+    lr = to_float(b.spec_expr(schedule.lr, {}))
+    if isinstance(lr, Const):
+        return lr
+    bounds = ((">", 0.0, "is not greater than"),)
+    return b.let("lr", lr, FLOAT, field=f"{schedule.path}.lr", bounds=bounds)
+
+
 def lower(schedule: Schedule) -> Lowered:
     """Lower a closed-form schedule (every kind but the metric-driven ones)."""
     if schedule.metric_driven:
         raise ValueError(f"{schedule.name}: {schedule.node.kind} has no closed form")
     b = Builder(schedule)
-    lr = to_float(b.spec_expr(schedule.lr, {}))
-    if not isinstance(lr, Const):
-        lr = b.let(
-            "lr",
-            lr,
-            FLOAT,
-            field=f"{schedule.path}.lr",
-            bounds=((">", 0.0, "is not greater than"),),
-        )
+    lr = _base_lr(b, schedule)
     root = Ctx(b, schedule.node, "", lr)
     formula = lower_node(root, T_VAR)
     momentum = None
@@ -891,3 +891,23 @@ def lower(schedule: Schedule) -> Lowered:
     return Lowered(
         schedule.name, schedule.params, tuple(b.lets), lr, formula, momentum, frozenset(b.helpers)
     )
+
+
+@dataclass(frozen=True)
+class LoweredSettings:
+    """A metric-driven schedule: its settings (trees or raw choices) and their constants."""
+
+    name: str
+    params: tuple[tuple[str, float], ...]
+    lets: tuple[Let | Assert, ...]
+    lr: L
+    settings: tuple[tuple[str, Any], ...]
+
+
+def lower_settings(schedule: Schedule) -> LoweredSettings:
+    """The settings of a metric-driven schedule (``ReduceLROnPlateau``), evaluated like fields."""
+    b = Builder(schedule)
+    lr = _base_lr(b, schedule)
+    root = Ctx(b, schedule.node, "", lr)
+    settings = tuple((p.name, root[p.name]) for p in schedule.node.spec_kind.params)
+    return LoweredSettings(schedule.name, schedule.params, tuple(b.lets), lr, settings)

@@ -126,7 +126,8 @@ class PythonPrinter:
         )
 
     def _args(self, node: Op) -> str:
-        return ", ".join(self._wrap(a, _WHERE + 1) for a in node.args)
+        # A conditional expression needs no parentheses as a call argument.
+        return ", ".join(self._wrap(a, _WHERE) for a in node.args)
 
     def _call(self, node: Op) -> str:
         name, args = node.op, node.args
