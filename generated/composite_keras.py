@@ -13,6 +13,7 @@ sequence, nested.
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import keras
@@ -114,7 +115,7 @@ class ChainedConstantExponential(keras.optimizers.schedules.LearningRateSchedule
 
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return ops.where(t < 2, 0.1, 1.0) * 0.9 ** ops.cast(t, "float32")
+        return ops.where(t < 2, 0.1, 1.0) * ops.exp(ops.cast(t, "float32") * math.log(0.9))
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -256,11 +257,12 @@ class WarmupTimesCosine(keras.optimizers.schedules.LearningRateSchedule):
             * (
                 0.0003
                 * ops.sin(
-                    1.5707963267948966
+                    math.pi
+                    / 2
                     * ops.cast(ops.abs(c.s1_T_max - ops.mod(t, c.s1_period)), "float32")
                     / float(c.s1_T_max)
                 )
-                ** 2.0
+                ** 2
                 / 0.0003
             )
         )
@@ -441,16 +443,17 @@ class WarmupPlateauCosine(keras.optimizers.schedules.LearningRateSchedule):
                 v1 < c.s1_milestones_0,
                 0.001,
                 1e-05
-                + 0.00099
+                + (0.001 - 1e-05)
                 * ops.sin(
-                    1.5707963267948966
+                    math.pi
+                    / 2
                     * ops.cast(
                         ops.abs(c.s1_s1_T_max - ops.mod(v1 - c.s1_milestones_0, c.s1_s1_period)),
                         "float32",
                     )
                     / float(c.s1_s1_T_max)
                 )
-                ** 2.0,
+                ** 2,
             ),
         )
 
@@ -545,17 +548,19 @@ class WarmupThenMultistep(keras.optimizers.schedules.LearningRateSchedule):
             t < 5,
             0.4 * (0.1 + 0.9 * (ops.cast(ops.minimum(t, 5), "float32") / 5.0)),
             0.4
-            * 0.1
-            ** ops.cast(
-                ops.sum(
-                    ops.cast(
-                        ops.expand_dims(t - 5, -1)
-                        >= ops.convert_to_tensor((25, 55, 75), dtype="int32"),
-                        "int32",
+            * ops.exp(
+                ops.cast(
+                    ops.sum(
+                        ops.cast(
+                            ops.expand_dims(t - 5, -1)
+                            >= ops.convert_to_tensor((25, 55, 75), dtype="int32"),
+                            "int32",
+                        ),
+                        axis=-1,
                     ),
-                    axis=-1,
-                ),
-                "float32",
+                    "float32",
+                )
+                * math.log(0.1)
             ),
         )
 

@@ -69,7 +69,7 @@ def _chained_constant_exponential_constants() -> _ChainedConstantExponentialCons
 
 
 def _chained_constant_exponential_at(t: int, c: _ChainedConstantExponentialConstants) -> float:
-    return (0.1 if t < 2 else 1.0) * 0.9 ** float(t)
+    return (0.1 if t < 2 else 1.0) * math.exp(float(t) * math.log(0.9))
 
 
 def chained_constant_exponential(t: int) -> float:
@@ -119,7 +119,9 @@ def chained_constant_exponential_tensor(
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
-    return torch.where(t < 2, torch.full_like(t, 0.1, dtype=dtype), 1.0) * 0.9 ** t.to(dtype)
+    return torch.where(t < 2, torch.full_like(t, 0.1, dtype=dtype), 1.0) * torch.exp(
+        t.to(dtype) * math.log(0.9)
+    )
 
 
 class _ChainedConstantExponentialLambda:
@@ -257,10 +259,8 @@ def _warmup_times_cosine_at(t: int, c: _WarmupTimesCosineConstants) -> float:
         )
         * (
             0.0003
-            * math.sin(
-                1.5707963267948966 * float(abs(c.s1_T_max - t % c.s1_period)) / float(c.s1_T_max)
-            )
-            ** 2.0
+            * math.sin(math.pi / 2 * float(abs(c.s1_T_max - t % c.s1_period)) / float(c.s1_T_max))
+            ** 2
             / 0.0003
         )
     )
@@ -340,11 +340,9 @@ def warmup_times_cosine_tensor(
         * (
             0.0003
             * torch.sin(
-                1.5707963267948966
-                * torch.abs(c.s1_T_max - t % c.s1_period).to(dtype)
-                / float(c.s1_T_max)
+                math.pi / 2 * torch.abs(c.s1_T_max - t % c.s1_period).to(dtype) / float(c.s1_T_max)
             )
-            ** 2.0
+            ** 2
             / 0.0003
         )
     )
@@ -527,13 +525,14 @@ def _warmup_plateau_cosine_at(t: int, c: _WarmupPlateauCosineConstants) -> float
         else 0.001
         if t - c.milestones_0 < c.s1_milestones_0
         else 1e-05
-        + 0.00099
+        + (0.001 - 1e-05)
         * math.sin(
-            1.5707963267948966
+            math.pi
+            / 2
             * float(abs(c.s1_s1_T_max - (t - c.milestones_0 - c.s1_milestones_0) % c.s1_s1_period))
             / float(c.s1_s1_T_max)
         )
-        ** 2.0
+        ** 2
     )
 
 
@@ -629,13 +628,14 @@ def warmup_plateau_cosine_tensor(
             v1 < c.s1_milestones_0,
             0.001,
             1e-05
-            + 0.00099
+            + (0.001 - 1e-05)
             * torch.sin(
-                1.5707963267948966
+                math.pi
+                / 2
                 * torch.abs(c.s1_s1_T_max - (v1 - c.s1_milestones_0) % c.s1_s1_period).to(dtype)
                 / float(c.s1_s1_T_max)
             )
-            ** 2.0,
+            ** 2,
         ),
     )
 
@@ -775,7 +775,7 @@ def _warmup_then_multistep_at(t: int, c: _WarmupThenMultistepConstants) -> float
     return (
         0.4 * (0.1 + 0.9 * (float(min(t, 5)) / 5.0))
         if t < 5
-        else 0.4 * 0.1 ** float(bisect.bisect_right((25, 55, 75), t - 5))
+        else 0.4 * math.exp(float(bisect.bisect_right((25, 55, 75), t - 5)) * math.log(0.1))
     )
 
 
@@ -836,9 +836,11 @@ def warmup_then_multistep_tensor(
         t < 5,
         0.4 * (0.1 + 0.9 * (torch.clamp(t, max=5).to(dtype) / 5.0)),
         0.4
-        * 0.1
-        ** torch.bucketize(t - 5, torch.tensor((25, 55, 75), device=t.device), right=True).to(
-            dtype
+        * torch.exp(
+            torch.bucketize(t - 5, torch.tensor((25, 55, 75), device=t.device), right=True).to(
+                dtype
+            )
+            * math.log(0.1)
         ),
     )
 

@@ -124,13 +124,11 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         t = ops.cast(step, "int32")
         return ops.where(
             t <= 1172,
-            0.0004
-            + 0.009600000000000001
-            * ops.sin(1.5707963267948966 * ops.cast(t, "float32") / 1172.0) ** 2.0,
-            4e-08
-            + 0.00999996
-            * ops.sin(1.5707963267948966 * ops.maximum(ops.cast(3909 - t, "float32"), 0.0) / 2737.0)
-            ** 2.0,
+            0.01 / 25.0
+            + (0.01 - 0.01 / 25.0) * ops.sin(math.pi / 2 * ops.cast(t, "float32") / 1172.0) ** 2,
+            0.01 / 25.0 / 10000.0
+            + (0.01 - 0.01 / 25.0 / 10000.0)
+            * ops.sin(math.pi / 2 * ops.maximum(ops.cast(3909 - t, "float32"), 0.0) / 2737.0) ** 2,
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -245,7 +243,7 @@ class OneCycleLinear(keras.optimizers.schedules.LearningRateSchedule):
             t <= c.phase1_end_floor,
             0.004 + 0.096 * (ops.cast(t, "float32") / c.phase1_end),
             4e-07
-            + 0.09999960000000001
+            + (0.1 - 4e-07)
             * (
                 ops.maximum(
                     ops.cast(c.phase2_end_floor - t, "float32") + c.phase2_end_fraction, 0.0
@@ -336,10 +334,10 @@ class OneCycleThreePhase(keras.optimizers.schedules.LearningRateSchedule):
         t = ops.cast(step, "int32")
         return ops.where(
             t <= 4049,
-            0.08 + 0.7200000000000001 * (ops.cast(t, "float32") / 4049.0),
+            0.08 + (0.8 - 0.08) * (ops.cast(t, "float32") / 4049.0),
             ops.where(
                 t <= 8098,
-                0.08 + 0.7200000000000001 * (ops.cast(8098 - t, "float32") / 4049.0),
+                0.08 + (0.8 - 0.08) * (ops.cast(8098 - t, "float32") / 4049.0),
                 0.0008 + 0.0792 * (ops.maximum(ops.cast(8999 - t, "float32"), 0.0) / 901.0),
             ),
         )
@@ -578,7 +576,7 @@ class ClrExpRange(keras.optimizers.schedules.LearningRateSchedule):
         v1 = ops.mod(t, 4000)
         return 0.001 + 0.005 * ops.where(
             v1 <= 2000, ops.cast(v1, "float32") / 2000.0, ops.cast(4000 - v1, "float32") / 2000.0
-        ) * 0.99994 ** ops.cast(t, "float32")
+        ) * ops.exp(ops.cast(t, "float32") * math.log(0.99994))
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -665,12 +663,7 @@ class ClrCustomScale(keras.optimizers.schedules.LearningRateSchedule):
             v1 <= 1000, ops.cast(v1, "float32") / 1000.0, ops.cast(4000 - v1, "float32") / 3000.0
         ) * (
             0.5
-            * (
-                1.0
-                + ops.sin(
-                    ops.cast(ops.floor_divide(t, 4000) + 1, "float32") * 3.141592653589793 / 2.0
-                )
-            )
+            * (1.0 + ops.sin(ops.cast(ops.floor_divide(t, 4000) + 1, "float32") * math.pi / 2.0))
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -767,7 +760,8 @@ class Sgdr(keras.optimizers.schedules.LearningRateSchedule):
         return (
             0.05
             * ops.sin(
-                1.5707963267948966
+                math.pi
+                / 2
                 * (
                     v2
                     - ops.cast(
@@ -777,7 +771,7 @@ class Sgdr(keras.optimizers.schedules.LearningRateSchedule):
                 )
                 / v2
             )
-            ** 2.0
+            ** 2
         )
 
     def get_config(self) -> dict[str, Any]:

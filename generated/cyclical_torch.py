@@ -112,20 +112,20 @@ def _one_cycle_constants() -> _OneCycleConstants:
 
 def _one_cycle_at(t: int, c: _OneCycleConstants) -> float:
     return (
-        0.0004 + 0.009600000000000001 * math.sin(1.5707963267948966 * float(t) / 1172.0) ** 2.0
+        0.01 / 25.0 + (0.01 - 0.01 / 25.0) * math.sin(math.pi / 2 * float(t) / 1172.0) ** 2
         if t <= 1172
-        else 4e-08
-        + 0.00999996 * math.sin(1.5707963267948966 * max(float(3909 - t), 0.0) / 2737.0) ** 2.0
+        else 0.01 / 25.0 / 10000.0
+        + (0.01 - 0.01 / 25.0 / 10000.0)
+        * math.sin(math.pi / 2 * max(float(3909 - t), 0.0) / 2737.0) ** 2
     )
 
 
 def _one_cycle_momentum_at(t: int, c: _OneCycleConstants) -> float:
     return (
-        0.85 + 0.09999999999999998 * math.sin(1.5707963267948966 * float(1172 - t) / 1172.0) ** 2.0
+        0.85 + (0.95 - 0.85) * math.sin(math.pi / 2 * float(1172 - t) / 1172.0) ** 2
         if t <= 1172
         else 0.85
-        + 0.09999999999999998
-        * math.sin(1.5707963267948966 * min(float(t - 1172), 2737.0) / 2737.0) ** 2.0
+        + (0.95 - 0.85) * math.sin(math.pi / 2 * min(float(t - 1172), 2737.0) / 2737.0) ** 2
     )
 
 
@@ -172,11 +172,10 @@ def one_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> to
     t = t.to(torch.int64)
     return torch.where(
         t <= 1172,
-        0.0004 + 0.009600000000000001 * torch.sin(1.5707963267948966 * t.to(dtype) / 1172.0) ** 2.0,
-        4e-08
-        + 0.00999996
-        * torch.sin(1.5707963267948966 * torch.clamp((3909 - t).to(dtype), min=0.0) / 2737.0)
-        ** 2.0,
+        0.01 / 25.0 + (0.01 - 0.01 / 25.0) * torch.sin(math.pi / 2 * t.to(dtype) / 1172.0) ** 2,
+        0.01 / 25.0 / 10000.0
+        + (0.01 - 0.01 / 25.0 / 10000.0)
+        * torch.sin(math.pi / 2 * torch.clamp((3909 - t).to(dtype), min=0.0) / 2737.0) ** 2,
     )
 
 
@@ -304,7 +303,7 @@ def _one_cycle_linear_at(t: int, c: _OneCycleLinearConstants) -> float:
         0.004 + 0.096 * (float(t) / c.phase1_end)
         if t <= c.phase1_end_floor
         else 4e-07
-        + 0.09999960000000001
+        + (0.1 - 4e-07)
         * (max(float(c.phase2_end_floor - t) + c.phase2_end_fraction, 0.0) / c.phase2_length)
     )
 
@@ -312,11 +311,10 @@ def _one_cycle_linear_at(t: int, c: _OneCycleLinearConstants) -> float:
 def _one_cycle_linear_momentum_at(t: int, c: _OneCycleLinearConstants) -> float:
     return (
         0.85
-        + 0.09999999999999998
-        * ((float(c.phase1_end_floor - t) + c.phase1_end_fraction) / c.phase1_end)
+        + (0.95 - 0.85) * ((float(c.phase1_end_floor - t) + c.phase1_end_fraction) / c.phase1_end)
         if t <= c.phase1_end_floor
         else 0.85
-        + 0.09999999999999998
+        + (0.95 - 0.85)
         * (
             min(float(t - c.phase1_end_floor) - c.phase1_end_fraction, c.phase2_length)
             / c.phase2_length
@@ -377,7 +375,7 @@ def one_cycle_linear_tensor(
         t <= c.phase1_end_floor,
         0.004 + 0.096 * (t.to(dtype) / c.phase1_end),
         4e-07
-        + 0.09999960000000001
+        + (0.1 - 4e-07)
         * (
             torch.clamp((c.phase2_end_floor - t).to(dtype) + c.phase2_end_fraction, min=0.0)
             / c.phase2_length
@@ -490,9 +488,9 @@ def _one_cycle_three_phase_constants() -> _OneCycleThreePhaseConstants:
 
 def _one_cycle_three_phase_at(t: int, c: _OneCycleThreePhaseConstants) -> float:
     return (
-        0.08 + 0.7200000000000001 * (float(t) / 4049.0)
+        0.08 + (0.8 - 0.08) * (float(t) / 4049.0)
         if t <= 4049
-        else 0.08 + 0.7200000000000001 * (float(8098 - t) / 4049.0)
+        else 0.08 + (0.8 - 0.08) * (float(8098 - t) / 4049.0)
         if t <= 8098
         else 0.0008 + 0.0792 * (max(float(8999 - t), 0.0) / 901.0)
     )
@@ -500,9 +498,9 @@ def _one_cycle_three_phase_at(t: int, c: _OneCycleThreePhaseConstants) -> float:
 
 def _one_cycle_three_phase_momentum_at(t: int, c: _OneCycleThreePhaseConstants) -> float:
     return (
-        0.85 + 0.09999999999999998 * (float(4049 - t) / 4049.0)
+        0.85 + (0.95 - 0.85) * (float(4049 - t) / 4049.0)
         if t <= 4049
-        else 0.85 + 0.09999999999999998 * (float(t - 4049) / 4049.0)
+        else 0.85 + (0.95 - 0.85) * (float(t - 4049) / 4049.0)
         if t <= 8098
         else 0.95 + 0.0 * (min(float(t - 8098), 901.0) / 901.0)
     )
@@ -557,10 +555,10 @@ def one_cycle_three_phase_tensor(
     t = t.to(torch.int64)
     return torch.where(
         t <= 4049,
-        0.08 + 0.7200000000000001 * (t.to(dtype) / 4049.0),
+        0.08 + (0.8 - 0.08) * (t.to(dtype) / 4049.0),
         torch.where(
             t <= 8098,
-            0.08 + 0.7200000000000001 * ((8098 - t).to(dtype) / 4049.0),
+            0.08 + (0.8 - 0.08) * ((8098 - t).to(dtype) / 4049.0),
             0.0008 + 0.0792 * (torch.clamp((8999 - t).to(dtype), min=0.0) / 901.0),
         ),
     )
@@ -673,7 +671,7 @@ def _clr_triangular_at(t: int, c: _ClrTriangularConstants) -> float:
 
 
 def _clr_triangular_momentum_at(t: int, c: _ClrTriangularConstants) -> float:
-    return 0.9 - 0.09999999999999998 * (
+    return 0.9 - (0.9 - 0.8) * (
         float(t % 4000) / 2000.0 if t % 4000 <= 2000 else float(4000 - t % 4000) / 2000.0
     )
 
@@ -824,7 +822,7 @@ def _clr_triangular2_at(t: int, c: _ClrTriangular2Constants) -> float:
 
 
 def _clr_triangular2_momentum_at(t: int, c: _ClrTriangular2Constants) -> float:
-    return 0.9 - 0.09999999999999998 * (
+    return 0.9 - (0.9 - 0.8) * (
         float(t % 4000) / 2000.0 if t % 4000 <= 2000 else float(4000 - t % 4000) / 2000.0
     ) * (1.0 / 2.0 ** float(t // 4000 + 1 - 1))
 
@@ -967,13 +965,13 @@ def _clr_exp_range_constants() -> _ClrExpRangeConstants:
 def _clr_exp_range_at(t: int, c: _ClrExpRangeConstants) -> float:
     return 0.001 + 0.005 * (
         float(t % 4000) / 2000.0 if t % 4000 <= 2000 else float(4000 - t % 4000) / 2000.0
-    ) * 0.99994 ** float(t)
+    ) * math.exp(float(t) * math.log(0.99994))
 
 
 def _clr_exp_range_momentum_at(t: int, c: _ClrExpRangeConstants) -> float:
-    return 0.9 - 0.09999999999999998 * (
+    return 0.9 - (0.9 - 0.8) * (
         float(t % 4000) / 2000.0 if t % 4000 <= 2000 else float(4000 - t % 4000) / 2000.0
-    ) * 0.99994 ** float(t)
+    ) * math.exp(float(t) * math.log(0.99994))
 
 
 def clr_exp_range(t: int) -> float:
@@ -1020,7 +1018,7 @@ def clr_exp_range_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -
     v1 = t % 4000
     return 0.001 + 0.005 * torch.where(
         v1 <= 2000, v1.to(dtype) / 2000.0, (4000 - v1).to(dtype) / 2000.0
-    ) * 0.99994 ** t.to(dtype)
+    ) * torch.exp(t.to(dtype) * math.log(0.99994))
 
 
 class _ClrExpRangeLambda:
@@ -1120,7 +1118,7 @@ def _clr_custom_scale_constants() -> _ClrCustomScaleConstants:
 def _clr_custom_scale_at(t: int, c: _ClrCustomScaleConstants) -> float:
     return 0.001 + 0.005 * (
         float(t % 4000) / 1000.0 if t % 4000 <= 1000 else float(4000 - t % 4000) / 3000.0
-    ) * (0.5 * (1.0 + math.sin(float(t // 4000 + 1) * 3.141592653589793 / 2.0)))
+    ) * (0.5 * (1.0 + math.sin(float(t // 4000 + 1) * math.pi / 2.0)))
 
 
 def clr_custom_scale(t: int) -> float:
@@ -1173,7 +1171,7 @@ def clr_custom_scale_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None
     v1 = t % 4000
     return 0.001 + 0.005 * torch.where(
         v1 <= 1000, v1.to(dtype) / 1000.0, (4000 - v1).to(dtype) / 3000.0
-    ) * (0.5 * (1.0 + torch.sin((t // 4000 + 1).to(dtype) * 3.141592653589793 / 2.0)))
+    ) * (0.5 * (1.0 + torch.sin((t // 4000 + 1).to(dtype) * math.pi / 2.0)))
 
 
 class _ClrCustomScaleLambda:
@@ -1280,14 +1278,15 @@ def _sgdr_at(t: int, c: _SgdrConstants) -> float:
     return (
         0.05
         * math.sin(
-            1.5707963267948966
+            math.pi
+            / 2
             * (
                 c.cycle_lengths[bisect.bisect_right(c.cycle_starts, t) - 1]
                 - float(t - c.cycle_starts[bisect.bisect_right(c.cycle_starts, t) - 1])
             )
             / c.cycle_lengths[bisect.bisect_right(c.cycle_starts, t) - 1]
         )
-        ** 2.0
+        ** 2
     )
 
 
@@ -1338,7 +1337,8 @@ def sgdr_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.T
     return (
         0.05
         * torch.sin(
-            1.5707963267948966
+            math.pi
+            / 2
             * (
                 v2
                 - (t - torch.tensor(c.cycle_starts, dtype=torch.int64, device=t.device)[v1]).to(
@@ -1347,7 +1347,7 @@ def sgdr_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.T
             )
             / v2
         )
-        ** 2.0
+        ** 2
     )
 
 

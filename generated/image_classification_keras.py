@@ -14,6 +14,7 @@ tutorials). Epoch-based schedules step once per epoch.
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import keras
@@ -111,7 +112,7 @@ class ResnetStep(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return 0.1 * 0.1 ** ops.cast(ops.floor_divide(t, 30), "float32")
+        return 0.1 * ops.exp(ops.cast(ops.floor_divide(t, 30), "float32") * math.log(0.1))
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -183,15 +184,19 @@ class ResnetMultistep(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return 0.1 * 0.1 ** ops.cast(
-            ops.sum(
-                ops.cast(
-                    ops.expand_dims(t, -1) >= ops.convert_to_tensor((30, 60, 80), dtype="int32"),
-                    "int32",
+        return 0.1 * ops.exp(
+            ops.cast(
+                ops.sum(
+                    ops.cast(
+                        ops.expand_dims(t, -1)
+                        >= ops.convert_to_tensor((30, 60, 80), dtype="int32"),
+                        "int32",
+                    ),
+                    axis=-1,
                 ),
-                axis=-1,
-            ),
-            "float32",
+                "float32",
+            )
+            * math.log(0.1)
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -265,7 +270,7 @@ class MobilenetV2Exponential(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return 0.045 * 0.98 ** ops.cast(t, "float32")
+        return 0.045 * ops.exp(ops.cast(t, "float32") * math.log(0.98))
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -338,10 +343,8 @@ class CifarCosine(keras.optimizers.schedules.LearningRateSchedule):
         t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
         return (
             0.1
-            * ops.sin(
-                1.5707963267948966 * ops.cast(ops.abs(200 - ops.mod(t, 400)), "float32") / 200.0
-            )
-            ** 2.0
+            * ops.sin(math.pi / 2 * ops.cast(ops.abs(200 - ops.mod(t, 400)), "float32") / 200.0)
+            ** 2
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -414,11 +417,9 @@ class CosineEtaMin(keras.optimizers.schedules.LearningRateSchedule):
         t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
         return (
             1e-05
-            + 0.04999
-            * ops.sin(
-                1.5707963267948966 * ops.cast(ops.abs(100 - ops.mod(t, 200)), "float32") / 100.0
-            )
-            ** 2.0
+            + (0.05 - 1e-05)
+            * ops.sin(math.pi / 2 * ops.cast(ops.abs(100 - ops.mod(t, 200)), "float32") / 100.0)
+            ** 2
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -568,13 +569,14 @@ class Resnet50V2Recipe(keras.optimizers.schedules.LearningRateSchedule):
             ),
             0.5
             * ops.sin(
-                1.5707963267948966
+                math.pi
+                / 2
                 * ops.cast(
                     ops.abs(c.s1_T_max - ops.mod(t - c.milestones_0, c.s1_period)), "float32"
                 )
                 / float(c.s1_T_max)
             )
-            ** 2.0,
+            ** 2,
         )
 
     def get_config(self) -> dict[str, Any]:

@@ -90,7 +90,7 @@ def _resnet_step_constants() -> _ResnetStepConstants:
 
 
 def _resnet_step_at(t: int, c: _ResnetStepConstants) -> float:
-    return 0.1 * 0.1 ** float(t // 30)
+    return 0.1 * math.exp(float(t // 30) * math.log(0.1))
 
 
 def resnet_step(t: int) -> float:
@@ -130,7 +130,7 @@ def resnet_step_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> 
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
-    return 0.1 * 0.1 ** (t // 30).to(dtype)
+    return 0.1 * torch.exp((t // 30).to(dtype) * math.log(0.1))
 
 
 class _ResnetStepLambda:
@@ -219,7 +219,7 @@ def _resnet_multistep_constants() -> _ResnetMultistepConstants:
 
 
 def _resnet_multistep_at(t: int, c: _ResnetMultistepConstants) -> float:
-    return 0.1 * 0.1 ** float(bisect.bisect_right((30, 60, 80), t))
+    return 0.1 * math.exp(float(bisect.bisect_right((30, 60, 80), t)) * math.log(0.1))
 
 
 def resnet_multistep(t: int) -> float:
@@ -259,9 +259,10 @@ def resnet_multistep_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
-    return 0.1 * 0.1 ** torch.bucketize(
-        t, torch.tensor((30, 60, 80), device=t.device), right=True
-    ).to(dtype)
+    return 0.1 * torch.exp(
+        torch.bucketize(t, torch.tensor((30, 60, 80), device=t.device), right=True).to(dtype)
+        * math.log(0.1)
+    )
 
 
 class _ResnetMultistepLambda:
@@ -350,7 +351,7 @@ def _mobilenet_v2_exponential_constants() -> _MobilenetV2ExponentialConstants:
 
 
 def _mobilenet_v2_exponential_at(t: int, c: _MobilenetV2ExponentialConstants) -> float:
-    return 0.045 * 0.98 ** float(t)
+    return 0.045 * math.exp(float(t) * math.log(0.98))
 
 
 def mobilenet_v2_exponential(t: int) -> float:
@@ -393,7 +394,7 @@ def mobilenet_v2_exponential_tensor(
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
-    return 0.045 * 0.98 ** t.to(dtype)
+    return 0.045 * torch.exp(t.to(dtype) * math.log(0.98))
 
 
 class _MobilenetV2ExponentialLambda:
@@ -483,7 +484,7 @@ def _cifar_cosine_constants() -> _CifarCosineConstants:
 
 
 def _cifar_cosine_at(t: int, c: _CifarCosineConstants) -> float:
-    return 0.1 * math.sin(1.5707963267948966 * float(abs(200 - t % 400)) / 200.0) ** 2.0
+    return 0.1 * math.sin(math.pi / 2 * float(abs(200 - t % 400)) / 200.0) ** 2
 
 
 def cifar_cosine(t: int) -> float:
@@ -522,7 +523,7 @@ def cifar_cosine_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) ->
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
-    return 0.1 * torch.sin(1.5707963267948966 * torch.abs(200 - t % 400).to(dtype) / 200.0) ** 2.0
+    return 0.1 * torch.sin(math.pi / 2 * torch.abs(200 - t % 400).to(dtype) / 200.0) ** 2
 
 
 class _CifarCosineLambda:
@@ -610,7 +611,7 @@ def _cosine_eta_min_constants() -> _CosineEtaMinConstants:
 
 
 def _cosine_eta_min_at(t: int, c: _CosineEtaMinConstants) -> float:
-    return 1e-05 + 0.04999 * math.sin(1.5707963267948966 * float(abs(100 - t % 200)) / 100.0) ** 2.0
+    return 1e-05 + (0.05 - 1e-05) * math.sin(math.pi / 2 * float(abs(100 - t % 200)) / 100.0) ** 2
 
 
 def cosine_eta_min(t: int) -> float:
@@ -650,8 +651,7 @@ def cosine_eta_min_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) 
     t = t.to(torch.int64)
     return (
         1e-05
-        + 0.04999
-        * torch.sin(1.5707963267948966 * torch.abs(100 - t % 200).to(dtype) / 100.0) ** 2.0
+        + (0.05 - 1e-05) * torch.sin(math.pi / 2 * torch.abs(100 - t % 200).to(dtype) / 100.0) ** 2
     )
 
 
@@ -786,11 +786,12 @@ def _resnet50_v2_recipe_at(t: int, c: _Resnet50V2RecipeConstants) -> float:
         if t < c.milestones_0
         else 0.5
         * math.sin(
-            1.5707963267948966
+            math.pi
+            / 2
             * float(abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
             / float(c.s1_T_max)
         )
-        ** 2.0
+        ** 2
     )
 
 
@@ -868,11 +869,12 @@ def resnet50_v2_recipe_tensor(
         ),
         0.5
         * torch.sin(
-            1.5707963267948966
+            math.pi
+            / 2
             * torch.abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period).to(dtype)
             / float(c.s1_T_max)
         )
-        ** 2.0,
+        ** 2,
     )
 
 

@@ -285,7 +285,7 @@ class ExponentialSmooth(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step: Any) -> Any:
         t = ops.cast(step, "int32")
-        return 0.01 * 0.9 ** (ops.cast(t, "float32") / 10000.0)
+        return 0.01 * ops.exp(ops.cast(t, "float32") / 10000.0 * math.log(0.9))
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -360,7 +360,7 @@ class ExponentialStaircase(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step: Any) -> Any:
         t = ops.cast(step, "int32")
-        return 0.1 * 0.96 ** ops.cast(ops.floor_divide(t, 1000), "float32")
+        return 0.1 * ops.exp(ops.cast(ops.floor_divide(t, 1000), "float32") * math.log(0.96))
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -437,17 +437,10 @@ class PolynomialCycle(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step: Any) -> Any:
         t = ops.cast(step, "int32")
-        return (
-            0.09000000000000001
-            * (
-                ops.cast(
-                    ops.where(t == 0, 10000, ops.mod(10000 - ops.mod(t, 10000), 10000)), "float32"
-                )
-                / (ops.cast(ops.maximum(ops.floor_divide(t + 9999, 10000), 1), "float32") * 10000.0)
-            )
-            ** 0.5
-            + 0.01
-        )
+        return (0.1 - 0.01) * (
+            ops.cast(ops.where(t == 0, 10000, ops.mod(10000 - ops.mod(t, 10000), 10000)), "float32")
+            / (ops.cast(ops.maximum(ops.floor_divide(t + 9999, 10000), 1), "float32") * 10000.0)
+        ) ** 0.5 + 0.01
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -530,8 +523,7 @@ class CosineWithWarmup(keras.optimizers.schedules.LearningRateSchedule):
         return ops.where(
             v1 < 1000,
             0.0001 + 0.0999 * ops.cast(v1, "float32") / 1000.0,
-            0.1
-            * ops.sin(1.5707963267948966 * ops.cast(1000 - (v1 - 1000), "float32") / 1000.0) ** 2.0,
+            0.1 * ops.sin(math.pi / 2 * ops.cast(1000 - (v1 - 1000), "float32") / 1000.0) ** 2,
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -639,7 +631,8 @@ class CosineRestarts(keras.optimizers.schedules.LearningRateSchedule):
             0.99
             * ops.take(ops.convert_to_tensor(c.period_peaks, dtype="float32"), v1)
             * ops.sin(
-                1.5707963267948966
+                math.pi
+                / 2
                 * (
                     v2
                     - (
@@ -654,7 +647,7 @@ class CosineRestarts(keras.optimizers.schedules.LearningRateSchedule):
                 )
                 / v2
             )
-            ** 2.0
+            ** 2
             + 0.01
         )
 

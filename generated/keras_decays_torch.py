@@ -369,7 +369,7 @@ def _exponential_smooth_constants() -> _ExponentialSmoothConstants:
 
 
 def _exponential_smooth_at(t: int, c: _ExponentialSmoothConstants) -> float:
-    return 0.01 * 0.9 ** (float(t) / 10000.0)
+    return 0.01 * math.exp(float(t) / 10000.0 * math.log(0.9))
 
 
 def exponential_smooth(t: int) -> float:
@@ -409,7 +409,7 @@ def exponential_smooth_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = No
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
-    return 0.01 * 0.9 ** (t.to(dtype) / 10000.0)
+    return 0.01 * torch.exp(t.to(dtype) / 10000.0 * math.log(0.9))
 
 
 class _ExponentialSmoothLambda:
@@ -498,7 +498,7 @@ def _exponential_staircase_constants() -> _ExponentialStaircaseConstants:
 
 
 def _exponential_staircase_at(t: int, c: _ExponentialStaircaseConstants) -> float:
-    return 0.1 * 0.96 ** float(t // 1000)
+    return 0.1 * math.exp(float(t // 1000) * math.log(0.96))
 
 
 def exponential_staircase(t: int) -> float:
@@ -543,7 +543,7 @@ def exponential_staircase_tensor(
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
-    return 0.1 * 0.96 ** (t // 1000).to(dtype)
+    return 0.1 * torch.exp((t // 1000).to(dtype) * math.log(0.96))
 
 
 class _ExponentialStaircaseLambda:
@@ -635,15 +635,10 @@ def _polynomial_cycle_constants() -> _PolynomialCycleConstants:
 
 
 def _polynomial_cycle_at(t: int, c: _PolynomialCycleConstants) -> float:
-    return (
-        0.09000000000000001
-        * (
-            float(10000 if t == 0 else (10000 - t % 10000) % 10000)
-            / (float(max((t + 9999) // 10000, 1)) * 10000.0)
-        )
-        ** 0.5
-        + 0.01
-    )
+    return (0.1 - 0.01) * (
+        float(10000 if t == 0 else (10000 - t % 10000) % 10000)
+        / (float(max((t + 9999) // 10000, 1)) * 10000.0)
+    ) ** 0.5 + 0.01
 
 
 def polynomial_cycle(t: int) -> float:
@@ -688,15 +683,10 @@ def polynomial_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
-    return (
-        0.09000000000000001
-        * (
-            torch.where(t == 0, 10000, (10000 - t % 10000) % 10000).to(dtype)
-            / (torch.clamp((t + 9999) // 10000, min=1).to(dtype) * 10000.0)
-        )
-        ** 0.5
-        + 0.01
-    )
+    return (0.1 - 0.01) * (
+        torch.where(t == 0, 10000, (10000 - t % 10000) % 10000).to(dtype)
+        / (torch.clamp((t + 9999) // 10000, min=1).to(dtype) * 10000.0)
+    ) ** 0.5 + 0.01
 
 
 class _PolynomialCycleLambda:
@@ -793,8 +783,7 @@ def _cosine_with_warmup_at(t: int, c: _CosineWithWarmupConstants) -> float:
     return (
         0.0001 + 0.0999 * float(min(t, 2000)) / 1000.0
         if min(t, 2000) < 1000
-        else 0.1
-        * math.sin(1.5707963267948966 * float(1000 - (min(t, 2000) - 1000)) / 1000.0) ** 2.0
+        else 0.1 * math.sin(math.pi / 2 * float(1000 - (min(t, 2000) - 1000)) / 1000.0) ** 2
     )
 
 
@@ -846,7 +835,7 @@ def cosine_with_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = No
     return torch.where(
         v1 < 1000,
         0.0001 + 0.0999 * v1.to(dtype) / 1000.0,
-        0.1 * torch.sin(1.5707963267948966 * (1000 - (v1 - 1000)).to(dtype) / 1000.0) ** 2.0,
+        0.1 * torch.sin(math.pi / 2 * (1000 - (v1 - 1000)).to(dtype) / 1000.0) ** 2,
     )
 
 
@@ -962,7 +951,8 @@ def _cosine_restarts_at(t: int, c: _CosineRestartsConstants) -> float:
         0.99
         * c.period_peaks[bisect.bisect_right(c.period_starts, t) - 1]
         * math.sin(
-            1.5707963267948966
+            math.pi
+            / 2
             * (
                 c.period_lengths[bisect.bisect_right(c.period_starts, t) - 1]
                 - (
@@ -972,7 +962,7 @@ def _cosine_restarts_at(t: int, c: _CosineRestartsConstants) -> float:
             )
             / c.period_lengths[bisect.bisect_right(c.period_starts, t) - 1]
         )
-        ** 2.0
+        ** 2
         + 0.01
     )
 
@@ -1025,7 +1015,8 @@ def cosine_restarts_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None)
         0.99
         * torch.tensor(c.period_peaks, dtype=dtype, device=t.device)[v1]
         * torch.sin(
-            1.5707963267948966
+            math.pi
+            / 2
             * (
                 v2
                 - (
@@ -1037,7 +1028,7 @@ def cosine_restarts_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None)
             )
             / v2
         )
-        ** 2.0
+        ** 2
         + 0.01
     )
 

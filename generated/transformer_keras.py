@@ -12,6 +12,7 @@ Transformer and language-model recipes: warmup then decay, per optimizer step.
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import keras
@@ -184,15 +185,16 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
                 * (ops.cast(ops.minimum(t, c.s0_total_iters), "float32") / float(c.s0_total_iters))
             ),
             1e-06
-            + 0.000499
+            + (0.0005 - 1e-06)
             * ops.sin(
-                1.5707963267948966
+                math.pi
+                / 2
                 * ops.cast(
                     ops.abs(c.s1_T_max - ops.mod(t - c.milestones_0, c.s1_period)), "float32"
                 )
                 / float(c.s1_T_max)
             )
-            ** 2.0,
+            ** 2,
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -337,7 +339,7 @@ class BertLinear(keras.optimizers.schedules.LearningRateSchedule):
                 )
                 / float(c.s1_total_iters)
             )
-            ** 1.0,
+            ** 1,
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -681,8 +683,7 @@ class NanogptChar(keras.optimizers.schedules.LearningRateSchedule):
             ops.where(
                 t < 5000,
                 0.0001
-                + 0.0009
-                * ops.sin(1.5707963267948966 * ops.cast(5000 - t, "float32") / 4900.0) ** 2.0,
+                + 0.0009 * ops.sin(math.pi / 2 * ops.cast(5000 - t, "float32") / 4900.0) ** 2,
                 0.0001,
             ),
         )
@@ -828,7 +829,11 @@ class ExponentialWarmup(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step: Any) -> Any:
         t = ops.cast(step, "int32")
-        return ops.where(t < 1000, 1e-07 * 10000.0 ** (ops.cast(t, "float32") / 1000.0), 0.001)
+        return ops.where(
+            t < 1000,
+            1e-07 * ops.exp(ops.cast(t, "float32") / 1000.0 * math.log(0.001 / 1e-07)),
+            0.001,
+        )
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -898,9 +903,7 @@ class CosineWarmup(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step: Any) -> Any:
         t = ops.cast(step, "int32")
         return ops.where(
-            t < 1000,
-            0.0001 * ops.sin(1.5707963267948966 * ops.cast(t, "float32") / 1000.0) ** 2.0,
-            0.0001,
+            t < 1000, 0.0001 * ops.sin(math.pi / 2 * ops.cast(t, "float32") / 1000.0) ** 2, 0.0001
         )
 
     def get_config(self) -> dict[str, Any]:

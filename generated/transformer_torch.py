@@ -133,13 +133,14 @@ def _warmup_cosine_at(t: int, c: _WarmupCosineConstants) -> float:
         0.0005 * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
         if t < c.milestones_0
         else 1e-06
-        + 0.000499
+        + (0.0005 - 1e-06)
         * math.sin(
-            1.5707963267948966
+            math.pi
+            / 2
             * float(abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
             / float(c.s1_T_max)
         )
-        ** 2.0
+        ** 2
     )
 
 
@@ -213,13 +214,14 @@ def warmup_cosine_tensor(
             0.01 + 0.99 * (torch.clamp(t, max=c.s0_total_iters).to(dtype) / float(c.s0_total_iters))
         ),
         1e-06
-        + 0.000499
+        + (0.0005 - 1e-06)
         * torch.sin(
-            1.5707963267948966
+            math.pi
+            / 2
             * torch.abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period).to(dtype)
             / float(c.s1_T_max)
         )
-        ** 2.0,
+        ** 2,
     )
 
 
@@ -388,7 +390,7 @@ def _bert_linear_at(t: int, c: _BertLinearConstants) -> float:
             float(c.s1_total_iters - min(t - c.milestones_0, c.s1_total_iters))
             / float(c.s1_total_iters)
         )
-        ** 1.0
+        ** 1
     )
 
 
@@ -460,7 +462,7 @@ def bert_linear_tensor(
             (c.s1_total_iters - torch.clamp(t - c.milestones_0, max=c.s1_total_iters)).to(dtype)
             / float(c.s1_total_iters)
         )
-        ** 1.0,
+        ** 1,
     )
 
 
@@ -1042,7 +1044,7 @@ def _nanogpt_char_at(t: int, c: _NanogptCharConstants) -> float:
     return (
         0.001 * float(t) / 100.0
         if t < 100
-        else 0.0001 + 0.0009 * math.sin(1.5707963267948966 * float(5000 - t) / 4900.0) ** 2.0
+        else 0.0001 + 0.0009 * math.sin(math.pi / 2 * float(5000 - t) / 4900.0) ** 2
         if t < 5000
         else 0.0001
     )
@@ -1094,7 +1096,7 @@ def nanogpt_char_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) ->
         0.001 * t.to(dtype) / 100.0,
         torch.where(
             t < 5000,
-            0.0001 + 0.0009 * torch.sin(1.5707963267948966 * (5000 - t).to(dtype) / 4900.0) ** 2.0,
+            0.0001 + 0.0009 * torch.sin(math.pi / 2 * (5000 - t).to(dtype) / 4900.0) ** 2,
             0.0001,
         ),
     )
@@ -1319,7 +1321,7 @@ def _exponential_warmup_constants() -> _ExponentialWarmupConstants:
 
 
 def _exponential_warmup_at(t: int, c: _ExponentialWarmupConstants) -> float:
-    return 1e-07 * 10000.0 ** (float(t) / 1000.0) if t < 1000 else 0.001
+    return 1e-07 * math.exp(float(t) / 1000.0 * math.log(0.001 / 1e-07)) if t < 1000 else 0.001
 
 
 def exponential_warmup(t: int) -> float:
@@ -1359,7 +1361,9 @@ def exponential_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = No
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
-    return torch.where(t < 1000, 1e-07 * 10000.0 ** (t.to(dtype) / 1000.0), 0.001)
+    return torch.where(
+        t < 1000, 1e-07 * torch.exp(t.to(dtype) / 1000.0 * math.log(0.001 / 1e-07)), 0.001
+    )
 
 
 class _ExponentialWarmupLambda:
@@ -1448,7 +1452,7 @@ def _cosine_warmup_constants() -> _CosineWarmupConstants:
 
 
 def _cosine_warmup_at(t: int, c: _CosineWarmupConstants) -> float:
-    return 0.0001 * math.sin(1.5707963267948966 * float(t) / 1000.0) ** 2.0 if t < 1000 else 0.0001
+    return 0.0001 * math.sin(math.pi / 2 * float(t) / 1000.0) ** 2 if t < 1000 else 0.0001
 
 
 def cosine_warmup(t: int) -> float:
@@ -1486,7 +1490,7 @@ def cosine_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
     return torch.where(
-        t < 1000, 0.0001 * torch.sin(1.5707963267948966 * t.to(dtype) / 1000.0) ** 2.0, 0.0001
+        t < 1000, 0.0001 * torch.sin(math.pi / 2 * t.to(dtype) / 1000.0) ** 2, 0.0001
     )
 
 

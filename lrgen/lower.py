@@ -223,7 +223,12 @@ def arith(name: str, a: Any, b: Any) -> L:
         a, b = to_float(a), to_float(b)
     dtype = a.dtype
     if isinstance(a, Const) and isinstance(b, Const):
-        return Const(_PY_ARITH[name](a.value, b.value), dtype)
+        value = _PY_ARITH[name](a.value, b.value)
+        if dtype != FLOAT or _reads_well(value, a.value, b.value):
+            return Const(value, dtype)
+        # e.g. 0.01 - 0.0004 stays as written rather than 0.009600000000000001: the same double
+        # at run time, and a reader sees where it comes from.
+        return Op(name, (a, b), dtype, False)
     # Identities that keep generated code free of "* 1.0" and "+ 0".
     if name == "*" and _is(a, 1):
         return b
@@ -236,6 +241,32 @@ def arith(name: str, a: Any, b: Any) -> L:
     return Op(name, (a, b), dtype, a.varying or b.varying)
 
 
+def _reads_well(value: float, *operands: float) -> bool:
+    return len(repr(value)) <= max(len(repr(v)) for v in operands) + 1
+
+
+def constant_value(node: L) -> Any:
+    """The value of a tree of literals only (None when it reads a variable)."""
+    if isinstance(node, Const):
+        return node.value
+    if not isinstance(node, Op):
+        return None
+    args = [constant_value(a) for a in node.args]
+    if any(a is None for a in args):
+        return None
+    if node.op in _PY_ARITH:
+        return _PY_ARITH[node.op](*args)
+    if node.op in _PY_FUNCS:
+        return _PY_FUNCS[node.op](*args)
+    if node.op in ("min", "max"):
+        return min(args) if node.op == "min" else max(args)
+    if node.op == "float":
+        return float(args[0])
+    if node.op == "neg":
+        return -args[0]
+    return None
+
+
 def _is(x: L, value: float) -> bool:
     return isinstance(x, Const) and x.dtype != BOOL and x.value == value
 
@@ -244,8 +275,9 @@ def compare(name: str, a: Any, b: Any) -> L:
     a, b = lit(a), lit(b)
     if FLOAT in (a.dtype, b.dtype):
         a, b = to_float(a), to_float(b)
-    if isinstance(a, Const) and isinstance(b, Const):
-        return Const(_PY_COMPARE[name](a.value, b.value), BOOL)
+    va, vb = constant_value(a), constant_value(b)
+    if va is not None and vb is not None:
+        return Const(_PY_COMPARE[name](va, vb), BOOL)
     return Op(name, (a, b), BOOL, a.varying or b.varying)
 
 
@@ -286,12 +318,30 @@ def index(tup: L, i: int, dtype: str) -> L:
     return Op(f"index:{i}", (tup,), dtype, False)
 
 
+def decay(base: L, exponent: L) -> L:
+    """``base ** exponent`` for a positive constant base, as ``exp(exponent * log(base))``.
+
+    ``log(base)`` is taken once in float64. In float32, ``0.9 ** t`` first rounds 0.9, an
+    error that grows with t; here the error is that of rounding ``exponent * log(base)``, at
+    most |ln(1e-6)| * 2**-24 < 1e-6 relative wherever the result is >= 1e-6 of its start.
+    """
+    exponent = to_float(exponent)
+    if not exponent.varying:
+        return to_float(base) ** exponent
+    log_base = Op("log", (to_float(base),), FLOAT, False)  # printed as math.log(...)
+    return op("exp", exponent * log_base)
+
+
+#: pi / 2, kept as an expression so that generated code reads ``math.pi / 2``.
+HALF_PI = Op("/", (Const(math.pi, FLOAT), Const(2, INT)), FLOAT)
+
+
 def sin2_remaining(remaining: L, length: L) -> L:
     """``(1 + cos(pi * (1 - remaining/length))) / 2``, written ``sin(pi/2 * remaining/length)²``.
 
     Accurate in float32 where a decay ends (remaining -> 0), unlike ``1 + cos`` near pi.
     """
-    return op("sin", (math.pi / 2) * to_float(remaining) / to_float(length)) ** 2
+    return op("sin", HALF_PI * to_float(remaining) / to_float(length)) ** 2
 
 
 # --- the lowered schedule -----------------------------------------------------------------------
@@ -347,8 +397,8 @@ class Builder:
         Names are unique per node (its prefix), so asking twice for the same name gives the same
         constant: lowering the learning rate and the momentum share their phase constants.
         """
-        if isinstance(value, Const):
-            return value
+        if isinstance(value, Const) or (constant_value(value) is not None and not kw):
+            return value  # literals stay inline, as written
         if isinstance(value, Var) and not value.varying and not value.param and not kw:
             return value
         if name in self.bound:
@@ -428,8 +478,9 @@ class Ctx:
 
     def _field(self, name: str, raw: ex.Expr, param: Param, where: str, integer: bool) -> L:
         value = self.b.spec_expr(raw, {"lr": self.lr})
-        if isinstance(value, Const):  # checked by the loader already
-            return lit(int(value.value)) if integer else to_float(value)
+        known = constant_value(value)
+        if known is not None:  # no parameter involved: the loader checked it already
+            return lit(int(known) if integer else float(known))
         bounds = tuple(
             (cmp, limit, text)
             for cmp, limit, text in (
@@ -500,13 +551,13 @@ def _constant(c: Ctx, t: L) -> L:
 
 @lowers("StepLR")
 def _step(c: Ctx, t: L) -> L:
-    return c.lr * c["gamma"] ** to_float(t // c["step_size"])
+    return c.lr * decay(c["gamma"], t // c["step_size"])
 
 
 @lowers("MultiStepLR")
 def _multistep(c: Ctx, t: L) -> L:
     milestones = c.let("milestones", table(list(c["milestones"]), INT_TABLE))
-    return c.lr * c["gamma"] ** to_float(count_le(milestones, t))
+    return c.lr * decay(c["gamma"], count_le(milestones, t))
 
 
 @lowers("ConstantLR")
@@ -523,7 +574,7 @@ def _linear(c: Ctx, t: L) -> L:
 
 @lowers("ExponentialLR")
 def _exponential(c: Ctx, t: L) -> L:
-    return c.lr * c["gamma"] ** to_float(t)
+    return c.lr * decay(c["gamma"], t)
 
 
 @lowers("PolynomialLR")
@@ -600,7 +651,7 @@ def _cyclic_parts(c: Ctx, t: L) -> tuple[L, L]:
     elif c["mode"] == "triangular2":
         scale = 1 / 2.0 ** to_float(cycle - 1)
     else:
-        scale = c["gamma"] ** to_float(t)
+        scale = decay(c["gamma"], t)
     return triangle, scale
 
 
@@ -716,7 +767,7 @@ def _chained(c: Ctx, t: L) -> L:
 def _exponential_decay(c: Ctx, t: L) -> L:
     steps = c["decay_steps"]
     exponent = to_float(t // steps) if c["staircase"] else to_float(t) / steps
-    return c["initial_learning_rate"] * c["decay_rate"] ** exponent
+    return c["initial_learning_rate"] * decay(c["decay_rate"], exponent)
 
 
 @lowers("PiecewiseConstantDecay")
@@ -804,7 +855,7 @@ def _linear_warmup(c: Ctx, t: L) -> L:
 def _exponential_warmup(c: Ctx, t: L) -> L:
     warmup, start = c["warmup_steps"], c["start_lr"]
     ratio = c.let("growth", c.lr / start)
-    return where(t < warmup, start * ratio ** (to_float(t) / warmup), c.lr)
+    return where(t < warmup, start * decay(ratio, to_float(t) / warmup), c.lr)
 
 
 @lowers("CosineWarmup")

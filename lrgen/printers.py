@@ -14,6 +14,7 @@ there anyway); the Python printer inlines them so that untaken branches are neve
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from lrgen.lower import (
@@ -76,6 +77,9 @@ class PythonPrinter:
         return self._op(node)
 
     def _const(self, node: Const) -> tuple[str, int]:
+        if node.dtype == FLOAT and node.value == math.pi:
+            self.imports.add("math")
+            return "math.pi", _ATOM
         text = literal(node.value)
         if (
             isinstance(node.value, int | float)
@@ -99,7 +103,8 @@ class PythonPrinter:
         prec = _BINARY_PREC[node.op]
         if node.op == "**":  # right-associative; a unary operand on the left needs parentheses
             left = self._wrap(a, _POW + 1)
-            right = self._wrap(b, _UNARY)
+            small_int = isinstance(b, Const) and float(b.value).is_integer() and abs(b.value) < 10
+            right = str(int(b.value)) if small_int else self._wrap(b, _UNARY)
         else:
             left = self._wrap(a, prec)
             right = self._wrap(b, prec + 1)
