@@ -137,10 +137,10 @@ def boundary_steps(bound: Bound, horizon: int = 1000) -> np.ndarray:
         for value in b.values.values():
             items = value if isinstance(value, tuple) else (value,)
             for item in items:
-                if isinstance(item, int | float) and not isinstance(item, bool):
-                    if float(item).is_integer() and 0 < item < 2**31:
-                        base = int(item) + offset
-                        found.update({base - 1, base, base + 1, 2 * base})
+                number = isinstance(item, int | float) and not isinstance(item, bool)
+                if number and float(item).is_integer() and 0 < item < 2**31:
+                    base = int(item) + offset
+                    found.update({base - 1, base, base + 1, 2 * base})
         milestones = b.values.get("milestones") if b.kind == "SequentialLR" else None
         starts = (0, *milestones) if milestones else (0,) * len(b.children)
         for child, start in zip(b.children, starts, strict=False):
