@@ -1,0 +1,34 @@
+"""The README opens with exactly two commands, and CI runs the second one verbatim."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```bash\n(.*?)\n```", text, flags=re.S)[:2]
+
+
+def test_readme_opens_with_two_commands() -> None:
+    text = (ROOT / "README.md").read_text()
+    first_block = text.index("```bash")
+    assert text[:first_block].strip() == "# lrgen"
+    setup, tests = _readme_commands()
+    assert "\n" not in setup and "\n" not in tests
+    assert "lrgen build spec/examples/*.yaml" in setup
+    assert "pytest" in tests and "torch" in tests
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    _, tests = _readme_commands()
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert tests in ci, ".ci/run must run the README's test command verbatim"
+
+
+def test_constraints_pin_torch_cpu_build() -> None:
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    assert "torch==2.13.0" in lines
