@@ -36,11 +36,17 @@ def recipe_text(name: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recipe", nargs="?", default=DEFAULT_RECIPE, choices=list(RECIPES),
-                        metavar="RECIPE",
-                        help=f"one of {', '.join(RECIPES)} (default {DEFAULT_RECIPE})")
-    parser.add_argument("-o", "--output", metavar="FILE",
-                        help="write the spec here (default: print it)")
+    parser.add_argument(
+        "recipe",
+        nargs="?",
+        default=DEFAULT_RECIPE,
+        choices=list(RECIPES),
+        metavar="RECIPE",
+        help=f"one of {', '.join(RECIPES)} (default {DEFAULT_RECIPE})",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="write the spec here (default: print it)"
+    )
     parser.add_argument("--force", action="store_true", help="overwrite an existing FILE")
     parser.add_argument("--list", action="store_true", help="list the recipes and exit")
 
@@ -56,15 +62,15 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return EXIT_OK
     if os.path.exists(args.output) and not args.force:
-        print(f"lrgen init: {args.output} already exists; use --force to overwrite it",
-              file=sys.stderr)
+        print(
+            f"lrgen init: {args.output} already exists; use --force to overwrite it",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     try:
         write_atomically(args.output, lambda handle: handle.write(text))
     except OSError as err:
         print(f"lrgen init: {args.output}: {err.strerror or err}", file=sys.stderr)
         return EXIT_INVALID
-    print(f"wrote {args.output} ({args.recipe}); next: lrgen show {args.output}",
-          file=sys.stderr)
+    print(f"wrote {args.output} ({args.recipe}); next: lrgen show {args.output}", file=sys.stderr)
     return EXIT_OK
-

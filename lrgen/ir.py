@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -75,6 +75,11 @@ class Spec:
     version: int
     entries: tuple[Schedule, ...]
     description: str | None = None
+    #: JSON path (as in :class:`~lrgen.errors.Problem`) -> 1-based (line, column) of its value in
+    #: the file, for positioned warnings; empty for a spec built in code.
+    positions: Mapping[str, tuple[int, int]] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False, repr=False
+    )
 
     @property
     def schedules(self) -> Mapping[str, Schedule]:

@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -35,8 +36,8 @@ from lrgen.errors import Problem
 JUMP_FRACTION = 0.1
 #: A start at or below this fraction of the peak counts as a zero start.
 ZERO_START_FRACTION = 1e-12
-#: The default plotting/tabulating horizon is this factor times the schedule's length ...
-HORIZON_FACTOR = 1.1
+#: The default plotting/tabulating horizon is 1.1 times the schedule's length (rounded up) ...
+HORIZON_FACTOR = Fraction(11, 10)
 #: ... or this many ticks when the schedule has no length at all (e.g. ``Constant``).
 FALLBACK_STEPS = 1000
 #: Evaluations used to find a schedule's peak are capped at this many (evenly spaced) steps.
@@ -48,6 +49,8 @@ LENGTH_PARAMS = {
     "step": re.compile(rf"^{_PREFIX}(?:steps|iters|iterations)$"),
     "epoch": re.compile(rf"^{_PREFIX}epochs$"),
 }
+#: Params that count ticks (what a LambdaLR's length can be read from).
+_TICK_PARAM = re.compile(r"(?:steps|iters|iterations|epochs)$|^warmup")
 
 
 # --- shape analysis -----------------------------------------------------------------------------
@@ -75,14 +78,16 @@ class Mark:
 class _Place:
     """A node in the schedule tree with where its own clock starts and how many ticks it runs."""
 
+    node: ir.Node
     bound: ir.Bound
     offset: int
     available: Length | None  # None: unbounded (no declared training length)
     last: bool  # True unless a later SequentialLR segment takes over after ``available``
 
 
-def declared_length(schedule: ir.Schedule, params: Mapping[str, float] | None = None
-                    ) -> Length | None:
+def declared_length(
+    schedule: ir.Schedule, params: Mapping[str, float] | None = None
+) -> Length | None:
     """The training length ``schedule`` declares through its params, in its own unit.
 
     The largest of the params named like ``total_steps``/``num_steps``/``max_iters`` (unit step) or
@@ -91,8 +96,11 @@ def declared_length(schedule: ir.Schedule, params: Mapping[str, float] | None = 
     """
     values = ir.resolve_params(schedule, params)
     pattern = LENGTH_PARAMS.get(schedule.unit, LENGTH_PARAMS["step"])
-    found = [Length(int(v), f"{k} = {_ticks(v)}") for k, v in values.items()
-             if pattern.match(k) and v >= 1]
+    found = [
+        Length(int(v), f"{k} = {_ticks(v)}")
+        for k, v in values.items()
+        if pattern.match(k) and v >= 1
+    ]
     if schedule.unit == "step" and "epochs" in values and "steps_per_epoch" in values:
         total = values["epochs"] * values["steps_per_epoch"]
         found.append(Length(int(total), f"epochs * steps_per_epoch = {_ticks(total)}"))
@@ -153,7 +161,14 @@ def natural_length(bound: ir.Bound) -> int | None:
             return 10 * v["warmup_steps"]
         case "WarmupStableDecay":
             return v["warmup_steps"] + v["stable_steps"] + v["decay_steps"]
-    return None  # Constant, LambdaLR
+        case "LambdaLR":  # its expression knows lengths only through params
+            lengths = [
+                int(value)
+                for name, value in bound.env.items()
+                if _TICK_PARAM.search(name) and value >= 1
+            ]
+            return max(lengths, default=None)
+    return None  # Constant
 
 
 def default_steps(schedule: ir.Schedule, params: Mapping[str, float] | None = None) -> int:
@@ -166,15 +181,21 @@ def default_steps(schedule: ir.Schedule, params: Mapping[str, float] | None = No
     declared = declared_length(schedule, params)
     lengths.append(declared.ticks if declared else None)
     longest = max((n for n in lengths if n), default=None)
-    return math.ceil(HORIZON_FACTOR * longest) if longest else FALLBACK_STEPS
+    return math.ceil(HORIZON_FACTOR * int(longest)) if longest else FALLBACK_STEPS
 
 
 def warmup_length(bound: ir.Bound) -> tuple[float, str] | None:
     """The node's own warmup: (ticks, the field that sets it), or None if it has none."""
     v = bound.values
     match bound.kind:
-        case ("LinearWarmup" | "ExponentialWarmup" | "CosineWarmup" | "InverseSqrt"
-              | "WarmupWithDecay" | "WarmupStableDecay"):
+        case (
+            "LinearWarmup"
+            | "ExponentialWarmup"
+            | "CosineWarmup"
+            | "InverseSqrt"
+            | "WarmupWithDecay"
+            | "WarmupStableDecay"
+        ):
             return (v["warmup_steps"], "warmup_steps") if v["warmup_steps"] > 0 else None
         case "CosineDecay":
             if v["warmup_target"] is not None and v["warmup_steps"] > 0:
@@ -193,61 +214,70 @@ def warmup_length(bound: ir.Bound) -> tuple[float, str] | None:
 def marks(schedule: ir.Schedule, params: Mapping[str, float] | None = None) -> list[Mark]:
     """SequentialLR joins, warmup ends and WarmupStableDecay's decay start, in global ticks.
 
-    A child's marks past the end of its SequentialLR segment are dropped (never reached).
+    A child's marks past the end of its SequentialLR segment are dropped (never reached); a
+    warmup that ends exactly where its segment does is kept.
     """
     found: list[Mark] = []
-    for place in _places(ir.bind(schedule, params), None):
+    for place in _places(schedule.node, ir.bind(schedule, params), None):
         bound, offset = place.bound, place.offset
         end = place.available.ticks if place.available and not place.last else math.inf
         if bound.kind == "SequentialLR":
             for i, milestone in enumerate(bound["milestones"]):
                 if milestone < end:
                     label = f"→ {bound.children[i + 1].kind}"
-                    found.append(Mark(offset + milestone, label, "milestone",
-                                      f"{bound.path}.milestones[{i}]"))
+                    found.append(
+                        Mark(
+                            offset + milestone, label, "milestone", f"{bound.path}.milestones[{i}]"
+                        )
+                    )
         warmup = warmup_length(bound)
-        if warmup and 0 < warmup[0] < end:
-            found.append(Mark(offset + warmup[0], "warmup end", "warmup",
-                              f"{bound.path}.{warmup[1]}"))
+        if warmup and 0 < warmup[0] <= end:
+            found.append(
+                Mark(offset + warmup[0], "warmup end", "warmup", f"{bound.path}.{warmup[1]}")
+            )
         if bound.kind == "WarmupStableDecay" and bound["stable_steps"] > 0:
             start = bound["warmup_steps"] + bound["stable_steps"]
             if start < end:
-                found.append(Mark(offset + start, "decay start", "decay",
-                                  f"{bound.path}.stable_steps"))
+                found.append(
+                    Mark(offset + start, "decay start", "decay", f"{bound.path}.stable_steps")
+                )
     return sorted(found, key=lambda mark: mark.t)
 
 
-def _places(bound: ir.Bound, available: Length | None, offset: int = 0,
-            last: bool = True) -> Iterator[_Place]:
+def _places(
+    node: ir.Node, bound: ir.Bound, available: Length | None, offset: int = 0, last: bool = True
+) -> Iterator[_Place]:
     """Every node with its clock's offset and the ticks it runs (parents first)."""
-    yield _Place(bound, offset, available, last)
+    yield _Place(node, bound, offset, available, last)
+    pairs = zip(node.children, bound.children, strict=True)
     if bound.kind == "ChainedScheduler":
-        for child in bound.children:
-            yield from _places(child, available, offset, last)
+        for child_node, child in pairs:
+            yield from _places(child_node, child, available, offset, last)
     elif bound.kind == "SequentialLR":
         starts = (0, *bound["milestones"])
-        for i, child in enumerate(bound.children):
+        for i, (child_node, child) in enumerate(pairs):
             start = starts[i]
             if available is not None and start >= available.ticks:
                 break  # this child never runs
+            segment: Length | None
             if i + 1 < len(starts):
-                segment = Length(starts[i + 1] - start, f"its SequentialLR segment "
-                                 f"[{_ticks(start)}, {_ticks(starts[i + 1])})")
+                segment = Length(
+                    starts[i + 1] - start,
+                    f"its SequentialLR segment [{_ticks(start)}, {_ticks(starts[i + 1])})",
+                )
                 child_last = False
                 if available is not None and starts[i + 1] >= available.ticks:
                     segment, child_last = _remaining(available, start), last
             else:
                 segment = _remaining(available, start) if available is not None else None
                 child_last = last
-            yield from _places(child, segment, offset + start, child_last)
+            yield from _places(child_node, child, segment, offset + start, child_last)
 
 
 def _remaining(available: Length, start: int) -> Length:
     if start == 0:
         return available
-    return Length(available.ticks - start,
-                  f"the {_ticks(available.ticks - start)} ticks left after its start at "
-                  f"{_ticks(start)} ({available.source})")
+    return Length(available.ticks - start, f"{available.source} less its start at t = {start}")
 
 
 # --- lint ---------------------------------------------------------------------------------------
@@ -276,8 +306,9 @@ def lint_spec(spec: ir.Spec, *, jump_fraction: float = JUMP_FRACTION) -> list[Pr
     return sorted(problems)
 
 
-def _lint_schedule(schedule: ir.Schedule, jump_fraction: float
-                   ) -> Iterator[tuple[str, str | None, str]]:
+def _lint_schedule(
+    schedule: ir.Schedule, jump_fraction: float
+) -> Iterator[tuple[str, str | None, str]]:
     """(node path, field or None, message) for each warning about ``schedule``."""
     try:
         bound = ir.bind(schedule)
@@ -285,15 +316,18 @@ def _lint_schedule(schedule: ir.Schedule, jump_fraction: float
         return  # an invalid default binding is the loader's error to report, not a warning
     unit = schedule.unit
     declared = declared_length(schedule)
-    places = list(_places(bound, declared))
+    places = list(_places(schedule.node, bound, declared))
     for place in places:
         yield from _check_horizon(place, unit)
         yield from _check_warmup(place, unit)
         if place.bound.kind == "OneCycleLR" and unit == "epoch":
-            yield (place.bound.path, None,
-                   "OneCycleLR in a schedule with unit: epoch changes the rate once per epoch; "
-                   "it is meant to step once per batch (use unit: step with total_steps = "
-                   "epochs * steps_per_epoch)")
+            yield (
+                place.bound.path,
+                None,
+                "OneCycleLR in a schedule with unit: epoch changes the rate once per epoch; "
+                "it is meant to step once per batch (use unit: step with total_steps = "
+                "epochs * steps_per_epoch)",
+            )
     if schedule.metric_driven:
         return  # its values depend on the metric; nothing to evaluate
     from lrgen import evaluate
@@ -304,9 +338,12 @@ def _lint_schedule(schedule: ir.Schedule, jump_fraction: float
     start = float(evaluate(schedule, np.array([0]))[0])
     if start <= ZERO_START_FRACTION * peak:
         culprit = _zero_start_node(schedule, bound, evaluate)
-        yield (culprit, None,
-               f"the learning rate at step 0 is {start:.3g}, so the first update does nothing; "
-               f"start the warmup above 0 (peak {peak:.3g})")
+        yield (
+            culprit,
+            None,
+            f"the learning rate at step 0 is {start:.3g}, so the first update does nothing; "
+            f"start the warmup above 0 (peak {peak:.3g})",
+        )
     for place in places:
         if place.bound.kind == "SequentialLR":
             yield from _check_joins(schedule, place, peak, jump_fraction, evaluate)
@@ -319,22 +356,29 @@ def _check_horizon(place: _Place, unit: str) -> Iterator[tuple[str, str | None, 
     field, consequence = _HORIZONS[bound.kind]
     if bound.kind == "PolynomialDecay" and bound["cycle"]:
         return  # restarts on purpose
-    if bound.kind == "OneCycleLR":
+    shown = field
+    if bound.kind == "OneCycleLR":  # holds its final value from total_steps - 1 on
         end, value = ir.one_cycle_total_steps(bound) - 1, ir.one_cycle_total_steps(bound)
-        field = field if bound["total_steps"] is not None else "epochs"
+        if bound["total_steps"] is None:
+            field, shown = "epochs", "epochs * steps_per_epoch"
     elif bound.kind == "CosineDecay":
+        shown = "warmup_steps + decay_steps"
         end = value = bound["warmup_steps"] + bound["decay_steps"]
     elif bound.kind == "WarmupStableDecay":
+        shown = "warmup_steps + stable_steps + decay_steps"
         end = value = bound["warmup_steps"] + bound["stable_steps"] + bound["decay_steps"]
     else:
         end = value = bound[field]
     # the node runs local ticks 0 .. available-1; reaching its end at the last tick is the intent
     extra = available.ticks - 1 - end
     if extra > 0:
-        yield (bound.path, field,
-               f"{bound.kind} ends at {unit} {_ticks(end)} ({field} = {_ticks(value)}) but runs "
-               f"for {_ticks(available.ticks)} {unit}s ({available.source}): for the last "
-               f"{_ticks(extra)} {unit}s {consequence}")
+        yield (
+            bound.path,
+            field,
+            f"{bound.kind} ends at {unit} {_ticks(end)} ({shown} = {_ticks(value)}) but runs "
+            f"for {_count(available.ticks, unit)} ({available.source}): for the last "
+            f"{_count(extra, unit)} {consequence}",
+        )
 
 
 def _check_warmup(place: _Place, unit: str) -> Iterator[tuple[str, str | None, str]]:
@@ -345,29 +389,44 @@ def _check_warmup(place: _Place, unit: str) -> Iterator[tuple[str, str | None, s
     # a warmup ending exactly at a SequentialLR milestone hands over to the next child: fine
     too_long = ticks >= place.available.ticks if place.last else ticks > place.available.ticks
     if too_long:
-        yield (place.bound.path, field,
-               f"the warmup of {place.bound.kind} lasts {_ticks(ticks)} {unit}s, not shorter "
-               f"than the {_ticks(place.available.ticks)} {unit}s it runs "
-               f"({place.available.source}): the rate never gets past the warmup")
+        yield (
+            place.bound.path,
+            field,
+            f"the warmup of {place.bound.kind} lasts {_count(ticks, unit)}, "
+            f"{'as long as' if ticks == place.available.ticks else 'longer than'} the "
+            f"{_count(place.available.ticks, unit)} it runs ({place.available.source}): "
+            "the rate never gets past the warmup",
+        )
 
 
-def _check_joins(schedule: ir.Schedule, place: _Place, peak: float, fraction: float,
-                 evaluate) -> Iterator[tuple[str, str | None, str]]:
+def _check_joins(
+    schedule: ir.Schedule, place: _Place, peak: float, fraction: float, evaluate
+) -> Iterator[tuple[str, str | None, str]]:
+    """Compare, at each join, where the child that hands over was heading (its value continued
+    to the milestone) with where the next child starts: a warmup that reaches its target exactly
+    at the milestone is continuous even though its last step is one increment below."""
     bound = place.bound
     end = place.available.ticks if place.available is not None else math.inf
-    milestones = [m for m in bound["milestones"] if m < end]
-    if not milestones:
-        return
-    ticks = np.array([place.offset + m + d for m in milestones for d in (-1, 0)])
-    values = evaluate(schedule, ticks).reshape(-1, 2)
-    for i, (before, after) in enumerate(values):
-        jump = abs(float(after) - float(before))
+    node = place.node
+    starts = (0, *bound["milestones"])
+    for i, milestone in enumerate(bound["milestones"]):
+        if milestone >= end:
+            break
+        left = dataclasses.replace(schedule, node=node.children[i])
+        right = dataclasses.replace(schedule, node=node.children[i + 1])
+        heading = float(evaluate(left, np.array([milestone - starts[i]]))[0])
+        after = float(evaluate(right, np.array([0]))[0])
+        jump = abs(after - heading)
         if jump > fraction * peak:
-            t = place.offset + milestones[i]
-            yield (bound.path, f"milestones[{i}]",
-                   f"the learning rate jumps from {before:.3g} to {after:.3g} at the join at "
-                   f"t = {_ticks(t)} ({bound.children[i + 1].kind} takes over), "
-                   f"{jump / peak:.0%} of the peak {peak:.3g} (more than {fraction:.0%})")
+            t = place.offset + milestone
+            yield (
+                bound.path,
+                f"milestones[{i}]",
+                f"the learning rate jumps at the join at t = {_ticks(t)}: "
+                f"{node.children[i + 1].kind} starts at {after:.3g} where "
+                f"{node.children[i].kind} was heading to {heading:.3g}, a change of "
+                f"{jump / peak:.0%} of the peak {peak:.3g} (more than {fraction:.0%})",
+            )
 
 
 def _peak(schedule: ir.Schedule, evaluate) -> float:
@@ -387,9 +446,12 @@ def _zero_start_node(schedule: ir.Schedule, bound: ir.Bound, evaluate) -> str:
         if node.kind == "SequentialLR":
             node = node.children[0]
         else:
-            zeros = [child for child in node.children
-                     if float(evaluate(dataclasses.replace(schedule, node=child),
-                                       np.array([0]))[0]) == 0.0]
+            zeros = [
+                child
+                for child in node.children
+                if float(evaluate(dataclasses.replace(schedule, node=child), np.array([0]))[0])
+                == 0.0
+            ]
             if not zeros:
                 break
             node = zeros[0]
@@ -404,6 +466,11 @@ def _hundredfold(rate: float, period: int) -> int | None:
     return math.ceil(period * math.log(0.01) / math.log(rate))
 
 
+def _count(value: float, unit: str) -> str:
+    """``3999 steps``, ``1 epoch``."""
+    return f"{_ticks(value)} {unit}{'' if value == 1 else 's'}"
+
+
 def _ticks(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
@@ -413,7 +480,7 @@ def _locator(spec: ir.Spec):
     positions = getattr(spec, "positions", None) or {}
 
     def locate(path: str, field: str | None) -> tuple[int, int]:
-        for key in ((f"{path}.{field}", path) if field else (path,)):
+        for key in (f"{path}.{field}", path) if field else (path,):
             if key in positions:
                 return positions[key]
         return 1, 1

@@ -14,10 +14,11 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from lrgen.lint import Mark, marks
+from lrgen.lint import Mark, declared_length, marks
 from lrgen.table import (
     EXIT_INVALID,
     EXIT_OK,
@@ -40,8 +41,10 @@ MAX_DRAWN = 4000
 METRIC_IMPROVING = 0.4
 SYNTHETIC_NOTE = "synthetic metric"
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
-#: Okabe & Ito's colour-blind-safe palette.
-COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+#: Okabe & Ito's colour-blind-safe palette (its yellow left out: unreadable on white).
+COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+#: Resolution of PNG output; labels are placed at this resolution too.
+DPI = 200
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 64, 10
 
 
@@ -92,8 +95,13 @@ def sample_series(chosen: Chosen, steps: int) -> Series:
     if chosen.schedule.metric_driven:
         metric = synthetic_metric(steps, chosen.schedule.node.arg("mode"))
     lr = sample(chosen, t, metric)
-    found = tuple(m for m in marks(chosen.schedule, chosen.params) if m.t < steps)
-    return Series(chosen, steps, t, lr, found, metric)
+    found = [m for m in marks(chosen.schedule, chosen.params) if m.t < steps]
+    declared = declared_length(chosen.schedule, chosen.params)
+    if declared is not None and declared.ticks < steps:
+        found.append(
+            Mark(declared.ticks, "end of training", "end", f"{chosen.schedule.path}.params")
+        )
+    return Series(chosen, steps, t, lr, tuple(found), metric)
 
 
 def _series_for(chosen: Sequence[Chosen], steps: int | None, shared: bool) -> list[Series]:
@@ -114,8 +122,9 @@ def _select(args: argparse.Namespace, command: str) -> list[Chosen] | int:
 _BRAILLE_BITS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))  # [column][row from top]
 
 
-def text_plot(series: Series, *, width: int = DEFAULT_WIDTH, height: int = DEFAULT_HEIGHT,
-              log: bool = False) -> list[str]:
+def text_plot(
+    series: Series, *, width: int = DEFAULT_WIDTH, height: int = DEFAULT_HEIGHT, log: bool = False
+) -> list[str]:
     """A braille plot of one series: a title line, ``height`` rows of ``width`` braille cells with
     the max, min and start values on the left axis and the final value on the right, the
     x axis, and a summary line."""
@@ -134,7 +143,7 @@ def text_plot(series: Series, *, width: int = DEFAULT_WIDTH, height: int = DEFAU
         first, low, high = (_row(v, lo, hi, rows_px) for v in (chunk[0], chunk.min(), chunk.max()))
         if previous is not None:  # join to the previous column so that drops stay connected
             low, high = min(low, previous, first), max(high, previous, first)
-        grid[low:high + 1, col] = True
+        grid[low : high + 1, col] = True
         previous = _row(chunk[-1], lo, hi, rows_px)
     cells = []
     for row in range(height):
@@ -151,15 +160,19 @@ def text_plot(series: Series, *, width: int = DEFAULT_WIDTH, height: int = DEFAU
     lr = series.lr
     start, final, peak = float(lr[0]), float(lr[-1]), float(lr[series.peak_index])
     low_value = float(np.min(lr))
-    left = {0: peak, height - 1: low_value}
+    # the bottom of a log axis is the smallest positive value; zeros are not drawn
+    left = {0: peak, height - 1: 10.0**lo if log and finite.size else low_value}
     start_row = height - 1 - _row(values[0], lo, hi, rows_px) // 4
     left.setdefault(start_row, start)
     final_row = height - 1 - _row(values[-1], lo, hi, rows_px) // 4
     label_width = 9
     body = []
     for row, text in enumerate(cells):
-        tick = f"{left[row]:.2e}".rjust(label_width) + " ┤" if row in left else \
-            " " * label_width + " │"
+        tick = (
+            f"{left[row]:.2e}".rjust(label_width) + " ┤"
+            if row in left
+            else " " * label_width + " │"
+        )
         right = f"├ {final:.2e}" if row == final_row else "│"
         body.append(f"{tick}{text}{right}")
     last = series.steps - 1
@@ -167,10 +180,16 @@ def text_plot(series: Series, *, width: int = DEFAULT_WIDTH, height: int = DEFAU
     ticks = " " * (label_width + 2) + "0" + str(last).rjust(width - 1) + f" {series.unit}"
     note = f" ({SYNTHETIC_NOTE})" if series.metric is not None else ""
     scale = ", log scale" if log else ""
-    title = (f"{series.label}: {series.chosen.schedule.node.kind}, lr(t) for "
-             f"{series.unit} 0..{last}{scale}{note}")
-    summary = (f"start {start:.3e}   peak {peak:.3e} at {series.unit} "
-               f"{int(series.t[series.peak_index])}   min {low_value:.3e}   final {final:.3e}")
+    if log and low_value <= 0:
+        scale += " (zeros not drawn)"
+    title = (
+        f"{series.label}: {series.chosen.schedule.node.kind}, lr(t) for "
+        f"{series.unit} 0..{last}{scale}{note}"
+    )
+    summary = (
+        f"start {start:.3e}   peak {peak:.3e} at {series.unit} "
+        f"{int(series.t[series.peak_index])}   min {low_value:.3e}   final {final:.3e}"
+    )
     return [title, *body, axis, ticks, summary]
 
 
@@ -193,6 +212,9 @@ def _column(series: Series, values: np.ndarray, col: int, cols: int) -> np.ndarr
 
 
 def _row(value: float, lo: float, hi: float, rows: int) -> int:
+    """The pixel row of ``value`` (0 at the bottom); a zero on a log scale goes to the bottom."""
+    if not math.isfinite(value):
+        return 0
     if not hi > lo:
         return rows // 2
     return round((float(value) - lo) / (hi - lo) * (rows - 1))
@@ -214,10 +236,20 @@ def add_show_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_text_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
-    parser.add_argument("--width", type=_at_least(8), default=DEFAULT_WIDTH, metavar="W",
-                        help=f"{prefix}plot width in characters (default {DEFAULT_WIDTH})")
-    parser.add_argument("--height", type=_at_least(2), default=DEFAULT_HEIGHT, metavar="H",
-                        help=f"{prefix}plot height in lines (default {DEFAULT_HEIGHT})")
+    parser.add_argument(
+        "--width",
+        type=_at_least(8),
+        default=DEFAULT_WIDTH,
+        metavar="W",
+        help=f"{prefix}plot width in characters (default {DEFAULT_WIDTH})",
+    )
+    parser.add_argument(
+        "--height",
+        type=_at_least(2),
+        default=DEFAULT_HEIGHT,
+        metavar="H",
+        help=f"{prefix}plot height in lines (default {DEFAULT_HEIGHT})",
+    )
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -252,13 +284,21 @@ def add_plot_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", nargs="+", metavar="SPEC", help="spec files (YAML or JSON)")
     add_selection_arguments(parser)
     parser.add_argument("--log", action="store_true", help="logarithmic learning-rate axis")
-    parser.add_argument("--small-multiples", action="store_true",
-                        help="one panel per schedule (always so when units are mixed)")
-    parser.add_argument("-o", "--output", metavar="FILE",
-                        help="the image to write, .png, .svg or .pdf (default: the first spec's "
-                        "name with .png, in the current directory)")
-    parser.add_argument("--text", action="store_true",
-                        help="print text plots instead of drawing (as `lrgen show`)")
+    parser.add_argument(
+        "--small-multiples",
+        action="store_true",
+        help="one panel per schedule (always so when units are mixed)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="the image to write, .png, .svg or .pdf (default: the first spec's "
+        "name with .png, in the current directory)",
+    )
+    parser.add_argument(
+        "--text", action="store_true", help="print text plots instead of drawing (as `lrgen show`)"
+    )
     _add_text_arguments(parser, "with --text: ")
 
 
@@ -267,8 +307,7 @@ def run_plot(args: argparse.Namespace) -> int:
     if not args.text:
         output = output or _default_output(args.spec[0])
         if os.path.splitext(output)[1].lower() not in FORMATS:
-            return fail("plot", f"{output}: unknown image format; use "
-                        f"{', '.join(FORMATS)}")
+            return fail("plot", f"{output}: unknown image format; use {', '.join(FORMATS)}")
     try:
         chosen = _select(args, "plot")
         if isinstance(chosen, int):
@@ -276,21 +315,28 @@ def run_plot(args: argparse.Namespace) -> int:
         mixed = len({c.unit for c in chosen}) > 1
         panels = args.small_multiples or mixed
         if args.text:
-            _print_text(_series_for(chosen, args.steps, shared=False), args.width, args.height,
-                        args.log)
+            _print_text(
+                _series_for(chosen, args.steps, shared=False), args.width, args.height, args.log
+            )
             return EXIT_OK
         try:
             import matplotlib
         except ImportError:
-            return fail("plot", "matplotlib is not installed: pip install 'lrgen[plot]' "
-                        "(or use `lrgen show` for a text plot)")
-        matplotlib.use("Agg")
+            return fail(
+                "plot",
+                "matplotlib is not installed: pip install 'lrgen[plot]' "
+                "(or use `lrgen show` for a text plot)",
+            )
         series = _series_for(chosen, args.steps, shared=not panels)
     except ToolError as err:
         return fail("plot", str(err))
+    # no pyplot and no global backend switch: the figure renders on its own Agg canvas
     with matplotlib.rc_context(STYLE):
         figure = draw(series, title=_title(args.spec), log=args.log, panels=panels)
-        save_atomically(figure, output)
+        try:
+            save_atomically(figure, output)
+        except OSError as err:
+            return fail("plot", f"{output}: {err.strerror or err}")
     print(output)
     return EXIT_OK
 
@@ -307,80 +353,282 @@ def _title(paths: Sequence[str]) -> str:
 def draw(series: Sequence[Series], *, title: str, log: bool = False, panels: bool = False):
     """A matplotlib figure of ``series``: overlaid on one axes, or one panel each.
 
-    Draw and save it inside ``matplotlib.rc_context(STYLE)``.
+    Draw and save it inside ``matplotlib.rc_context(STYLE)``. With one series per axes, the
+    start, peak and final values are written next to their points; overlaid series carry them in
+    the legend instead.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     if panels and len(series) > 1:
         cols = 2 if len(series) <= 4 else 3
         rows = math.ceil(len(series) / cols)
-        figure = Figure(figsize=(4.2 * cols, 3.0 * rows), layout="constrained")
-        axes = figure.subplots(rows, cols, squeeze=False).ravel()
-        for ax, (i, s) in zip(axes, enumerate(series), strict=False):
-            _draw_axes(ax, [s], [COLORS[i % len(COLORS)]], log)
-            ax.set_title(s.label + (f" ({SYNTHETIC_NOTE})" if s.metric is not None else ""),
-                         fontsize="medium")
-        for ax in axes[len(series):]:
+        figure = Figure(figsize=(4.6 * cols, 3.3 * rows), dpi=DPI, layout="constrained")
+        grid = list(figure.subplots(rows, cols, squeeze=False).ravel())
+        groups = [([s], [COLORS[i % len(COLORS)]]) for i, s in enumerate(series)]
+        for ax in grid[len(series) :]:
             ax.set_visible(False)
         figure.suptitle(title, fontsize="large")
     else:
-        figure = Figure(figsize=(7.0, 4.2), layout="constrained")
-        ax = figure.subplots()
-        colors = [COLORS[i % len(COLORS)] for i in range(len(series))]
-        _draw_axes(ax, list(series), colors, log)
-        synthetic = any(s.metric is not None for s in series)
-        name = series[0].label if len(series) == 1 else title
-        ax.set_title(name + (f" ({SYNTHETIC_NOTE})" if synthetic else ""))
-        if len(series) > 1:
-            ax.legend(loc="best", frameon=False)
+        legend_rows = math.ceil(len(series) / 2) if len(series) > 1 else 0
+        figure = Figure(figsize=(7.0, 4.0 + 0.35 * legend_rows), dpi=DPI, layout="constrained")
+        grid = [figure.subplots()]
+        groups = [(list(series), [COLORS[i % len(COLORS)] for i in range(len(series))])]
+    canvas = FigureCanvasAgg(figure)
+    for ax, (members, colors) in zip(grid, groups, strict=False):
+        _draw_axes(ax, members, colors, log)
+        synthetic = f" ({SYNTHETIC_NOTE})" if any(s.metric is not None for s in members) else ""
+        ax.set_title(
+            (members[0].label if len(members) == 1 else title) + synthetic,
+            fontsize="medium" if len(groups) > 1 else "large",
+        )
+    if len(groups) == 1 and len(series) > 1:
+        handles, labels = grid[0].get_legend_handles_labels()
+        # matplotlib fills a legend column by column; read it row by row, in spec order
+        cols = min(len(series), 2)
+        order = sorted(range(len(handles)), key=lambda i: (i % cols, i // cols))
+        figure.legend(
+            [handles[i] for i in order],
+            [labels[i] for i in order],
+            loc="outside lower center",
+            ncols=cols,
+            frameon=False,
+            fontsize="small",
+        )
+    figure.draw_without_rendering()  # settle the layout: labels are placed in screen space
+    renderer = canvas.get_renderer()
+    for ax, (members, colors) in zip(grid, groups, strict=False):
+        _label_axes(ax, members, colors, log, renderer)
     return figure
 
 
-STYLE = {
+STYLE: dict[Any, Any] = {
     "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
-    "grid.alpha": 0.25,
+    "grid.alpha": 0.3,
     "grid.linewidth": 0.6,
     "axes.titleweight": "bold",
     "lines.linewidth": 1.8,
+    "legend.handlelength": 1.6,
     "svg.hashsalt": "lrgen",
     "svg.fonttype": "none",
 }
+_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
 
 
 def _draw_axes(ax, series: Sequence[Series], colors: Sequence[str], log: bool) -> None:
-    from matplotlib.ticker import EngFormatter
+    from matplotlib.ticker import EngFormatter, FuncFormatter
 
+    single = len(series) == 1
     for s, color in zip(series, colors, strict=True):
         t, lr = _reduced(s.t, s.lr)
         if log:
             lr = np.where(lr > 0, lr, np.nan)
-        ax.plot(t, lr, color=color, label=s.label, drawstyle="default", zorder=3)
-        _mark(ax, s, color)
-        _annotate(ax, s, color, log)
-        if s.metric is not None and len(series) == 1:
+        label = s.label if single else f"{s.label}\n{_summary(s)}"
+        # lr(t) holds from tick t to tick t+1: a step plot is the honest picture
+        ax.plot(t, lr, color=color, label=label, drawstyle="steps-post", zorder=3)
+        for index in sorted({0, s.peak_index, len(s.t) - 1}):
+            value = float(s.lr[index])
+            if not (log and value <= 0):
+                ax.plot(
+                    [s.t[index]],
+                    [value],
+                    marker="o",
+                    markersize=4,
+                    color=color,
+                    zorder=4,
+                    clip_on=False,
+                )
+        for t_mark, _, _ in _merged_marks(s):
+            ax.axvline(t_mark, color=color, linestyle=":", linewidth=1.1, alpha=0.9, zorder=2)
+        if s.metric is not None and single:
             twin = ax.twinx()
-            twin.plot(np.arange(s.steps), s.metric, color="0.55", linestyle="--", linewidth=1.0,
-                      zorder=1)
-            twin.set_ylabel(f"{SYNTHETIC_NOTE} ({s.chosen.schedule.node.arg('mode')}imised)",
-                            color="0.4")
+            twin.plot(
+                np.arange(s.steps), s.metric, color="0.55", linestyle="--", linewidth=1.0, zorder=1
+            )
+            mode = s.chosen.schedule.node.arg("mode")
+            twin.set_ylabel(f"{SYNTHETIC_NOTE} ({mode}imised)", color="0.4")
             twin.tick_params(axis="y", colors="0.4")
             twin.spines["right"].set_visible(True)
             twin.grid(False)
-    units = {s.unit for s in series}
-    ax.set_xlabel(units.pop() if len(units) == 1 else "t")
-    ax.set_ylabel("learning rate")
-    ax.set_xlim(0, max(s.steps - 1 for s in series) or 1)
-    if max(s.steps for s in series) >= 10_000:
+    ax.set_xlabel(series[0].unit)  # one unit per axes: mixed units always get panels
+    last = max(s.steps for s in series) - 1
+    ax.set_xlim(0, max(last, 1))
+    if last >= 10_000:
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+    peak = max(float(s.lr[s.peak_index]) for s in series)
     if log:
         ax.set_yscale("log")
-    else:
-        ax.set_ylim(bottom=0)
-        ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3), useMathText=True)
-    ax.margins(y=0.15)
+        ax.set_ylabel("learning rate")
+        ax.margins(y=0.12)
+        return
+    ax.set_ylim(0, peak * 1.18 if peak > 0 else 1)
+    exponent = math.floor(math.log10(peak)) if peak > 0 else 0
+    if -3 < exponent < 4:
+        ax.set_ylabel("learning rate")
+    else:  # the power of ten goes in the label, not in a corner where annotations want to be
+        scale = 10.0**exponent
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / scale:g}"))
+        ax.set_ylabel(f"learning rate ($\\times 10^{{{exponent}}}$)")
+
+
+def _summary(s: Series) -> str:
+    peak = s.peak_index
+    return (
+        f"start {_num(s.lr[0])}, peak {_num(s.lr[peak])} at {_tick_text(s.t[peak])}, "
+        f"final {_num(s.lr[-1])}"
+    )
+
+
+_MARK_ORDER = ("warmup", "decay", "milestone", "end")
+
+
+_SHORT = {"end": "end"}
+
+
+def _merged_marks(s: Series) -> list[tuple[float, str, str]]:
+    """(tick, label, short label), one per tick, in order: a warmup that ends at a SequentialLR
+    join is one line with one label."""
+    by_tick: dict[float, list[Mark]] = {}
+    for mark in sorted(s.marks, key=lambda m: (m.t, _MARK_ORDER.index(m.kind))):
+        same = by_tick.setdefault(mark.t, [])
+        if all(mark.label != other.label for other in same):
+            same.append(mark)
+    return [
+        (t, " ".join(m.label for m in same), _SHORT.get(same[0].kind, same[0].label))
+        for t, same in by_tick.items()
+    ]
+
+
+def _label_axes(ax, series: Sequence[Series], colors: Sequence[str], log: bool, renderer) -> None:
+    """Write the mark labels (and, for a single series, the start/peak/final values) where they
+    overlap neither each other nor the curve, trying a few positions for each."""
+    placer = _Placer(ax, renderer, series)
+    if len(series) == 1:  # the values first: they matter most and have the fewest spots
+        _label_values(placer, series[0], colors[0], log)
+    for s, color in zip(series, colors, strict=True):
+        for t, label, short in _merged_marks(s):
+            spots = [
+                ((t, y), (dx, 0), ha, va, True)
+                for y, va in _MARK_HEIGHTS
+                for dx, ha in ((-2, "right"), (2, "left"))
+            ]
+            # where the label finds no free spot, its short form is tried, then it is left
+            # out (the dotted line stays)
+            for text in dict.fromkeys((label, short)):
+                if placer.place(f"{text} ({_tick_text(t)})", color, spots, optional=True):
+                    break
+
+
+def _label_values(placer: _Placer, s: Series, color: str, log: bool) -> None:
+    """The start, peak and final values next to their dots (merged where they coincide)."""
+    names: dict[int, list[str]] = {}
+    for name, index in (("start", 0), ("peak", s.peak_index), ("final", len(s.t) - 1)):
+        names.setdefault(index, []).append(name)
+    for index in sorted(names, key=lambda i: "peak" not in names[i]):  # the peak first
+        value = float(s.lr[index])
+        text = " = ".join(names[index]) + f" {_num(value)}"
+        if "peak" in names[index] and index not in (0, len(s.t) - 1):
+            text += f" at {s.unit} {_tick_text(s.t[index])}"
+        x = float(s.t[index])
+        if log and value <= 0:  # not on a log axis: write it along the bottom instead
+            spots = [
+                ((x, 0.02), (dx, 0), ha, "bottom", True) for dx, ha in ((-4, "right"), (4, "left"))
+            ]
+            placer.place(text + " (off the log axis)", color, spots, rotate=False)
+        else:
+            placer.place(
+                text,
+                color,
+                [((x, value), (dx, dy), ha, va, False) for dx, dy, ha, va in _POINT_SPOTS],
+            )
+
+
+#: (dx, dy in points, ha, va): where a value may go relative to its point, best first
+_POINT_SPOTS = (
+    (6, 6, "left", "bottom"),
+    (-6, 6, "right", "bottom"),
+    (6, -6, "left", "top"),
+    (-6, -6, "right", "top"),
+    (8, 0, "left", "center"),
+    (-8, 0, "right", "center"),
+)
+#: (height in axes coordinates, va): where a mark label may go along its line, best first
+_MARK_HEIGHTS = ((0.985, "top"), (0.015, "bottom"), (0.5, "center"))
+_OUTSIDE, _CLASH = 100_000, 1000
+
+
+class _Placer:
+    """Greedy label placement in screen space: the first spot that stays inside the axes and
+    overlaps neither an earlier label nor the curves, else the one that overlaps least."""
+
+    def __init__(self, ax, renderer, series: Sequence[Series]) -> None:
+        self.ax, self.renderer = ax, renderer
+        self.taken: list = []
+        log = ax.get_yscale() == "log"
+        points = []
+        for s in series:
+            t, lr = _reduced(s.t, s.lr)
+            ok = np.isfinite(lr) & (lr > 0) if log else np.isfinite(lr)
+            points.append(ax.transData.transform(np.column_stack([t[ok], lr[ok]])))
+        self.curve = np.concatenate(points)
+
+    def place(
+        self, text: str, color: str, spots, *, optional: bool = False, rotate: bool = True
+    ) -> bool:
+        """``spots``: (anchor, (dx, dy) in points, ha, va, on_line); a label on a vertical line
+        has its anchor in (data x, axes y) and is rotated unless ``rotate`` is False; any other
+        anchor is in data coordinates. An ``optional`` label that would overlap another is
+        left out; returns whether the label was placed."""
+        best = None
+        for anchor, offset, ha, va, on_line in spots:
+            label = self.ax.annotate(
+                text,
+                anchor,
+                xycoords=self.ax.get_xaxis_transform() if on_line else "data",
+                xytext=offset,
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                rotation=90 if on_line and rotate else 0,
+                fontsize=7.5,
+                color=color,
+                bbox=_BOX,
+                zorder=5,
+                annotation_clip=False,
+            )
+            label.set_in_layout(False)
+            box = label.get_window_extent(self.renderer).expanded(1.04, 1.1)
+            cost = self._cost(box)
+            if best is None or cost < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (cost, label, box)
+            else:
+                label.remove()
+            if cost == 0:
+                break
+        assert best is not None
+        if optional and best[0] >= _CLASH:
+            best[1].remove()
+            return False
+        self.taken.append(best[2])
+        return True
+
+    def _cost(self, box) -> float:
+        inside = self.ax.bbox
+        outside = (
+            box.x0 < inside.x0 - 1
+            or box.x1 > inside.x1 + 1
+            or box.y0 < inside.y0 - 1
+            or box.y1 > inside.y1 + 1
+        )
+        clashes = sum(box.overlaps(other) for other in self.taken)
+        x, y = self.curve[:, 0], self.curve[:, 1]
+        hits = int(np.count_nonzero((x >= box.x0) & (x <= box.x1) & (y >= box.y0) & (y <= box.y1)))
+        return _OUTSIDE * outside + _CLASH * clashes + hits
 
 
 def _reduced(t: np.ndarray, lr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -390,55 +638,29 @@ def _reduced(t: np.ndarray, lr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keep = []
     for bucket in np.array_split(np.arange(len(t)), MAX_DRAWN // 4):
         chunk = lr[bucket]
-        keep.extend(sorted({bucket[0], bucket[np.argmin(chunk)], bucket[np.argmax(chunk)],
-                            bucket[-1]}))
+        keep.extend(
+            sorted({bucket[0], bucket[np.argmin(chunk)], bucket[np.argmax(chunk)], bucket[-1]})
+        )
     index = np.array(keep)
     return t[index], lr[index]
 
 
-def _mark(ax, series: Series, color: str) -> None:
-    """Dotted vertical lines at SequentialLR joins and warmup ends, labelled at the top."""
-    seen: set[tuple[float, str]] = set()
-    for mark in series.marks:
-        if (mark.t, mark.label) in seen:
-            continue
-        seen.add((mark.t, mark.label))
-        ax.axvline(mark.t, color=color, linestyle=":", linewidth=1.1, alpha=0.8, zorder=2)
-        ax.text(mark.t, 0.99, f" {mark.label} ({_tick_text(mark.t)}) ", rotation=90,
-                transform=ax.get_xaxis_transform(), ha="right", va="top", fontsize=7,
-                color=color)
-
-
-def _annotate(ax, series: Series, color: str, log: bool) -> None:
-    """Dots and values at the start, the peak and the final tick (merged where they coincide)."""
-    lr, t = series.lr, series.t
-    points: dict[int, list[str]] = {}
-    for name, index in (("start", 0), ("peak", series.peak_index), ("final", len(t) - 1)):
-        points.setdefault(index, []).append(name)
-    for index, names in points.items():
-        value = float(lr[index])
-        if log and value <= 0:
-            continue
-        x = float(t[index])
-        text = " = ".join(names) + f" {value:.3g}"
-        if "peak" in names and index not in (0, len(t) - 1):
-            text += f"\nat {series.unit} {_tick_text(x)}"
-        at_end = index == len(t) - 1 and index != 0
-        ax.plot([x], [value], marker="o", markersize=4, color=color, zorder=4, clip_on=False)
-        ax.annotate(text, (x, value), xytext=(-6 if at_end else 6, 6),
-                    textcoords="offset points", ha="right" if at_end else "left",
-                    va="bottom", fontsize=7.5, color=color)
+def _num(value: float) -> str:
+    return f"{float(value):.3g}"
 
 
 def _tick_text(t: float) -> str:
-    return f"{int(t):,}" if float(t).is_integer() else f"{t:,.1f}"
+    return f"{int(t):,}" if float(t).is_integer() else f"{float(t):,.1f}"
 
 
 def save_atomically(figure, path: str) -> None:
     """Render ``figure`` into ``path`` (format from its extension) without a half-written file."""
     fmt = FORMATS[os.path.splitext(path)[1].lower()]
-    write_atomically(path, lambda handle: figure.savefig(
-        handle, format=fmt, dpi=200, metadata=_NO_DATES[fmt]), binary=True)
+    write_atomically(
+        path,
+        lambda handle: figure.savefig(handle, format=fmt, dpi=DPI, metadata=_NO_DATES[fmt]),
+        binary=True,
+    )
 
 
 #: Deterministic output: no creation dates or tool versions in the file.

@@ -14,8 +14,9 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -42,9 +43,13 @@ class Chosen:
         return self.schedule.unit
 
     def default_steps(self) -> int:
+        """The horizon when ``--steps`` is not given (see :func:`lrgen.lint.default_steps`)."""
         from lrgen.lint import default_steps
 
-        return default_steps(self.schedule, self.params)
+        try:
+            return default_steps(self.schedule, self.params)
+        except ValueError as err:  # ir.BindError: a --params value breaks a constraint
+            raise ToolError(f"{self.label}: {err}") from None
 
 
 # --- shared command-line pieces -----------------------------------------------------------------
@@ -52,13 +57,29 @@ class Chosen:
 
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     """``--steps``, ``--schedule`` and ``--params``, as every sampling command takes them."""
-    parser.add_argument("--steps", type=_positive_int, metavar="N",
-                        help="ticks to show: t = 0 .. N-1 (default: 1.1 x the schedule's length, "
-                        "see docs/tools.md)")
-    parser.add_argument("--schedule", action="extend", nargs="+", default=[], metavar="NAME",
-                        help="only these schedules (default: all, in spec order)")
-    parser.add_argument("--params", action="extend", nargs="+", default=[], metavar="K=V",
-                        help="override a declared param; NAME.K=V for one schedule only")
+    parser.add_argument(
+        "--steps",
+        type=_positive_int,
+        metavar="N",
+        help="ticks to show: t = 0 .. N-1 (default: 1.1 x the schedule's length, "
+        "see docs/tools.md)",
+    )
+    parser.add_argument(
+        "--schedule",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="only these schedules (default: all, in spec order)",
+    )
+    parser.add_argument(
+        "--params",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="K=V",
+        help="override a declared param; NAME.K=V for one schedule only",
+    )
 
 
 def load_specs(paths: Sequence[str], command: str) -> list[ir.Spec] | None:
@@ -87,14 +108,19 @@ def choose(specs: Sequence[ir.Spec], names: Sequence[str], params: Sequence[str]
         known = {s.name for _, s in everything}
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise ToolError(f"no schedule named {', '.join(map(repr, unknown))} "
-                            f"(the spec has: {', '.join(sorted(known))})")
+            raise ToolError(
+                f"no schedule named {', '.join(map(repr, unknown))} "
+                f"(the spec has: {', '.join(sorted(known))})"
+            )
         everything = [(spec, s) for spec, s in everything if s.name in names]
     overrides = parse_params(params)
     chosen = []
     for spec, schedule in everything:
-        mine = {key: value for target, key, value in overrides
-                if (target is None and key in schedule.param_defaults) or target == schedule.name}
+        mine = {
+            key: value
+            for target, key, value in overrides
+            if target in (None, schedule.name) and key in schedule.param_defaults
+        }
         label = f"{spec.stem}:{schedule.name}" if several else schedule.name
         chosen.append(Chosen(label, schedule, mine))
     for target, key, _ in overrides:
@@ -136,16 +162,20 @@ def fail(command: str, message: str) -> int:
     return EXIT_INVALID
 
 
-def write_atomically(path: str, write: Callable[[object], None], *, binary: bool = False) -> None:
+def write_atomically(path: str, write: Callable[[Any], object], *, binary: bool = False) -> None:
     """Call ``write(handle)`` on a temporary file next to ``path``, then rename it into place, so
     that ``path`` is never left half-written. The file gets the usual permissions (0666 & ~umask).
     """
     directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".lrgen-",
-                                     suffix=os.path.splitext(path)[1])
+    fd, temporary = tempfile.mkstemp(
+        dir=directory, prefix=".lrgen-", suffix=os.path.splitext(path)[1]
+    )
     try:
-        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8",
-                                                          newline="\n") as handle:
+        with (
+            os.fdopen(fd, "wb")
+            if binary
+            else os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle
+        ):
             write(handle)
         mask = os.umask(0)
         os.umask(mask)
@@ -176,11 +206,19 @@ def _looks_integral(text: str) -> bool:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="SPEC", help="spec file (YAML or JSON)")
     add_selection_arguments(parser)
-    parser.add_argument("--every", type=_positive_int, default=1, metavar="K",
-                        help="one row every K ticks (default 1)")
-    parser.add_argument("--format", choices=FORMATS, default="text",
-                        help="text and markdown: %%.6e; csv and json: full precision "
-                        "(default text)")
+    parser.add_argument(
+        "--every",
+        type=_positive_int,
+        default=1,
+        metavar="K",
+        help="one row every K ticks (default 1)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text and markdown: %%.6e; csv and json: full precision (default text)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,8 +230,11 @@ def run(args: argparse.Namespace) -> int:
         columns = []
         for item in chosen:
             if item.schedule.metric_driven:
-                print(f"lrgen table: note: skipping {item.label}: {item.schedule.node.kind} is "
-                      "metric-driven and a table has no metrics to drive it", file=sys.stderr)
+                print(
+                    f"lrgen table: note: skipping {item.label}: {item.schedule.node.kind} is "
+                    "metric-driven and a table has no metrics to drive it",
+                    file=sys.stderr,
+                )
             else:
                 columns.append(item)
         if not columns:
@@ -203,42 +244,65 @@ def run(args: argparse.Namespace) -> int:
         values = [sample(item, t) for item in columns]
     except ToolError as err:
         return fail("table", str(err))
-    write_table(sys.stdout, args.format, t, [c.label for c in columns], values,
-                spec=args.spec, units=[c.unit for c in columns])
+    write_table(
+        sys.stdout,
+        args.format,
+        t,
+        [c.label for c in columns],
+        values,
+        spec=args.spec,
+        units=[c.unit for c in columns],
+    )
     return EXIT_OK
 
 
-def write_table(out, fmt: str, t: np.ndarray, labels: Sequence[str],
-                values: Sequence[np.ndarray], *, spec: str = "", units: Sequence[str] = ()
-                ) -> None:
+def write_table(
+    out,
+    fmt: str,
+    t: np.ndarray,
+    labels: Sequence[str],
+    values: Sequence[np.ndarray],
+    *,
+    spec: str = "",
+    units: Sequence[str] = (),
+) -> None:
     """Write the table in ``fmt`` (one of :data:`FORMATS`) to the text stream ``out``."""
     if fmt == "json":
         document = {
             "spec": spec,
             "t": t.tolist(),
-            "schedules": {label: {"unit": unit, "lr": column.tolist()}
-                          for label, unit, column in zip(labels, units, values, strict=True)},
+            "schedules": {
+                label: {"unit": unit, "lr": column.tolist()}
+                for label, unit, column in zip(labels, units, values, strict=True)
+            },
         }
-        json.dump(document, out, indent=1)
+        json.dump(document, out)
         out.write("\n")
     elif fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["t", *labels])
-        for i, step in enumerate(t.tolist()):
-            writer.writerow([step, *(repr(float(column[i])) for column in values)])
+        for step, row in zip(t.tolist(), _rows(values), strict=True):
+            writer.writerow([step, *map(repr, row)])
+    elif fmt == "markdown":
+        out.write("| t | " + " | ".join(labels) + " |\n")
+        out.write("| ---: |" + " ---: |" * len(labels) + "\n")
+        for step, row in zip(t.tolist(), _rows(values), strict=True):
+            out.write(f"| {step} | " + " | ".join(f"{v:.6e}" for v in row) + " |\n")
     else:
-        cells = [[f"{v:.6e}" for v in column.tolist()] for column in values]
-        steps = [str(step) for step in t.tolist()]
-        if fmt == "markdown":
-            out.write("| t | " + " | ".join(labels) + " |\n")
-            out.write("| ---: |" + " ---: |" * len(labels) + "\n")
-            for i, step in enumerate(steps):
-                out.write(f"| {step} | " + " | ".join(c[i] for c in cells) + " |\n")
-        else:
-            widths = [max(len(label), 12) for label in labels]
-            t_width = max(1, *(len(s) for s in steps[-1:]))
-            out.write("t".rjust(t_width) + "".join(
-                "  " + label.rjust(w) for label, w in zip(labels, widths, strict=True)) + "\n")
-            for i, step in enumerate(steps):
-                out.write(step.rjust(t_width) + "".join(
-                    "  " + c[i].rjust(w) for c, w in zip(cells, widths, strict=True)) + "\n")
+        widths = [max(len(label), 12) for label in labels]  # 12: len("5.000000e-04")
+        t_width = len(str(int(t[-1]))) if len(t) else 1
+        header = [
+            "t".rjust(t_width),
+            *(label.rjust(w) for label, w in zip(labels, widths, strict=True)),
+        ]
+        out.write("  ".join(header) + "\n")
+        for step, row in zip(t.tolist(), _rows(values), strict=True):
+            cells = (f"{v:.6e}".rjust(w) for v, w in zip(row, widths, strict=True))
+            out.write("  ".join([str(step).rjust(t_width), *cells]) + "\n")
+
+
+def _rows(values: Sequence[np.ndarray], chunk: int = 4096) -> Iterator[tuple[float, ...]]:
+    """The rows of the columns ``values`` as lists of Python floats, a chunk at a time (a table
+    of millions of rows is streamed, never formatted whole in memory)."""
+    for start in range(0, len(values[0]) if values else 0, chunk):
+        yield from zip(*(column[start : start + chunk].tolist() for column in values), strict=True)
