@@ -15,8 +15,7 @@ import ast
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-
-import numpy as np
+from typing import Any
 
 #: Function name -> number of arguments (``None``: two or more, for min/max).
 FUNCTIONS: Mapping[str, int | None] = {
@@ -296,41 +295,33 @@ def to_source(expr: Expr | Compare) -> str:
     return f"({to_source(expr.body)} if {to_source(expr.test)} else {to_source(expr.orelse)})"
 
 
-# --- numeric evaluation (NumPy, float64) -------------------------------------------------------
+# --- numeric evaluation ------------------------------------------------------------------------
+#
+# Two evaluators with the same semantics: ``evaluate`` (NumPy, elementwise over arrays, for the
+# reference evaluator) and ``evaluate_scalar`` (plain Python floats, for binding parameters at
+# load time, so that ``lrgen validate`` need not import NumPy). Both follow Python's float
+# semantics (``//`` floors, ``%`` takes the divisor's sign) and give inf/nan where Python would
+# raise (division by zero, log of a non-positive number): the caller decides what is an error.
 
-_NP_FUNCS = {
-    "abs": np.abs,
-    "floor": np.floor,
-    "ceil": np.ceil,
-    "exp": np.exp,
-    "log": np.log,
-    "sqrt": np.sqrt,
-    "cos": np.cos,
-    "sin": np.sin,
-    "tanh": np.tanh,
-}
-_NP_COMPARE = {
-    "<": np.less,
-    "<=": np.less_equal,
-    ">": np.greater,
-    ">=": np.greater_equal,
-    "==": np.equal,
-    "!=": np.not_equal,
+_COMPARE = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
 }
 
 
-def evaluate(expr: Expr, env: Mapping[str, float | np.ndarray]) -> np.ndarray:
-    """Evaluate ``expr`` in float64 with NumPy, elementwise over array-valued names.
+def evaluate(expr: Expr, env: Mapping[str, float | Any]) -> Any:
+    """Evaluate ``expr`` in float64 with NumPy, elementwise over array-valued names."""
+    import numpy as np
 
-    Semantics are Python's on floats: ``/`` true division, ``//`` floor division, ``%`` with the
-    sign of the divisor. Division by zero, ``log`` of a non-positive number and similar give
-    ``inf``/``nan`` (the caller decides whether that is an error).
-    """
     with np.errstate(all="ignore"):
-        return np.asarray(_eval(expr, env), dtype=np.float64)
+        return np.asarray(_eval(expr, env, np), dtype=np.float64)
 
 
-def _eval(expr: Expr | Compare, env: Mapping[str, float | np.ndarray]) -> np.ndarray | float:
+def _eval(expr: Expr | Compare, env: Mapping[str, Any], np: Any) -> Any:
     if isinstance(expr, Num):
         return np.float64(expr.value)
     if isinstance(expr, Name):
@@ -338,39 +329,96 @@ def _eval(expr: Expr | Compare, env: Mapping[str, float | np.ndarray]) -> np.nda
             return np.float64(CONSTANTS[expr.id])
         return np.asarray(env[expr.id], dtype=np.float64)
     if isinstance(expr, Unary):
-        value = _eval(expr.operand, env)
+        value = _eval(expr.operand, env, np)
         return -value if expr.op == "-" else value
     if isinstance(expr, Binary):
-        a, b = _eval(expr.left, env), _eval(expr.right, env)
-        match expr.op:
-            case "+":
-                return np.add(a, b)
-            case "-":
-                return np.subtract(a, b)
-            case "*":
-                return np.multiply(a, b)
-            case "/":
-                return np.true_divide(a, b)
-            case "//":
-                return np.floor_divide(a, b)
-            case "%":
-                return np.mod(a, b)
-            case _:
-                return np.power(a, b)
+        a, b = _eval(expr.left, env, np), _eval(expr.right, env, np)
+        ufunc = {
+            "+": np.add,
+            "-": np.subtract,
+            "*": np.multiply,
+            "/": np.true_divide,
+            "//": np.floor_divide,
+            "%": np.mod,
+            "**": np.power,
+        }[expr.op]
+        return ufunc(a, b)
     if isinstance(expr, Compare):
-        return _NP_COMPARE[expr.op](_eval(expr.left, env), _eval(expr.right, env))
+        return _COMPARE[expr.op](_eval(expr.left, env, np), _eval(expr.right, env, np))
     if isinstance(expr, Call):
-        args = [_eval(a, env) for a in expr.args]
-        if expr.func == "min":
-            return _reduce(np.minimum, args)
-        if expr.func == "max":
-            return _reduce(np.maximum, args)
-        return _NP_FUNCS[expr.func](args[0])
-    return np.where(_eval(expr.test, env), _eval(expr.body, env), _eval(expr.orelse, env))
+        args = [_eval(a, env, np) for a in expr.args]
+        if expr.func in ("min", "max"):
+            reduce = np.minimum if expr.func == "min" else np.maximum
+            result = args[0]
+            for arg in args[1:]:
+                result = reduce(result, arg)
+            return result
+        return getattr(np, expr.func)(args[0])
+    return np.where(
+        _eval(expr.test, env, np), _eval(expr.body, env, np), _eval(expr.orelse, env, np)
+    )
 
 
-def _reduce(func: np.ufunc, args: list[np.ndarray | float]) -> np.ndarray | float:
-    result = args[0]
-    for arg in args[1:]:
-        result = func(result, arg)
-    return result
+def evaluate_scalar(expr: Expr, env: Mapping[str, float]) -> float:
+    """Evaluate ``expr`` on Python floats (same semantics as :func:`evaluate`)."""
+    return float(_scalar(expr, env))
+
+
+def _scalar(expr: Expr | Compare, env: Mapping[str, float]) -> Any:
+    if isinstance(expr, Num):
+        return float(expr.value)
+    if isinstance(expr, Name):
+        return float(CONSTANTS[expr.id] if expr.id in CONSTANTS else env[expr.id])
+    if isinstance(expr, Unary):
+        value = _scalar(expr.operand, env)
+        return -value if expr.op == "-" else value
+    if isinstance(expr, Binary):
+        return _binary(expr.op, _scalar(expr.left, env), _scalar(expr.right, env))
+    if isinstance(expr, Compare):
+        return _COMPARE[expr.op](_scalar(expr.left, env), _scalar(expr.right, env))
+    if isinstance(expr, Call):
+        args = [_scalar(a, env) for a in expr.args]
+        if expr.func in ("min", "max"):
+            if any(math.isnan(a) for a in args):
+                return math.nan  # as np.minimum/np.maximum
+            return min(args) if expr.func == "min" else max(args)
+        return _function(expr.func, args[0])
+    test = _scalar(expr.test, env)
+    return _scalar(expr.body, env) if test else _scalar(expr.orelse, env)
+
+
+def _binary(op: str, a: float, b: float) -> float:
+    try:
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "/":
+            return a / b
+        if op == "//":
+            return a // b
+        if op == "%":
+            return a % b
+        result = a**b
+        return math.nan if isinstance(result, complex) else result
+    except ZeroDivisionError:
+        if op == "/" and a != 0 and not math.isnan(a):
+            return math.copysign(math.inf, a) * math.copysign(1.0, b)
+        return math.nan
+    except OverflowError:
+        return math.inf
+
+
+def _function(name: str, x: float) -> float:
+    try:
+        if name in ("floor", "ceil"):
+            return float(math.floor(x) if name == "floor" else math.ceil(x))
+        if name == "abs":
+            return abs(x)
+        return float(getattr(math, name)(x))
+    except ValueError:  # log/sqrt of a negative number
+        return -math.inf if name == "log" and x == 0 else math.nan
+    except OverflowError:
+        return math.inf

@@ -192,7 +192,7 @@ def _checked(
 def _number(raw: ex.Expr, env: Mapping[str, float], where: str) -> float:
     if isinstance(raw, ex.Num):
         return raw.value
-    value = float(ex.evaluate(raw, env))
+    value = ex.evaluate_scalar(raw, env)
     if not math.isfinite(value):
         raise BindError(f"{where}: {ex.to_source(raw)} is not finite ({value!r}){_from(raw)}")
     return value

@@ -13,13 +13,18 @@ depth and alias expansion are bounded before any value is converted.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import hashlib
+import json
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping
+import textwrap
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NoReturn
 
 import yaml
 
@@ -35,6 +40,7 @@ from lrgen.kinds import (
     Kind,
     LenMatch,
     Less,
+    Param,
     T,
     TotalSteps,
     camel_name,
@@ -56,6 +62,9 @@ Path = tuple[str | int, ...]
 
 _NAME_RE = re.compile(NAME_PATTERN)
 _SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: The functions generated per schedule: ``name``, ``name_lambda`` (CONTRACT §5) and the tensor
+#: variant ``name_tensor``; two schedules must not generate the same one.
+_FUNCTION_SUFFIXES = ("", "_lambda", "_tensor")
 _NUMERIC = frozenset({T.NUMBER, T.INTEGER, T.EXPR_T, T.EXPR_X})
 _LISTS = frozenset({T.INT_LIST, T.NUMBER_LIST})
 
@@ -92,13 +101,17 @@ def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Problem]:
     """
     problems: list[Problem] = []
     for path in paths:
-        file = os.fspath(path)
-        data = _read(file)
-        if isinstance(data, Problem):
-            problems.append(data)
-        else:
-            problems.extend(analyze(data, file)[1])
+        problems.extend(check_path(path)[1])
     return sorted(problems)
+
+
+def check_path(path: str | os.PathLike[str]) -> tuple[ir.Spec | None, list[Problem]]:
+    """One file: its spec (None when it has errors) and its problems, sorted."""
+    file = os.fspath(path)
+    data = _read(file)
+    if isinstance(data, Problem):
+        return None, [data]
+    return analyze(data, file)
 
 
 def analyze(text: str | bytes, file: str) -> tuple[ir.Spec | None, list[Problem]]:
@@ -187,13 +200,7 @@ class _Document:
     def visit(self, path: Path, span: _Span) -> None:
         self.count += 1
         if self.count > MAX_VALUES:
-            raise _Fatal(
-                span.line,
-                span.column,
-                f"the document has more than {MAX_VALUES} values; "
-                "specs this large are not supported",
-                path,
-            )
+            raise _Fatal(span.line, span.column, _too_many(aliases=False), path)
         if len(path) > MAX_DEPTH:
             raise _Fatal(span.line, span.column, _too_deep(), path)
         self.values[path] = span
@@ -208,6 +215,14 @@ class _Document:
         """A value that cannot be used: report it and keep later checks quiet about it."""
         self.problems.append((path, span.line, span.column, message))
         self.tainted.add(path)
+
+
+def _too_many(aliases: bool) -> str:
+    if aliases:
+        return (
+            f"this value expands to more than {MAX_VALUES} values through aliases (an alias bomb?)"
+        )
+    return f"the document has more than {MAX_VALUES} values; specs this large are not supported"
 
 
 def _too_deep() -> str:
@@ -251,8 +266,9 @@ _CORE_FLOAT = re.compile(
 class _YamlLoader(yaml.SafeLoader):
     """Composes only; resolves plain scalars by the YAML 1.2 core schema; bounds depth and size.
 
-    Sizes are computed while composing (an alias reuses its anchor's size), so an alias bomb is
-    rejected after reading its few lines, long before anything would expand it.
+    The values the document expands to are counted while composing, an alias counting as many as
+    its anchor holds, so an alias bomb is rejected at the alias that crosses the budget, before
+    anything would expand it.
     """
 
     yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012
@@ -260,36 +276,34 @@ class _YamlLoader(yaml.SafeLoader):
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self._depth = 0
-        self._sizes: dict[int, int] = {}
+        self._sizes: dict[int, int] = {}  # id(node) -> values it expands to, itself included
+        self._aliases = 0
+        self._total = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        mark = self.peek_event().start_mark
         if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark
             node = super().compose_node(parent, index)
             if id(node) not in self._sizes:
                 raise _Fatal(mark.line + 1, mark.column + 1, "an alias refers to its own anchor")
+            self._aliases += 1
+            self._count(self._sizes[id(node)], mark)
             return node
         self._depth += 1
         if self._depth > MAX_DEPTH + 1:  # a value at depth MAX_DEPTH is node MAX_DEPTH + 1
-            mark = self.peek_event().start_mark
             raise _Fatal(mark.line + 1, mark.column + 1, _too_deep())
+        self._count(1, mark)
+        before = self._total
         node = super().compose_node(parent, index)
         self._depth -= 1
-        size = 1
-        if isinstance(node, yaml.MappingNode):
-            size += sum(self._sizes[id(k)] + self._sizes[id(v)] for k, v in node.value)
-        elif isinstance(node, yaml.SequenceNode):
-            size += sum(self._sizes[id(item)] for item in node.value)
-        if size > MAX_VALUES:
-            mark = node.start_mark
-            raise _Fatal(
-                mark.line + 1,
-                mark.column + 1,
-                f"this value expands to more than {MAX_VALUES} values through aliases "
-                "(an alias bomb?)",
-            )
-        self._sizes[id(node)] = size
+        self._sizes[id(node)] = self._total - before + 1
         return node
+
+    def _count(self, values: int, mark: yaml.Mark) -> None:
+        """Add to the values the document expands to; stop as soon as there are too many."""
+        self._total += values
+        if self._total > MAX_VALUES:
+            raise _Fatal(mark.line + 1, mark.column + 1, _too_many(aliases=self._aliases > 0))
 
 
 for _tag, _pattern, _first in (
@@ -302,8 +316,9 @@ for _tag, _pattern, _first in (
 
 
 def _parse_yaml(text: str, doc: _Document) -> None:
-    loader = _YamlLoader(text)
+    loader = None
     try:
+        loader = _YamlLoader(text)  # the reader checks the characters here
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -317,7 +332,8 @@ def _parse_yaml(text: str, doc: _Document) -> None:
     except yaml.YAMLError as err:
         raise _Fatal(1, 1, f"invalid YAML: {err}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if root is None:
         raise _Fatal(1, 1, "the document is empty: expected a mapping with 'lrgen' and 'schedules'")
     doc.data = _YamlConverter(text, doc).value(root, ())
@@ -342,7 +358,7 @@ def _yaml_float(text: str) -> float:
 def _tag_message(tag: str) -> str:
     shown = "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
     return (
-        f"tag {_short(shown)} is not allowed: a spec holds only plain values "
+        f"tag {_printable(_short(shown))} is not allowed: a spec holds only plain values "
         "(strings, numbers, booleans, null, mappings and lists)"
     )
 
@@ -391,7 +407,8 @@ class _YamlConverter:
             if node.tag == _STR:
                 return node.value
             if node.tag in (_NULL, _BOOL, _INT, _FLOAT):
-                message = f"key {_short(node.value) or 'null'} is not a string; quote it"
+                shown = _printable(_short(node.value)) or "null"
+                message = f"key {shown} is not a string; quote it"
             else:
                 message = _tag_message(node.tag)
         elif node.tag in (_MAP, _SEQ):
@@ -415,7 +432,8 @@ class _YamlConverter:
         if tag == _FLOAT and (_CORE_FLOAT.fullmatch(plain) or _CORE_INT.fullmatch(plain)):
             return _check_float(_yaml_float(plain), plain, span, self.doc, path)
         if tag in (_NULL, _BOOL, _INT, _FLOAT):
-            self.doc.reject(path, span, f"{_short(text)} is not a valid !!{tag[len(_TAG) :]}")
+            shown = _printable(_short(text))
+            self.doc.reject(path, span, f"{shown} is not a valid !!{tag[len(_TAG) :]}")
             return None
         return self.bad_tag(node, span, path)
 
@@ -426,6 +444,9 @@ _JSON_WS = re.compile(r"[ \t\n\r]*")
 _JSON_NUMBER = re.compile(r"(-?(?:0|[1-9][0-9]*))(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _JSON_CONSTANTS = {"true": True, "false": False, "null": None}
 _JSON_NON_FINITE = ("NaN", "Infinity", "-Infinity")
+#: The standard library's JSON string scanner (C accelerated): text, index after the quote,
+#: strict -> (string, index after the closing quote).
+_scanstring: Callable[[str, int, bool], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 
 
 class _JsonParser:
@@ -433,6 +454,11 @@ class _JsonParser:
 
     def __init__(self, text: str, doc: _Document) -> None:
         self.text, self.doc = text, doc
+        self.line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+
+    def position(self, index: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.line_starts, index)
+        return line, index - self.line_starts[line - 1] + 1
 
     def parse(self) -> None:
         index = self.skip(0)
@@ -445,12 +471,12 @@ class _JsonParser:
         match = _JSON_WS.match(self.text, index)
         return match.end() if match else index
 
-    def fail(self, index: int, message: str) -> None:
-        line, column = _position(self.text, index)
+    def fail(self, index: int, message: str) -> NoReturn:
+        line, column = self.position(index)
         raise _Fatal(line, column, f"invalid JSON: {message}")
 
     def span(self, start: int, end: int, quoted: bool = False) -> _Span:
-        line, column = _position(self.text, start)
+        line, column = self.position(start)
         return _Span(line, column, start, end, quoted)
 
     def value(self, index: int, path: Path) -> tuple[Any, int]:
@@ -478,7 +504,6 @@ class _JsonParser:
                 self.doc.reject(path, span, f"{word} is not a finite number (nor valid JSON)")
                 return None, index + len(word)
         self.fail(index, "expected a value" if char else "unexpected end of the document")
-        raise AssertionError  # unreachable: fail() raises
 
     def number(self, match: re.Match[str], path: Path) -> tuple[Any, int]:
         text = match.group()
@@ -489,13 +514,11 @@ class _JsonParser:
         return _check_int(text, span, self.doc, path), match.end()
 
     def string(self, index: int) -> tuple[str, int]:
-        import json
-
         try:
-            return json.decoder.scanstring(self.text, index + 1, True)
+            return _scanstring(self.text, index + 1, True)
         except json.JSONDecodeError as err:
-            self.fail(err.pos, err.msg[:1].lower() + err.msg[1:])
-            raise AssertionError from None  # unreachable: fail() raises
+            message = err.msg.removesuffix(" at")  # "Invalid control character at"
+            self.fail(err.pos, message[:1].lower() + message[1:])
 
     def object(self, start: int, path: Path) -> tuple[dict[str, Any], int]:
         result: dict[str, Any] = {}
@@ -600,6 +623,9 @@ class _Checker:
             version=int(data["lrgen"]),
             entries=tuple(entries),
             description=data.get("description"),
+            positions=MappingProxyType(
+                {_format_path(p): (s.line, s.column) for p, s in self.doc.values.items()}
+            ),
         )
         return self.problems, spec
 
@@ -703,10 +729,13 @@ class _Checker:
         schedules = data.get("schedules") if isinstance(data, dict) else None
         if not isinstance(schedules, dict):
             return
-        classes: dict[str, str] = {}
+        classes: dict[str, str] = {}  # generated class name -> schedule
+        functions: dict[str, str] = {}  # generated function name -> schedule
         for name, entry in schedules.items():
             path: Path = ("schedules", name)
             problem = _name_problem(name, "schedule")
+            own = [name + suffix for suffix in _FUNCTION_SUFFIXES]
+            clash = next((f for f in own if f in functions), None)
             if problem:
                 self.at_key(path, problem)
             elif camel_name(name) in classes:
@@ -716,8 +745,15 @@ class _Checker:
                     f"schedule names {first!r} and {name!r} both give the class "
                     f"name {camel_name(name)!r}; rename one",
                 )
+            elif clash:
+                self.at_key(
+                    path,
+                    f"schedule name {name!r} collides with the function {clash!r} generated for "
+                    f"schedule {functions[clash]!r}; rename one",
+                )
             else:
                 classes[camel_name(name)] = name
+                functions.update(dict.fromkeys(own, name))
             params = entry.get("params") if isinstance(entry, dict) else None
             for param in params if isinstance(params, dict) else ():
                 problem = _name_problem(param, "parameter")
@@ -879,32 +915,23 @@ class _Checker:
             lines.pop()
         if lines:
             lines[0] = " " * (key.column - 1) + lines[0]
-        import textwrap
-
         return textwrap.dedent("\n".join(lines))
 
 
 # --- helpers --------------------------------------------------------------------------------------
 
 
+@functools.cache
 def _validator() -> Any:
-    global _VALIDATOR
-    if _VALIDATOR is None:
-        from jsonschema import Draft202012Validator
+    """The validator of the checked-in schema, built once per process."""
+    from jsonschema import Draft202012Validator
 
-        from lrgen.schema import schema
+    from lrgen.schema import schema
 
-        _VALIDATOR = Draft202012Validator(schema())
-    return _VALIDATOR
+    return Draft202012Validator(schema())
 
 
-_VALIDATOR: Any = None
-_BOUND_KEYWORDS = {
-    "minimum": "minimum",
-    "exclusiveMinimum": "exclusive_minimum",
-    "maximum": "maximum",
-    "exclusiveMaximum": "exclusive_maximum",
-}
+_BOUND_KEYWORDS = frozenset({"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"})
 _TYPE_NAMES = {
     "integer": "an integer",
     "number": "a number",
@@ -919,8 +946,6 @@ _TYPE_NAMES = {
 def _format_path(path: Path) -> str:
     """``("schedules", "warm", "schedule", "schedulers", 1)`` -> ``schedules.warm.schedule
     .schedulers[1]``; ``$`` for the document; odd keys quoted: ``schedules["x; y"]``."""
-    import json
-
     text = ""
     for part in path:
         if isinstance(part, int):
@@ -938,6 +963,11 @@ def _is_path_prefix(prefix: str, path: str) -> bool:
 
 def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped: a problem is one line."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _show(value: Any) -> str:
@@ -971,9 +1001,16 @@ def _type_message(instance: Any, expected: str | list[str]) -> str:
 
 
 def _bound_message(keyword: str, instance: float, limit: float) -> str:
-    from lrgen.kinds import Param
-
-    bound = Param("", T.NUMBER, "", **{_BOUND_KEYWORDS[keyword]: limit})
+    """The registry's own wording for a broken bound (:meth:`lrgen.kinds.Param.violation`)."""
+    bound = Param(
+        "",
+        T.NUMBER,
+        "",
+        minimum=limit if keyword == "minimum" else None,
+        exclusive_minimum=limit if keyword == "exclusiveMinimum" else None,
+        maximum=limit if keyword == "maximum" else None,
+        exclusive_maximum=limit if keyword == "exclusiveMaximum" else None,
+    )
     return bound.violation(instance) or f"{instance!r} breaks the {keyword} of {limit!r}"
 
 
@@ -993,6 +1030,8 @@ def _did_you_mean(word: Any, candidates: Iterable[str]) -> str:
 
 
 def _unknown_key(key: str, known: list[str], schema: Mapping[str, Any]) -> str:
+    if key == "<<":
+        return "merge keys ('<<') are not supported; write the values out"
     kind = schema.get("properties", {}).get("kind", {}).get("const")
     if kind is None:
         hint = _did_you_mean(key, known) or f"; expected one of: {', '.join(known)}"

@@ -134,7 +134,9 @@ def _node_schema() -> dict[str, Any]:
                 "if": {
                     "type": "object",
                     "required": ["kind"],
-                    "properties": {"kind": {"const": kind.name}},
+                    "properties": {
+                        "kind": {"const": kind.name, "description": f"Selects {kind.name}."}
+                    },
                 },
                 "then": {"$ref": f"#/$defs/{kind.name}"},
             }
@@ -227,18 +229,10 @@ def checked_in_path() -> Path:
 @functools.cache
 def schema() -> dict[str, Any]:
     """The checked-in schema (package data ``lrgen.spec``), parsed once."""
-    return json.loads(_schema_text())
-
-
-def _schema_text() -> str:
     from importlib import resources
 
-    try:
-        return (resources.files("lrgen.spec") / SCHEMA_FILE).read_text(encoding="utf-8")
-    except ModuleNotFoundError:
-        # setuptools' editable install maps lrgen.spec to spec/ but cannot import it while spec/
-        # has no __init__.py; a wheel has lrgen/spec/ and takes the branch above.
-        return checked_in_path().read_text(encoding="utf-8")
+    text = (resources.files("lrgen.spec") / SCHEMA_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
 
 
 def main(argv: list[str] | None = None) -> int:
