@@ -96,12 +96,18 @@ def formula_text(node: Node, indent: str = "") -> list[str]:
             value = ex.to_source(value)
         args.append(f"{param.name}={value}")
     lines = textwrap.wrap(
-        f"{node.kind}({', '.join(args)})", 88, initial_indent=indent,
-        subsequent_indent=indent + "        ", break_on_hyphens=False,
+        f"{node.kind}({', '.join(args)})",
+        88,
+        initial_indent=indent,
+        subsequent_indent=indent + "        ",
+        break_on_hyphens=False,
     )
     lines += textwrap.wrap(
-        f"= {kind.formula}", 88, initial_indent=indent + "    ",
-        subsequent_indent=indent + "      ", break_on_hyphens=False,
+        f"= {kind.formula}",
+        88,
+        initial_indent=indent + "    ",
+        subsequent_indent=indent + "      ",
+        break_on_hyphens=False,
     )
     for child in node.children:
         lines.extend(formula_text(child, indent + "    "))
