@@ -11,7 +11,7 @@ Conventions shared by every function:
 * ``t`` is a one-dimensional ``int64`` array of steps ``>= 0`` (the counter of CONTRACT §1);
   the result is a ``float64`` array of the same shape.
 * Vectorised: no Python loop over steps (loops over milestones, children or a table of period
-  starts are fine). The one exception is the metric-driven :func:`reduce_lr_on_plateau`, a state
+  starts are fine). The one exception is the metric-driven :func:`_reduce_lr_on_plateau`, a state
   machine over the metric sequence.
 * Integer-exact: wherever the original floors or counts cycles, it is done on ``int64`` with
   ``//``, ``%`` or :func:`numpy.searchsorted` over integer boundaries, never with a floating-point
@@ -98,11 +98,19 @@ def momentum(
     if b.kind not in ("CyclicLR", "OneCycleLR") or not b["cycle_momentum"]:
         return None
     if b.kind == "CyclicLR":
-        out = cyclic_momentum(t, **_cyclic_args(b), base_momentum=float(b["base_momentum"]),
-                              max_momentum=float(b["max_momentum"]))
+        out = cyclic_momentum(
+            t,
+            **_cyclic_args(b),
+            base_momentum=float(b["base_momentum"]),
+            max_momentum=float(b["max_momentum"]),
+        )
     else:
-        out = one_cycle_momentum(t, **_one_cycle_args(b), base_momentum=float(b["base_momentum"]),
-                                 max_momentum=float(b["max_momentum"]))
+        out = one_cycle_momentum(
+            t,
+            **_one_cycle_args(b),
+            base_momentum=float(b["base_momentum"]),
+            max_momentum=float(b["max_momentum"]),
+        )
     return out.reshape(shape)
 
 
@@ -121,12 +129,14 @@ def _as_steps(steps: npt.ArrayLike) -> tuple[Steps, tuple[int, ...]]:
             raise ValueError("steps must be integers >= 0")
         if any(x > _INT64_MAX for x in items):
             raise ValueError(f"steps must be at most {_INT64_MAX} (int64)")
+        if any(x < 0 for x in items):
+            raise ValueError(f"steps must be >= 0, got {min(items)!r}")
         arr = arr.astype(np.int64)
     elif kind == "f":
         if not np.all(np.isfinite(arr)):
             raise ValueError("steps must be finite integers >= 0, got nan or inf")
         if np.any(arr != np.floor(arr)):
-            bad = arr[arr != np.floor(arr)].ravel()[0]
+            bad = arr[arr != np.floor(arr)].ravel()[0].item()
             raise ValueError(f"steps must be integers, got {bad!r}")
         if np.any(arr >= 2.0**63):
             raise ValueError(f"steps must be at most {_INT64_MAX} (int64)")
@@ -136,7 +146,7 @@ def _as_steps(steps: npt.ArrayLike) -> tuple[Steps, tuple[int, ...]]:
     elif kind != "i":
         raise ValueError(f"steps must be integers >= 0, got an array of dtype {arr.dtype}")
     if arr.size and np.any(arr < 0):
-        raise ValueError(f"steps must be >= 0, got {arr[arr < 0].ravel()[0]!r}")
+        raise ValueError(f"steps must be >= 0, got {arr[arr < 0].ravel()[0].item()!r}")
     return arr.astype(np.int64).ravel(), arr.shape
 
 
@@ -159,8 +169,9 @@ def _lr(b: ir.Bound, t: Steps) -> Array:
         case "ConstantLR":
             return constant_lr(t, lr, float(v["factor"]), v["total_iters"])
         case "LinearLR":
-            return linear_lr(t, lr, float(v["start_factor"]), float(v["end_factor"]),
-                             v["total_iters"])
+            return linear_lr(
+                t, lr, float(v["start_factor"]), float(v["end_factor"]), v["total_iters"]
+            )
         case "ExponentialLR":
             return exponential_lr(t, lr, float(v["gamma"]))
         case "PolynomialLR":
@@ -168,15 +179,19 @@ def _lr(b: ir.Bound, t: Steps) -> Array:
         case "CosineAnnealingLR":
             return cosine_annealing_lr(t, lr, v["T_max"], float(v["eta_min"]))
         case "CosineAnnealingWarmRestarts":
-            return cosine_annealing_warm_restarts(t, lr, v["T_0"], v["T_mult"],
-                                                  float(v["eta_min"]))
+            return cosine_annealing_warm_restarts(t, lr, v["T_0"], v["T_mult"], float(v["eta_min"]))
         case "CyclicLR":
-            return cyclic_lr(t, **_cyclic_args(b), base_lr=float(v["base_lr"]),
-                             max_lr=float(v["max_lr"]))
+            return cyclic_lr(
+                t, **_cyclic_args(b), base_lr=float(v["base_lr"]), max_lr=float(v["max_lr"])
+            )
         case "OneCycleLR":
-            return one_cycle_lr(t, **_one_cycle_args(b), max_lr=float(v["max_lr"]),
-                                div_factor=float(v["div_factor"]),
-                                final_div_factor=float(v["final_div_factor"]))
+            return one_cycle_lr(
+                t,
+                **_one_cycle_args(b),
+                max_lr=float(v["max_lr"]),
+                div_factor=float(v["div_factor"]),
+                final_div_factor=float(v["final_div_factor"]),
+            )
         case "LambdaLR":
             return lambda_lr(t, lr, v["lr_lambda"], b.env)
         case "SequentialLR":
@@ -184,30 +199,57 @@ def _lr(b: ir.Bound, t: Steps) -> Array:
         case "ChainedScheduler":
             return chained_scheduler(t, lr, [_child(c) for c in b.children])
         case "ReduceLROnPlateau":
-            raise ValueError(f"{b.path}: ReduceLROnPlateau is metric-driven and only allowed as "
-                             "the top-level node of a schedule")
+            raise ValueError(
+                f"{b.path}: ReduceLROnPlateau is metric-driven and only allowed as "
+                "the top-level node of a schedule"
+            )
         # Keras-mirrored
         case "ExponentialDecay":
-            return exponential_decay(t, float(v["initial_learning_rate"]), v["decay_steps"],
-                                     float(v["decay_rate"]), bool(v["staircase"]))
+            return exponential_decay(
+                t,
+                float(v["initial_learning_rate"]),
+                v["decay_steps"],
+                float(v["decay_rate"]),
+                bool(v["staircase"]),
+            )
         case "PiecewiseConstantDecay":
             return piecewise_constant_decay(t, v["boundaries"], v["values"])
         case "PolynomialDecay":
-            return polynomial_decay(t, float(v["initial_learning_rate"]), v["decay_steps"],
-                                    float(v["end_learning_rate"]), float(v["power"]),
-                                    bool(v["cycle"]))
+            return polynomial_decay(
+                t,
+                float(v["initial_learning_rate"]),
+                v["decay_steps"],
+                float(v["end_learning_rate"]),
+                float(v["power"]),
+                bool(v["cycle"]),
+            )
         case "InverseTimeDecay":
-            return inverse_time_decay(t, float(v["initial_learning_rate"]), v["decay_steps"],
-                                      float(v["decay_rate"]), bool(v["staircase"]))
+            return inverse_time_decay(
+                t,
+                float(v["initial_learning_rate"]),
+                v["decay_steps"],
+                float(v["decay_rate"]),
+                bool(v["staircase"]),
+            )
         case "CosineDecay":
             target = v["warmup_target"]
-            return cosine_decay(t, float(v["initial_learning_rate"]), v["decay_steps"],
-                                float(v["alpha"]), None if target is None else float(target),
-                                v["warmup_steps"])
+            return cosine_decay(
+                t,
+                float(v["initial_learning_rate"]),
+                v["decay_steps"],
+                float(v["alpha"]),
+                None if target is None else float(target),
+                v["warmup_steps"],
+            )
         case "CosineDecayRestarts":
-            return cosine_decay_restarts(t, float(v["initial_learning_rate"]),
-                                         v["first_decay_steps"], float(v["t_mul"]),
-                                         float(v["m_mul"]), float(v["alpha"]))
+            return cosine_decay_restarts(
+                t,
+                float(v["initial_learning_rate"]),
+                v["first_decay_steps"],
+                float(v["t_mul"]),
+                float(v["m_mul"]),
+                float(v["alpha"]),
+            )
         # framework-neutral
         case "Constant":
             return constant(t, lr)
@@ -218,14 +260,20 @@ def _lr(b: ir.Bound, t: Steps) -> Array:
         case "CosineWarmup":
             return cosine_warmup(t, lr, v["warmup_steps"])
         case "WarmupWithDecay":
-            return warmup_with_decay(t, lr, v["warmup_steps"], v["total_steps"],
-                                     float(v["min_lr"]))
+            return warmup_with_decay(t, lr, v["warmup_steps"], v["total_steps"], float(v["min_lr"]))
         case "InverseSqrt":
             return inverse_sqrt(t, lr, v["warmup_steps"], float(v["timescale"]))
         case "WarmupStableDecay":
-            return warmup_stable_decay(t, lr, v["warmup_steps"], v["stable_steps"],
-                                       v["decay_steps"], float(v["min_lr_ratio"]),
-                                       v["warmup_type"], v["decay_type"])
+            return warmup_stable_decay(
+                t,
+                lr,
+                v["warmup_steps"],
+                v["stable_steps"],
+                v["decay_steps"],
+                float(v["min_lr_ratio"]),
+                v["warmup_type"],
+                v["decay_type"],
+            )
     raise ValueError(f"{b.path}: the reference evaluator has no definition of kind {b.kind!r}")
 
 
@@ -265,7 +313,7 @@ def step_lr(t: Steps, lr: float, step_size: int, gamma: float) -> Array:
 
     The exponent is an integer floor division.
     """
-    return lr * gamma ** (t // step_size)
+    return lr * np.power(gamma, t // step_size, dtype=np.float64)
 
 
 def multi_step_lr(t: Steps, lr: float, milestones: Sequence[int], gamma: float) -> Array:
@@ -277,7 +325,7 @@ def multi_step_lr(t: Steps, lr: float, milestones: Sequence[int], gamma: float) 
     The count is a binary search over the (strictly increasing, integer) milestones.
     """
     passed = np.searchsorted(np.asarray(milestones, dtype=np.int64), t, side="right")
-    return lr * gamma**passed
+    return lr * np.power(gamma, passed, dtype=np.float64)
 
 
 def constant_lr(t: Steps, lr: float, factor: float, total_iters: int) -> Array:
@@ -289,15 +337,17 @@ def constant_lr(t: Steps, lr: float, factor: float, total_iters: int) -> Array:
     return np.where(t < total_iters, lr * factor, lr)
 
 
-def linear_lr(t: Steps, lr: float, start_factor: float, end_factor: float,
-              total_iters: int) -> Array:
+def linear_lr(
+    t: Steps, lr: float, start_factor: float, end_factor: float, total_iters: int
+) -> Array:
     r"""``LinearLR``: scale linearly from ``start_factor`` to ``end_factor``, then hold.
 
     .. math::
       \eta_t = \eta \left(f_0 + (f_1 - f_0) \frac{\min(t, T)}{T}\right)
     """
-    return lr * (start_factor + (end_factor - start_factor) * np.minimum(t, total_iters)
-                 / total_iters)
+    return lr * (
+        start_factor + (end_factor - start_factor) * np.minimum(t, total_iters) / total_iters
+    )
 
 
 def exponential_lr(t: Steps, lr: float, gamma: float) -> Array:
@@ -306,7 +356,7 @@ def exponential_lr(t: Steps, lr: float, gamma: float) -> Array:
     .. math::
       \eta_t = \eta \cdot \gamma^t
     """
-    return lr * gamma**t
+    return lr * np.power(gamma, t, dtype=np.float64)
 
 
 def polynomial_lr(t: Steps, lr: float, total_iters: int, power: float) -> Array:
@@ -330,8 +380,9 @@ def cosine_annealing_lr(t: Steps, lr: float, T_max: int, eta_min: float) -> Arra
     return eta_min + (lr - eta_min) * (1 + np.cos(np.pi * t / T_max)) / 2
 
 
-def cosine_annealing_warm_restarts(t: Steps, lr: float, T_0: int, T_mult: int,
-                                   eta_min: float) -> Array:
+def cosine_annealing_warm_restarts(
+    t: Steps, lr: float, T_0: int, T_mult: int, eta_min: float
+) -> Array:
     r"""``CosineAnnealingWarmRestarts`` (SGDR): cosine annealing restarted every cycle.
 
     Cycle :math:`n` lasts :math:`T_n = T_0 M^n` ticks and starts at
@@ -371,8 +422,9 @@ def _integer_periods(first: int, mult: int, t_max: int) -> tuple[Steps, Array]:
     return np.asarray(starts, dtype=np.int64), np.asarray(lengths, dtype=np.float64)
 
 
-def _cyclic_triangle(t: Steps, step_size_up: int,
-                     step_size_down: int | None) -> tuple[Steps, Array]:
+def _cyclic_triangle(
+    t: Steps, step_size_up: int, step_size_down: int | None
+) -> tuple[Steps, Array]:
     """CyclicLR's cycle number (1-based, int64) and triangle ``scale_factor`` in [0, 1]."""
     up = step_size_up
     down = up if step_size_down is None else step_size_down
@@ -384,8 +436,15 @@ def _cyclic_triangle(t: Steps, step_size_up: int,
     return cycle, scale_factor
 
 
-def _cyclic_amplitude(t: Steps, cycle: Steps, mode: str, gamma: float, scale_fn: ex.Expr | None,
-                      scale_mode: str | None, env: Mapping[str, float]) -> Array:
+def _cyclic_amplitude(
+    t: Steps,
+    cycle: Steps,
+    mode: str,
+    gamma: float,
+    scale_fn: ex.Expr | None,
+    scale_mode: str | None,
+    env: Mapping[str, float],
+) -> Array:
     """CyclicLR's amplitude scale: ``scale_fn(x)`` if given, else the ``mode``'s policy."""
     if scale_fn is not None:
         x = t if scale_mode == "iterations" else cycle
@@ -394,13 +453,23 @@ def _cyclic_amplitude(t: Steps, cycle: Steps, mode: str, gamma: float, scale_fn:
     if mode == "triangular":
         return np.ones(t.shape)
     if mode == "triangular2":
-        return 1 / 2.0 ** (cycle - 1)
-    return gamma**t  # exp_range: scale_mode is "iterations"
+        return 1 / np.power(2.0, cycle - 1, dtype=np.float64)
+    return np.power(gamma, t, dtype=np.float64)  # exp_range: scale_mode is "iterations"
 
 
-def cyclic_lr(t: Steps, *, base_lr: float, max_lr: float, step_size_up: int,
-              step_size_down: int | None, mode: str, gamma: float, scale_fn: ex.Expr | None,
-              scale_mode: str | None, env: Mapping[str, float]) -> Array:
+def cyclic_lr(
+    t: Steps,
+    *,
+    base_lr: float,
+    max_lr: float,
+    step_size_up: int,
+    step_size_down: int | None,
+    mode: str,
+    gamma: float,
+    scale_fn: ex.Expr | None,
+    scale_mode: str | None,
+    env: Mapping[str, float],
+) -> Array:
     r"""``CyclicLR``: triangular cycles between ``base_lr`` and ``max_lr`` (absolute values).
 
     With :math:`u` = ``step_size_up``, :math:`d` = ``step_size_down`` (default :math:`u`),
@@ -422,10 +491,19 @@ def cyclic_lr(t: Steps, *, base_lr: float, max_lr: float, step_size_up: int,
     return base_lr + (max_lr - base_lr) * scale_factor * amplitude
 
 
-def cyclic_momentum(t: Steps, *, base_momentum: float, max_momentum: float, step_size_up: int,
-                    step_size_down: int | None, mode: str, gamma: float,
-                    scale_fn: ex.Expr | None, scale_mode: str | None,
-                    env: Mapping[str, float]) -> Array:
+def cyclic_momentum(
+    t: Steps,
+    *,
+    base_momentum: float,
+    max_momentum: float,
+    step_size_up: int,
+    step_size_down: int | None,
+    mode: str,
+    gamma: float,
+    scale_fn: ex.Expr | None,
+    scale_mode: str | None,
+    env: Mapping[str, float],
+) -> Array:
     r"""``CyclicLR`` momentum, inverse to its learning rate (same :math:`s_t`, :math:`\sigma_t`).
 
     .. math::
@@ -439,13 +517,17 @@ def cyclic_momentum(t: Steps, *, base_momentum: float, max_momentum: float, step
 def _one_cycle_ends(total_steps: int, pct_start: float, three_phase: bool) -> list[float]:
     """The phase ends of OneCycleLR, computed exactly as torch computes them (float64)."""
     if three_phase:
-        return [float(pct_start * total_steps) - 1, float(2 * pct_start * total_steps) - 2,
-                float(total_steps - 1)]
+        return [
+            float(pct_start * total_steps) - 1,
+            float(2 * pct_start * total_steps) - 2,
+            float(total_steps - 1),
+        ]
     return [float(pct_start * total_steps) - 1, float(total_steps - 1)]
 
 
-def _one_cycle_anneal(t: Steps, ends: Sequence[float], values: Sequence[float],
-                      anneal_strategy: str) -> Array:
+def _one_cycle_anneal(
+    t: Steps, ends: Sequence[float], values: Sequence[float], anneal_strategy: str
+) -> Array:
     """Anneal from ``values[i]`` to ``values[i+1]`` over phase ``i`` (ending at ``ends[i]``).
 
     A step belongs to the first phase whose end it does not pass, or to the last phase. Steps
@@ -469,9 +551,17 @@ def _one_cycle_anneal(t: Steps, ends: Sequence[float], values: Sequence[float],
     return out
 
 
-def one_cycle_lr(t: Steps, *, max_lr: float, total_steps: int, pct_start: float,
-                 anneal_strategy: str, three_phase: bool, div_factor: float,
-                 final_div_factor: float) -> Array:
+def one_cycle_lr(
+    t: Steps,
+    *,
+    max_lr: float,
+    total_steps: int,
+    pct_start: float,
+    anneal_strategy: str,
+    three_phase: bool,
+    div_factor: float,
+    final_div_factor: float,
+) -> Array:
     r"""``OneCycleLR``: warm up to ``max_lr``, then anneal to a tiny ``min_lr`` (absolute values).
 
     :math:`\eta_{init} = \eta_{max} / \text{div\_factor}`,
@@ -502,22 +592,34 @@ def one_cycle_lr(t: Steps, *, max_lr: float, total_steps: int, pct_start: float,
     initial = max_lr / div_factor
     min_lr = initial / final_div_factor
     values = (initial, max_lr, initial, min_lr) if three_phase else (initial, max_lr, min_lr)
-    return _one_cycle_anneal(t, _one_cycle_ends(total_steps, pct_start, three_phase), values,
-                             anneal_strategy)
+    return _one_cycle_anneal(
+        t, _one_cycle_ends(total_steps, pct_start, three_phase), values, anneal_strategy
+    )
 
 
-def one_cycle_momentum(t: Steps, *, base_momentum: float, max_momentum: float,
-                       total_steps: int, pct_start: float, anneal_strategy: str,
-                       three_phase: bool) -> Array:
+def one_cycle_momentum(
+    t: Steps,
+    *,
+    base_momentum: float,
+    max_momentum: float,
+    total_steps: int,
+    pct_start: float,
+    anneal_strategy: str,
+    three_phase: bool,
+) -> Array:
     r"""``OneCycleLR`` momentum: inverse to the rate, over the same phases and anneal.
 
     Two-phase :math:`m_{max} \to m_{base} \to m_{max}`; three-phase
     :math:`m_{max} \to m_{base} \to m_{max} \to m_{max}`.
     """
-    values = ((max_momentum, base_momentum, max_momentum, max_momentum) if three_phase
-              else (max_momentum, base_momentum, max_momentum))
-    return _one_cycle_anneal(t, _one_cycle_ends(total_steps, pct_start, three_phase), values,
-                             anneal_strategy)
+    values = (
+        (max_momentum, base_momentum, max_momentum, max_momentum)
+        if three_phase
+        else (max_momentum, base_momentum, max_momentum)
+    )
+    return _one_cycle_anneal(
+        t, _one_cycle_ends(total_steps, pct_start, three_phase), values, anneal_strategy
+    )
 
 
 def lambda_lr(t: Steps, lr: float, lr_lambda: ex.Expr, env: Mapping[str, float]) -> Array:
@@ -533,8 +635,9 @@ def lambda_lr(t: Steps, lr: float, lr_lambda: ex.Expr, env: Mapping[str, float])
     return lr * np.broadcast_to(value, t.shape).astype(np.float64)
 
 
-def sequential_lr(t: Steps, milestones: Sequence[int],
-                  children: Sequence[Callable[[Steps], Array]]) -> Array:
+def sequential_lr(
+    t: Steps, milestones: Sequence[int], children: Sequence[Callable[[Steps], Array]]
+) -> Array:
     r"""``SequentialLR``: child :math:`i` runs on its own clock between milestones.
 
     .. math::
@@ -553,8 +656,7 @@ def sequential_lr(t: Steps, milestones: Sequence[int],
     return out
 
 
-def chained_scheduler(t: Steps, lr: float,
-                      children: Sequence[Callable[[Steps], Array]]) -> Array:
+def chained_scheduler(t: Steps, lr: float, children: Sequence[Callable[[Steps], Array]]) -> Array:
     r"""``ChainedScheduler``: the product of the children's multipliers.
 
     .. math::
@@ -577,19 +679,48 @@ def _plateau(b: ir.Bound, t: Steps, metrics: npt.ArrayLike | None) -> Array:
         raise ValueError(f"metrics must be one-dimensional, got shape {values.shape}")
     needed = _t_max(t)
     if len(values) < needed:
-        raise ValueError(f"lr({needed}) needs {needed} metrics (one per step() before it), "
-                         f"got {len(values)}")
+        raise ValueError(
+            f"lr({needed}) needs {needed} metrics (one per step() before it), got {len(values)}"
+        )
     v = b.values
-    return reduce_lr_on_plateau(
-        t, float(b.lr), values[:needed], mode=v["mode"], factor=float(v["factor"]),
-        patience=v["patience"], threshold=float(v["threshold"]),
-        threshold_mode=v["threshold_mode"], cooldown=v["cooldown"], min_lr=float(v["min_lr"]),
-        eps=float(v["eps"]))
+    return _reduce_lr_on_plateau(
+        t,
+        float(b.lr),
+        values[:needed],
+        mode=v["mode"],
+        factor=float(v["factor"]),
+        patience=v["patience"],
+        threshold=float(v["threshold"]),
+        threshold_mode=v["threshold_mode"],
+        cooldown=v["cooldown"],
+        min_lr=float(v["min_lr"]),
+        eps=float(v["eps"]),
+    )
 
 
-def reduce_lr_on_plateau(t: Steps, lr: float, metrics: npt.NDArray[np.float64], *, mode: str,
-                         factor: float, patience: int, threshold: float, threshold_mode: str,
-                         cooldown: int, min_lr: float, eps: float) -> Array:
+#: torch's ``_is_better(a, best)`` per (mode, threshold_mode), with the same float operations.
+_PLATEAU_IS_BETTER: Mapping[tuple[str, str], Callable[[float, float, float], bool]] = {
+    ("min", "rel"): lambda a, best, threshold: a < best * (1.0 - threshold),
+    ("min", "abs"): lambda a, best, threshold: a < best - threshold,
+    ("max", "rel"): lambda a, best, threshold: a > best * (threshold + 1.0),
+    ("max", "abs"): lambda a, best, threshold: a > best + threshold,
+}
+
+
+def _reduce_lr_on_plateau(
+    t: Steps,
+    lr: float,
+    metrics: npt.NDArray[np.float64],
+    *,
+    mode: str,
+    factor: float,
+    patience: int,
+    threshold: float,
+    threshold_mode: str,
+    cooldown: int,
+    min_lr: float,
+    eps: float,
+) -> Array:
     r"""``ReduceLROnPlateau``: :math:`\eta_t` is the rate after ``t`` calls of torch's
     ``step(metrics[0])``, ..., ``step(metrics[t-1])``.
 
@@ -608,26 +739,12 @@ def reduce_lr_on_plateau(t: Steps, lr: float, metrics: npt.NDArray[np.float64], 
     A NaN metric compares false, so it is never better: it counts as a bad epoch (torch's
     behaviour). The loop runs over the metrics, in Python floats like torch's.
     """
-    if mode == "min":
-        best = math.inf
-        if threshold_mode == "rel":
-            def is_better(a: float, best: float) -> bool:
-                return a < best * (1.0 - threshold)
-        else:
-            def is_better(a: float, best: float) -> bool:
-                return a < best - threshold
-    else:
-        best = -math.inf
-        if threshold_mode == "rel":
-            def is_better(a: float, best: float) -> bool:
-                return a > best * (threshold + 1.0)
-        else:
-            def is_better(a: float, best: float) -> bool:
-                return a > best + threshold
+    is_better = _PLATEAU_IS_BETTER[mode, threshold_mode]
+    best = math.inf if mode == "min" else -math.inf
     trace = [lr]
     bad = cooldown_counter = 0
     for a in metrics.tolist():
-        if is_better(a, best):
+        if is_better(a, best, threshold):
             best, bad = a, 0
         else:
             bad += 1
@@ -646,8 +763,9 @@ def reduce_lr_on_plateau(t: Steps, lr: float, metrics: npt.NDArray[np.float64], 
 # --- Keras-mirrored (the formula, in float64) ---------------------------------------------------
 
 
-def exponential_decay(t: Steps, initial_learning_rate: float, decay_steps: int,
-                      decay_rate: float, staircase: bool) -> Array:
+def exponential_decay(
+    t: Steps, initial_learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool
+) -> Array:
     r"""``ExponentialDecay``.
 
     .. math::
@@ -655,12 +773,11 @@ def exponential_decay(t: Steps, initial_learning_rate: float, decay_steps: int,
 
     The staircase exponent is an integer floor division.
     """
-    p = t // decay_steps if staircase else t / decay_steps
-    return initial_learning_rate * decay_rate**p
+    p = (t // decay_steps).astype(np.float64) if staircase else t / decay_steps
+    return initial_learning_rate * np.power(decay_rate, p)
 
 
-def piecewise_constant_decay(t: Steps, boundaries: Sequence[int],
-                             values: Sequence[float]) -> Array:
+def piecewise_constant_decay(t: Steps, boundaries: Sequence[int], values: Sequence[float]) -> Array:
     r"""``PiecewiseConstantDecay``: absolute values between boundaries (Keras's rule).
 
     .. math::
@@ -673,8 +790,14 @@ def piecewise_constant_decay(t: Steps, boundaries: Sequence[int],
     return np.asarray(values, dtype=np.float64)[index]
 
 
-def polynomial_decay(t: Steps, initial_learning_rate: float, decay_steps: int,
-                     end_learning_rate: float, power: float, cycle: bool) -> Array:
+def polynomial_decay(
+    t: Steps,
+    initial_learning_rate: float,
+    decay_steps: int,
+    end_learning_rate: float,
+    power: float,
+    cycle: bool,
+) -> Array:
     r"""``PolynomialDecay``: polynomial decay to ``end_learning_rate``, optionally cycling.
 
     .. math::
@@ -692,15 +815,16 @@ def polynomial_decay(t: Steps, initial_learning_rate: float, decay_steps: int,
     return (initial_learning_rate - end_learning_rate) * (1 - p) ** power + end_learning_rate
 
 
-def inverse_time_decay(t: Steps, initial_learning_rate: float, decay_steps: int,
-                       decay_rate: float, staircase: bool) -> Array:
+def inverse_time_decay(
+    t: Steps, initial_learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool
+) -> Array:
     r"""``InverseTimeDecay``.
 
     .. math::
       \eta_t = \frac{\eta_0}{1 + r\, t / D} \quad
       (\text{staircase: } \frac{\eta_0}{1 + r \lfloor t / D \rfloor})
     """
-    p = t // decay_steps if staircase else t / decay_steps
+    p = (t // decay_steps).astype(np.float64) if staircase else t / decay_steps
     return initial_learning_rate / (1 + decay_rate * p)
 
 
@@ -709,8 +833,14 @@ def _cosine_decayed(s: Array | Steps, decay_steps: int, alpha: float) -> Array:
     return (1 - alpha) * (0.5 * (1.0 + np.cos(np.pi * (s / decay_steps)))) + alpha
 
 
-def cosine_decay(t: Steps, initial_learning_rate: float, decay_steps: int, alpha: float,
-                 warmup_target: float | None, warmup_steps: int) -> Array:
+def cosine_decay(
+    t: Steps,
+    initial_learning_rate: float,
+    decay_steps: int,
+    alpha: float,
+    warmup_target: float | None,
+    warmup_steps: int,
+) -> Array:
     r"""``CosineDecay``, with Keras's optional linear warmup to ``warmup_target``.
 
     Without a warmup target, with :math:`s = \min(t, D)`:
@@ -727,18 +857,26 @@ def cosine_decay(t: Steps, initial_learning_rate: float, decay_steps: int, alpha
       \end{cases}
     """
     if warmup_target is None:
-        return initial_learning_rate * _cosine_decayed(np.minimum(t, decay_steps), decay_steps,
-                                                       alpha)
+        return initial_learning_rate * _cosine_decayed(
+            np.minimum(t, decay_steps), decay_steps, alpha
+        )
     s = np.minimum(t, decay_steps + warmup_steps)
     warming = s < warmup_steps
-    ramp = (warmup_target - initial_learning_rate) * (np.where(warming, s, 0)
-                                                      / max(warmup_steps, 1))
+    ramp = (warmup_target - initial_learning_rate) * (
+        np.where(warming, s, 0) / max(warmup_steps, 1)
+    )
     decay = warmup_target * _cosine_decayed(np.maximum(s - warmup_steps, 0), decay_steps, alpha)
     return np.where(warming, ramp + initial_learning_rate, decay)
 
 
-def cosine_decay_restarts(t: Steps, initial_learning_rate: float, first_decay_steps: int,
-                          t_mul: float, m_mul: float, alpha: float) -> Array:
+def cosine_decay_restarts(
+    t: Steps,
+    initial_learning_rate: float,
+    first_decay_steps: int,
+    t_mul: float,
+    m_mul: float,
+    alpha: float,
+) -> Array:
     r"""``CosineDecayRestarts`` (Keras SGDR): periods grow by ``t_mul``, peaks by ``m_mul``.
 
     Period :math:`i` has length :math:`L_i = F\, \mu^i` and starts at
@@ -754,7 +892,7 @@ def cosine_decay_restarts(t: Steps, initial_learning_rate: float, first_decay_st
     period (the end of a period, :math:`\approx \eta_0 \alpha`, instead of the restart's peak).
     """
     i, fraction = _restart_position(t, first_decay_steps, t_mul)
-    cosine = 0.5 * m_mul**i * (1.0 + np.cos(np.pi * fraction))
+    cosine = 0.5 * np.power(m_mul, i, dtype=np.float64) * (1.0 + np.cos(np.pi * fraction))
     return initial_learning_rate * ((1 - alpha) * cosine + alpha)
 
 
@@ -825,8 +963,9 @@ def cosine_warmup(t: Steps, lr: float, warmup_steps: int) -> Array:
     return np.where(warming, ramp, lr)
 
 
-def warmup_with_decay(t: Steps, lr: float, warmup_steps: int, total_steps: int,
-                      min_lr: float) -> Array:
+def warmup_with_decay(
+    t: Steps, lr: float, warmup_steps: int, total_steps: int, min_lr: float
+) -> Array:
     r"""``WarmupWithDecay``: linear warmup, cosine decay to ``min_lr`` at ``total_steps``, hold.
 
     .. math::
@@ -838,8 +977,7 @@ def warmup_with_decay(t: Steps, lr: float, warmup_steps: int, total_steps: int,
     """
     warming = t < warmup_steps
     ramp = lr * np.where(warming, t, 0) / max(warmup_steps, 1)
-    progress = (np.clip(t, warmup_steps, total_steps) - warmup_steps) / (total_steps
-                                                                          - warmup_steps)
+    progress = (np.clip(t, warmup_steps, total_steps) - warmup_steps) / (total_steps - warmup_steps)
     decay = min_lr + (lr - min_lr) * (1 + np.cos(np.pi * progress)) / 2
     return np.where(warming, ramp, np.where(t < total_steps, decay, min_lr))
 
@@ -863,14 +1001,24 @@ def _wsd_shape(progress: Array, kind: str, rising: bool) -> Array:
         return progress if rising else 1.0 - progress
     if kind == "cosine":
         # decay: 0.5 * (1 + cos(pi * num_cycles * 2 * progress)) with num_cycles = 0.5
-        return (0.5 * (1.0 - np.cos(np.pi * progress)) if rising
-                else 0.5 * (1.0 + np.cos(np.pi * 0.5 * 2.0 * progress)))
+        return (
+            0.5 * (1.0 - np.cos(np.pi * progress))
+            if rising
+            else 0.5 * (1.0 + np.cos(np.pi * 0.5 * 2.0 * progress))
+        )
     return 1.0 - np.sqrt(1.0 - progress) if rising else 1.0 - np.sqrt(progress)  # "1-sqrt"
 
 
-def warmup_stable_decay(t: Steps, lr: float, warmup_steps: int, stable_steps: int,
-                        decay_steps: int, min_lr_ratio: float, warmup_type: str,
-                        decay_type: str) -> Array:
+def warmup_stable_decay(
+    t: Steps,
+    lr: float,
+    warmup_steps: int,
+    stable_steps: int,
+    decay_steps: int,
+    min_lr_ratio: float,
+    warmup_type: str,
+    decay_type: str,
+) -> Array:
     r"""``WarmupStableDecay``: ``lr`` times transformers' ``_get_wsd_scheduler_lambda``
     (``num_cycles = 0.5``).
 
@@ -892,10 +1040,13 @@ def warmup_stable_decay(t: Steps, lr: float, warmup_steps: int, stable_steps: in
     end = decay_from + decay_steps
     warm_p = np.minimum(t, warmup_steps) / max(1, warmup_steps)
     decay_p = (np.clip(t, decay_from, end) - decay_from) / max(1, decay_steps)
-    warm = np.maximum(0.0, _wsd_shape(warm_p, warmup_type, True) * (1.0 - min_lr_ratio)
-                      + min_lr_ratio)
-    decay = np.maximum(0.0, _wsd_shape(decay_p, decay_type, False) * (1.0 - min_lr_ratio)
-                       + min_lr_ratio)
-    factor = np.select([t < stable_from, t < decay_from, t < end], [warm, 1.0, decay],
-                       default=min_lr_ratio)
+    warm = np.maximum(
+        0.0, _wsd_shape(warm_p, warmup_type, True) * (1.0 - min_lr_ratio) + min_lr_ratio
+    )
+    decay = np.maximum(
+        0.0, _wsd_shape(decay_p, decay_type, False) * (1.0 - min_lr_ratio) + min_lr_ratio
+    )
+    factor = np.select(
+        [t < stable_from, t < decay_from, t < end], [warm, 1.0, decay], default=min_lr_ratio
+    )
     return lr * factor
