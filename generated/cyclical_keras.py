@@ -122,13 +122,14 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step: Any) -> Any:
         t = ops.cast(step, "int32")
+        v1 = ops.minimum(t, 3909)
         return ops.where(
-            t <= 1172,
+            v1 <= 1172,
             0.01 / 25.0
-            + (0.01 - 0.01 / 25.0) * ops.sin(math.pi / 2 * ops.cast(t, "float32") / 1172.0) ** 2,
+            + (0.01 - 0.01 / 25.0) * ops.sin(math.pi / 2 * ops.cast(v1, "float32") / 1172.0) ** 2,
             0.01 / 25.0 / 10000.0
             + (0.01 - 0.01 / 25.0 / 10000.0)
-            * ops.sin(math.pi / 2 * ops.maximum(ops.cast(3909 - t, "float32"), 0.0) / 2737.0) ** 2,
+            * ops.sin(math.pi / 2 * ops.cast(3909 - v1, "float32") / 2737.0) ** 2,
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -239,15 +240,18 @@ class OneCycleLinear(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step: Any) -> Any:
         c = self.constants
         t = ops.cast(step, "int32")
+        v1 = ops.minimum(t, c.phase2_end_floor)
         return ops.where(
-            t <= c.phase1_end_floor,
-            0.004 + 0.096 * (ops.cast(t, "float32") / c.phase1_end),
+            v1 <= c.phase1_end_floor,
+            0.1
+            if c.phase1_end == 0.0
+            else 0.004 + 0.096 * (ops.cast(v1, "float32") / c.phase1_end),
             4e-07
+            if c.phase2_length == 0.0
+            else 4e-07
             + (0.1 - 4e-07)
             * (
-                ops.maximum(
-                    ops.cast(c.phase2_end_floor - t, "float32") + c.phase2_end_fraction, 0.0
-                )
+                (ops.cast(c.phase2_end_floor - v1, "float32") + c.phase2_end_fraction)
                 / c.phase2_length
             ),
         )
@@ -332,13 +336,14 @@ class OneCycleThreePhase(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step: Any) -> Any:
         t = ops.cast(step, "int32")
+        v1 = ops.minimum(t, 8999)
         return ops.where(
-            t <= 4049,
-            0.08 + (0.8 - 0.08) * (ops.cast(t, "float32") / 4049.0),
+            v1 <= 4049,
+            0.08 + (0.8 - 0.08) * (ops.cast(v1, "float32") / 4049.0),
             ops.where(
-                t <= 8098,
-                0.08 + (0.8 - 0.08) * (ops.cast(8098 - t, "float32") / 4049.0),
-                0.0008 + 0.0792 * (ops.maximum(ops.cast(8999 - t, "float32"), 0.0) / 901.0),
+                v1 <= 8098,
+                0.08 + (0.8 - 0.08) * (ops.cast(8098 - v1, "float32") / 4049.0),
+                0.0008 + 0.0792 * (ops.cast(8999 - v1, "float32") / 901.0),
             ),
         )
 

@@ -112,20 +112,20 @@ def _one_cycle_constants() -> _OneCycleConstants:
 
 def _one_cycle_at(t: int, c: _OneCycleConstants) -> float:
     return (
-        0.01 / 25.0 + (0.01 - 0.01 / 25.0) * math.sin(math.pi / 2 * float(t) / 1172.0) ** 2
-        if t <= 1172
+        0.01 / 25.0
+        + (0.01 - 0.01 / 25.0) * math.sin(math.pi / 2 * float(min(t, 3909)) / 1172.0) ** 2
+        if min(t, 3909) <= 1172
         else 0.01 / 25.0 / 10000.0
         + (0.01 - 0.01 / 25.0 / 10000.0)
-        * math.sin(math.pi / 2 * max(float(3909 - t), 0.0) / 2737.0) ** 2
+        * math.sin(math.pi / 2 * float(3909 - min(t, 3909)) / 2737.0) ** 2
     )
 
 
 def _one_cycle_momentum_at(t: int, c: _OneCycleConstants) -> float:
     return (
-        0.85 + (0.95 - 0.85) * math.sin(math.pi / 2 * float(1172 - t) / 1172.0) ** 2
-        if t <= 1172
-        else 0.85
-        + (0.95 - 0.85) * math.sin(math.pi / 2 * min(float(t - 1172), 2737.0) / 2737.0) ** 2
+        0.85 + (0.95 - 0.85) * math.sin(math.pi / 2 * float(1172 - min(t, 3909)) / 1172.0) ** 2
+        if min(t, 3909) <= 1172
+        else 0.85 + (0.95 - 0.85) * math.sin(math.pi / 2 * float(min(t, 3909) - 1172) / 2737.0) ** 2
     )
 
 
@@ -170,12 +170,13 @@ def one_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> to
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
+    v1 = torch.clamp(t, max=3909)
     return torch.where(
-        t <= 1172,
-        0.01 / 25.0 + (0.01 - 0.01 / 25.0) * torch.sin(math.pi / 2 * t.to(dtype) / 1172.0) ** 2,
+        v1 <= 1172,
+        0.01 / 25.0 + (0.01 - 0.01 / 25.0) * torch.sin(math.pi / 2 * v1.to(dtype) / 1172.0) ** 2,
         0.01 / 25.0 / 10000.0
         + (0.01 - 0.01 / 25.0 / 10000.0)
-        * torch.sin(math.pi / 2 * torch.clamp((3909 - t).to(dtype), min=0.0) / 2737.0) ** 2,
+        * torch.sin(math.pi / 2 * (3909 - v1).to(dtype) / 2737.0) ** 2,
     )
 
 
@@ -300,23 +301,42 @@ def _one_cycle_linear_constants(*, total_steps: float = 10000) -> _OneCycleLinea
 
 def _one_cycle_linear_at(t: int, c: _OneCycleLinearConstants) -> float:
     return (
-        0.004 + 0.096 * (float(t) / c.phase1_end)
-        if t <= c.phase1_end_floor
+        (
+            0.1
+            if c.phase1_end == 0.0
+            else 0.004 + 0.096 * (float(min(t, c.phase2_end_floor)) / c.phase1_end)
+        )
+        if min(t, c.phase2_end_floor) <= c.phase1_end_floor
+        else 4e-07
+        if c.phase2_length == 0.0
         else 4e-07
         + (0.1 - 4e-07)
-        * (max(float(c.phase2_end_floor - t) + c.phase2_end_fraction, 0.0) / c.phase2_length)
+        * (
+            (float(c.phase2_end_floor - min(t, c.phase2_end_floor)) + c.phase2_end_fraction)
+            / c.phase2_length
+        )
     )
 
 
 def _one_cycle_linear_momentum_at(t: int, c: _OneCycleLinearConstants) -> float:
     return (
-        0.85
-        + (0.95 - 0.85) * ((float(c.phase1_end_floor - t) + c.phase1_end_fraction) / c.phase1_end)
-        if t <= c.phase1_end_floor
+        (
+            0.85
+            if c.phase1_end == 0.0
+            else 0.85
+            + (0.95 - 0.85)
+            * (
+                (float(c.phase1_end_floor - min(t, c.phase2_end_floor)) + c.phase1_end_fraction)
+                / c.phase1_end
+            )
+        )
+        if min(t, c.phase2_end_floor) <= c.phase1_end_floor
+        else 0.95
+        if c.phase2_length == 0.0
         else 0.85
         + (0.95 - 0.85)
         * (
-            min(float(t - c.phase1_end_floor) - c.phase1_end_fraction, c.phase2_length)
+            (float(min(t, c.phase2_end_floor) - c.phase1_end_floor) - c.phase1_end_fraction)
             / c.phase2_length
         )
     )
@@ -371,15 +391,15 @@ def one_cycle_linear_tensor(
     dtype = dtype or torch.get_default_dtype()
     c = _one_cycle_linear_constants(total_steps=total_steps)
     t = t.to(torch.int64)
+    v1 = torch.clamp(t, max=c.phase2_end_floor)
     return torch.where(
-        t <= c.phase1_end_floor,
-        0.004 + 0.096 * (t.to(dtype) / c.phase1_end),
+        v1 <= c.phase1_end_floor,
+        0.1 if c.phase1_end == 0.0 else 0.004 + 0.096 * (v1.to(dtype) / c.phase1_end),
         4e-07
+        if c.phase2_length == 0.0
+        else 4e-07
         + (0.1 - 4e-07)
-        * (
-            torch.clamp((c.phase2_end_floor - t).to(dtype) + c.phase2_end_fraction, min=0.0)
-            / c.phase2_length
-        ),
+        * (((c.phase2_end_floor - v1).to(dtype) + c.phase2_end_fraction) / c.phase2_length),
     )
 
 
@@ -488,21 +508,21 @@ def _one_cycle_three_phase_constants() -> _OneCycleThreePhaseConstants:
 
 def _one_cycle_three_phase_at(t: int, c: _OneCycleThreePhaseConstants) -> float:
     return (
-        0.08 + (0.8 - 0.08) * (float(t) / 4049.0)
-        if t <= 4049
-        else 0.08 + (0.8 - 0.08) * (float(8098 - t) / 4049.0)
-        if t <= 8098
-        else 0.0008 + 0.0792 * (max(float(8999 - t), 0.0) / 901.0)
+        0.08 + (0.8 - 0.08) * (float(min(t, 8999)) / 4049.0)
+        if min(t, 8999) <= 4049
+        else 0.08 + (0.8 - 0.08) * (float(8098 - min(t, 8999)) / 4049.0)
+        if min(t, 8999) <= 8098
+        else 0.0008 + 0.0792 * (float(8999 - min(t, 8999)) / 901.0)
     )
 
 
 def _one_cycle_three_phase_momentum_at(t: int, c: _OneCycleThreePhaseConstants) -> float:
     return (
-        0.85 + (0.95 - 0.85) * (float(4049 - t) / 4049.0)
-        if t <= 4049
-        else 0.85 + (0.95 - 0.85) * (float(t - 4049) / 4049.0)
-        if t <= 8098
-        else 0.95 + 0.0 * (min(float(t - 8098), 901.0) / 901.0)
+        0.85 + (0.95 - 0.85) * (float(4049 - min(t, 8999)) / 4049.0)
+        if min(t, 8999) <= 4049
+        else 0.85 + (0.95 - 0.85) * (float(min(t, 8999) - 4049) / 4049.0)
+        if min(t, 8999) <= 8098
+        else 0.95 + 0.0 * (float(min(t, 8999) - 8098) / 901.0)
     )
 
 
@@ -553,13 +573,14 @@ def one_cycle_three_phase_tensor(
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
+    v1 = torch.clamp(t, max=8999)
     return torch.where(
-        t <= 4049,
-        0.08 + (0.8 - 0.08) * (t.to(dtype) / 4049.0),
+        v1 <= 4049,
+        0.08 + (0.8 - 0.08) * (v1.to(dtype) / 4049.0),
         torch.where(
-            t <= 8098,
-            0.08 + (0.8 - 0.08) * ((8098 - t).to(dtype) / 4049.0),
-            0.0008 + 0.0792 * (torch.clamp((8999 - t).to(dtype), min=0.0) / 901.0),
+            v1 <= 8098,
+            0.08 + (0.8 - 0.08) * ((8098 - v1).to(dtype) / 4049.0),
+            0.0008 + 0.0792 * ((8999 - v1).to(dtype) / 901.0),
         ),
     )
 

@@ -224,6 +224,8 @@ KINDS: tuple[Kind, ...] = (
             _p("total_iters", T.INTEGER, f"Length of the scaled phase, in {_STEPS}.", 5, minimum=0),
         ),
         origin=_torch("ConstantLR"),
+        notes="`total_iters: 0` means no scaled phase (torch's closed form); torch's stepped "
+        "form keeps the factor forever in that case.",
     ),
     Kind(
         "LinearLR",
@@ -338,7 +340,8 @@ KINDS: tuple[Kind, ...] = (
             _p(
                 "scale_mode",
                 T.CHOICE,
-                "What `x` of `scale_fn` counts (null: `cycle`, or `iterations` for exp_range).",
+                "What `x` of `scale_fn` counts (null: `cycle`, torch's default); ignored without "
+                "`scale_fn` (the built-in modes fix it: iterations for exp_range).",
                 None,
                 choices=("cycle", "iterations"),
                 nullable=True,
@@ -447,8 +450,9 @@ KINDS: tuple[Kind, ...] = (
         ),
         checks=(TotalSteps(),),
         origin=_torch("OneCycleLR"),
-        notes="Holds its final value from step total_steps - 1 on; torch extrapolates one "
-        "more step and then raises.",
+        notes="Holds its value at step total_steps - 1 from then on (torch extrapolates one "
+        "more step and then raises); a phase of zero length (pct_start * total_steps == 1) gives "
+        "its end value, where torch divides by zero.",
     ),
     Kind(
         "LambdaLR",

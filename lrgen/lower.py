@@ -691,9 +691,14 @@ def int_floor(x: L) -> L:
 
 
 def _anneal_phases(c: Ctx, t: L, values: list[L]) -> L:
-    """Piecewise annealing between ``values`` at torch's phase ends; holds the last value."""
+    """Piecewise annealing between ``values`` at torch's phase ends.
+
+    lrgen holds torch's value at step total_steps - 1 from then on (torch extrapolates one step,
+    then raises), and a phase of zero length gives its end value (torch divides by zero).
+    """
     ends = _one_cycle_ends(c)
     shape = "linear" if c["anneal_strategy"] == "linear" else "cos"
+    t = op("min", t, ends[-1][1])
     pieces = []
     start: L = lit(0.0)
     start_floor: L = lit(0)
@@ -704,12 +709,8 @@ def _anneal_phases(c: Ctx, t: L, values: list[L]) -> L:
         start_fraction = c.let(f"phase{i}_end_fraction", start - to_float(start_floor))
         elapsed = to_float(t - start_floor) - start_fraction
         remaining = to_float(end_floor - t) + end_fraction
-        if i == len(ends) - 1:  # lrgen holds the final value past the end
-            remaining = op("max", remaining, 0.0)
-            elapsed = op("min", elapsed, length)
-        pieces.append(
-            (end_floor, interpolate(values[i], values[i + 1], elapsed, remaining, length, shape))
-        )
+        ramp = interpolate(values[i], values[i + 1], elapsed, remaining, length, shape)
+        pieces.append((end_floor, where(eq(length, 0.0), values[i + 1], ramp)))
         start, start_floor = end, end_floor
     result = pieces[-1][1]
     for end_floor, value in reversed(pieces[:-1]):

@@ -308,16 +308,16 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step: Any) -> Any:
         t = ops.cast(step, "int32")
+        v1 = ops.minimum(t, 999)
         return ops.where(
-            t <= 299,
-            0.004 + 0.096 * ops.sin(math.pi / 2 * ops.cast(t, "float32") / 299.0) ** 2,
+            v1 <= 299,
+            0.004 + 0.096 * ops.sin(math.pi / 2 * ops.cast(v1, "float32") / 299.0) ** 2,
             ops.where(
-                t <= 598,
-                0.004 + 0.096 * ops.sin(math.pi / 2 * ops.cast(598 - t, "float32") / 299.0) ** 2,
+                v1 <= 598,
+                0.004 + 0.096 * ops.sin(math.pi / 2 * ops.cast(598 - v1, "float32") / 299.0) ** 2,
                 4e-07
                 + (0.004 - 4e-07)
-                * ops.sin(math.pi / 2 * ops.maximum(ops.cast(999 - t, "float32"), 0.0) / 401.0)
-                ** 2,
+                * ops.sin(math.pi / 2 * ops.cast(999 - v1, "float32") / 401.0) ** 2,
             ),
         )
 

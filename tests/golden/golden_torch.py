@@ -436,21 +436,21 @@ def _one_cycle_constants() -> _OneCycleConstants:
 
 def _one_cycle_at(t: int, c: _OneCycleConstants) -> float:
     return (
-        0.004 + 0.096 * math.sin(math.pi / 2 * float(t) / 299.0) ** 2
-        if t <= 299
-        else 0.004 + 0.096 * math.sin(math.pi / 2 * float(598 - t) / 299.0) ** 2
-        if t <= 598
-        else 4e-07 + (0.004 - 4e-07) * math.sin(math.pi / 2 * max(float(999 - t), 0.0) / 401.0) ** 2
+        0.004 + 0.096 * math.sin(math.pi / 2 * float(min(t, 999)) / 299.0) ** 2
+        if min(t, 999) <= 299
+        else 0.004 + 0.096 * math.sin(math.pi / 2 * float(598 - min(t, 999)) / 299.0) ** 2
+        if min(t, 999) <= 598
+        else 4e-07 + (0.004 - 4e-07) * math.sin(math.pi / 2 * float(999 - min(t, 999)) / 401.0) ** 2
     )
 
 
 def _one_cycle_momentum_at(t: int, c: _OneCycleConstants) -> float:
     return (
-        0.85 + (0.95 - 0.85) * math.sin(math.pi / 2 * float(299 - t) / 299.0) ** 2
-        if t <= 299
-        else 0.85 + (0.95 - 0.85) * math.sin(math.pi / 2 * float(t - 299) / 299.0) ** 2
-        if t <= 598
-        else 0.95 + 0.0 * math.sin(math.pi / 2 * min(float(t - 598), 401.0) / 401.0) ** 2
+        0.85 + (0.95 - 0.85) * math.sin(math.pi / 2 * float(299 - min(t, 999)) / 299.0) ** 2
+        if min(t, 999) <= 299
+        else 0.85 + (0.95 - 0.85) * math.sin(math.pi / 2 * float(min(t, 999) - 299) / 299.0) ** 2
+        if min(t, 999) <= 598
+        else 0.95 + 0.0 * math.sin(math.pi / 2 * float(min(t, 999) - 598) / 401.0) ** 2
     )
 
 
@@ -484,15 +484,14 @@ def one_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> to
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
+    v1 = torch.clamp(t, max=999)
     return torch.where(
-        t <= 299,
-        0.004 + 0.096 * torch.sin(math.pi / 2 * t.to(dtype) / 299.0) ** 2,
+        v1 <= 299,
+        0.004 + 0.096 * torch.sin(math.pi / 2 * v1.to(dtype) / 299.0) ** 2,
         torch.where(
-            t <= 598,
-            0.004 + 0.096 * torch.sin(math.pi / 2 * (598 - t).to(dtype) / 299.0) ** 2,
-            4e-07
-            + (0.004 - 4e-07)
-            * torch.sin(math.pi / 2 * torch.clamp((999 - t).to(dtype), min=0.0) / 401.0) ** 2,
+            v1 <= 598,
+            0.004 + 0.096 * torch.sin(math.pi / 2 * (598 - v1).to(dtype) / 299.0) ** 2,
+            4e-07 + (0.004 - 4e-07) * torch.sin(math.pi / 2 * (999 - v1).to(dtype) / 401.0) ** 2,
         ),
     )
 
