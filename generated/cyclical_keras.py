@@ -86,8 +86,9 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
               total_steps - 1
 
     The step is Keras's optimizer.iterations; floors, cycles and remaining steps are
-    computed in int32 before float32. Momentum is not cycled on Keras (see
-    docs/differences.md).
+    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers cannot change
+    momentum or beta_1 inside a compiled train step (see docs/momentum.md); the PyTorch
+    scheduler cycles it.
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -198,8 +199,9 @@ class OneCycleLinear(keras.optimizers.schedules.LearningRateSchedule):
     Parameters (keyword arguments, spec defaults): total_steps=10000.
 
     The step is Keras's optimizer.iterations; floors, cycles and remaining steps are
-    computed in int32 before float32. Momentum is not cycled on Keras (see
-    docs/differences.md).
+    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers cannot change
+    momentum or beta_1 inside a compiled train step (see docs/momentum.md); the PyTorch
+    scheduler cycles it.
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -296,8 +298,9 @@ class OneCycleThreePhase(keras.optimizers.schedules.LearningRateSchedule):
               total_steps - 1
 
     The step is Keras's optimizer.iterations; floors, cycles and remaining steps are
-    computed in int32 before float32. Momentum is not cycled on Keras (see
-    docs/differences.md).
+    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers cannot change
+    momentum or beta_1 inside a compiled train step (see docs/momentum.md); the PyTorch
+    scheduler cycles it.
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -384,8 +387,9 @@ class ClrTriangular(keras.optimizers.schedules.LearningRateSchedule):
             = base_lr + (max_lr - base_lr) * triangle(t) * scale(cycle or t)
 
     The step is Keras's optimizer.iterations; floors, cycles and remaining steps are
-    computed in int32 before float32. Momentum is not cycled on Keras (see
-    docs/differences.md).
+    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers cannot change
+    momentum or beta_1 inside a compiled train step (see docs/momentum.md); the PyTorch
+    scheduler cycles it.
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -462,8 +466,9 @@ class ClrTriangular2(keras.optimizers.schedules.LearningRateSchedule):
             = base_lr + (max_lr - base_lr) * triangle(t) * scale(cycle or t)
 
     The step is Keras's optimizer.iterations; floors, cycles and remaining steps are
-    computed in int32 before float32. Momentum is not cycled on Keras (see
-    docs/differences.md).
+    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers cannot change
+    momentum or beta_1 inside a compiled train step (see docs/momentum.md); the PyTorch
+    scheduler cycles it.
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -540,8 +545,9 @@ class ClrExpRange(keras.optimizers.schedules.LearningRateSchedule):
             = base_lr + (max_lr - base_lr) * triangle(t) * scale(cycle or t)
 
     The step is Keras's optimizer.iterations; floors, cycles and remaining steps are
-    computed in int32 before float32. Momentum is not cycled on Keras (see
-    docs/differences.md).
+    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers cannot change
+    momentum or beta_1 inside a compiled train step (see docs/momentum.md); the PyTorch
+    scheduler cycles it.
 
     Spec (cyclical in cyclical.yaml)::
 

@@ -332,7 +332,9 @@ def schedule_context(
             + (" // steps_per_epoch" if schedule.unit == "epoch" else "")
             + "; floors, cycles and remaining steps are computed in int32 before float32."
             + (
-                " Momentum is not cycled on Keras (see docs/differences.md)."
+                " Momentum is NOT cycled: Keras optimizers cannot change momentum or beta_1 "
+                "inside a compiled train step (see docs/momentum.md); the PyTorch scheduler "
+                "cycles it."
                 if lowered.momentum is not None
                 else ""
             ),
@@ -497,6 +499,9 @@ def build(
         for problem in sorted(problems):
             echo(str(problem))
         return 2
+    if "keras" in targets:
+        for warning in keras_momentum_warnings(specs):
+            print(warning, file=sys.stderr)
     stems: dict[str, str] = {}
     for spec in specs:
         if spec.stem in stems:
@@ -515,6 +520,33 @@ def build(
         write_atomic(path, text)
     echo(f"built {len(rendered)} file(s) in {out}")
     return 0
+
+
+def keras_momentum_warnings(specs: Sequence[Spec]) -> list[Problem]:
+    """Schedules whose momentum cycling the Keras target cannot generate (docs/momentum.md):
+    Keras bakes SGD's momentum and Adam's beta_1 into the compiled train step."""
+    warnings = []
+    for spec in specs:
+        for schedule in spec.entries:
+            node = schedule.node
+            if node.kind not in ("CyclicLR", "OneCycleLR") or not node.arg("cycle_momentum"):
+                continue
+            field_path = f"{node.path}.cycle_momentum"
+            path = field_path if field_path in spec.positions else node.path
+            line, column = spec.positions.get(path, (1, 1))
+            warnings.append(
+                Problem(
+                    spec.path,
+                    line,
+                    column,
+                    path,
+                    "Keras optimizers cannot change momentum or beta_1 inside a compiled train "
+                    "step: the Keras schedule cycles the learning rate only (the torch scheduler "
+                    "cycles both; see docs/momentum.md). Set cycle_momentum: false to silence this",
+                    severity="warning",
+                )
+            )
+    return warnings
 
 
 def _check(rendered: dict[Path, str], echo: Callable[[str], None]) -> int:

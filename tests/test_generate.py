@@ -503,3 +503,21 @@ def test_failed_build_leaves_earlier_output_untouched(
 def test_unknown_target_is_rejected(capsys: pytest.CaptureFixture) -> None:
     assert main(["build", str(GOLDEN / "golden.yaml"), "--target", "jax"]) == 2
     assert "unknown target" in capsys.readouterr().err
+
+
+def test_build_warns_that_keras_cannot_cycle_momentum(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    spec = tmp_path / "cycle.yaml"
+    spec.write_text(
+        "lrgen: 1\nschedules:\n  one:\n    lr: 0.1\n    schedule:\n"
+        "      kind: OneCycleLR\n      max_lr: 0.1\n      total_steps: 100\n"
+        "  quiet:\n    lr: 0.1\n    schedule:\n"
+        "      {kind: OneCycleLR, max_lr: 0.1, total_steps: 100, cycle_momentum: false}\n"
+    )
+    assert main(["build", str(spec), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"{spec}:6:7: schedules.one.schedule: warning: Keras optimizers")
+    assert main(["build", str(spec), "--out", str(tmp_path / "out"), "--target", "torch"]) == 0
+    assert capsys.readouterr().err == ""

@@ -280,8 +280,9 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
               total_steps - 1
 
     The step is Keras's optimizer.iterations; floors, cycles and remaining steps are
-    computed in int32 before float32. Momentum is not cycled on Keras (see
-    docs/differences.md).
+    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers cannot change
+    momentum or beta_1 inside a compiled train step (see docs/momentum.md); the PyTorch
+    scheduler cycles it.
 
     Spec (golden in golden.yaml)::
 
