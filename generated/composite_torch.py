@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch.optim import Optimizer
@@ -126,13 +126,15 @@ def chained_constant_exponential_tensor(
 
 class _ChainedConstantExponentialLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _ChainedConstantExponentialConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _chained_constant_exponential_at(t, self.c) / self.c.lr
+        c = _ChainedConstantExponentialConstants._make(self.values)
+        return _chained_constant_exponential_at(t, c) / c.lr
 
 
 def chained_constant_exponential_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -190,6 +192,13 @@ class ChainedConstantExponential(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -350,13 +359,15 @@ def warmup_times_cosine_tensor(
 
 class _WarmupTimesCosineLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _WarmupTimesCosineConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _warmup_times_cosine_at(t, self.c) / self.c.lr
+        c = _WarmupTimesCosineConstants._make(self.values)
+        return _warmup_times_cosine_at(t, c) / c.lr
 
 
 def warmup_times_cosine_lambda(
@@ -435,6 +446,13 @@ class WarmupTimesCosine(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -642,13 +660,15 @@ def warmup_plateau_cosine_tensor(
 
 class _WarmupPlateauCosineLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _WarmupPlateauCosineConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _warmup_plateau_cosine_at(t, self.c) / self.c.lr
+        c = _WarmupPlateauCosineConstants._make(self.values)
+        return _warmup_plateau_cosine_at(t, c) / c.lr
 
 
 def warmup_plateau_cosine_lambda(
@@ -743,6 +763,13 @@ class WarmupPlateauCosine(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -847,13 +874,15 @@ def warmup_then_multistep_tensor(
 
 class _WarmupThenMultistepLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _WarmupThenMultistepConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _warmup_then_multistep_at(t, self.c) / self.c.lr
+        c = _WarmupThenMultistepConstants._make(self.values)
+        return _warmup_then_multistep_at(t, c) / c.lr
 
 
 def warmup_then_multistep_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -916,6 +945,13 @@ class WarmupThenMultistep(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants

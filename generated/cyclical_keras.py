@@ -37,6 +37,19 @@ _PACKAGE = "lrgen.cyclical"
 _MAX_STEP = 2**31 - 1
 
 
+def _integer(field: str, value: float) -> int:
+    """``value`` as an int, or a ValueError naming the spec field it came from."""
+    if not float(value).is_integer():
+        raise ValueError(f"{field}: must be an integer, got {value!r}")
+    return int(value)
+
+
+def _require(ok: bool, field: str, value: object = None, problem: str = "") -> None:
+    """Raise a ValueError naming the spec field unless ``ok``."""
+    if not ok:
+        raise ValueError(f"{field}: {value!r} {problem}" if problem else field)
+
+
 def _geometric_cycles(first: int, mult: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """Start and length of each SGDR cycle (lengths first * mult**i) up to ``_MAX_STEP``.
 
@@ -86,9 +99,9 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
               total_steps - 1
 
     The step is Keras's optimizer.iterations; floors, cycles and remaining steps are
-    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers cannot change
-    momentum or beta_1 inside a compiled train step (see docs/momentum.md); the PyTorch
-    scheduler cycles it.
+    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers hold momentum
+    and beta_1 as Python floats, which a compiled train step reads once, when it is traced
+    (see docs/momentum.md); the PyTorch scheduler cycles it.
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -148,6 +161,7 @@ class _OneCycleLinearConstants(NamedTuple):
 
     lr: float
     total_steps: float
+    total_steps_: int
     phase1_end: float
     last_end: float
     phase1_end_floor: int
@@ -159,8 +173,15 @@ class _OneCycleLinearConstants(NamedTuple):
 
 def _one_cycle_linear_constants(*, total_steps: float = 10000) -> _OneCycleLinearConstants:
     """Evaluate and check the values that depend on the parameters."""
-    phase1_end = 0.25 * total_steps - 1.0
-    last_end = total_steps - 1.0
+    total_steps_ = _integer("schedules.one_cycle_linear.schedule.total_steps", total_steps)
+    _require(
+        total_steps_ >= 1,
+        "schedules.one_cycle_linear.schedule.total_steps",
+        total_steps_,
+        "is less than the minimum of 1",
+    )
+    phase1_end = 0.25 * float(total_steps_) - 1.0
+    last_end = float(total_steps_) - 1.0
     phase1_end_floor = math.floor(phase1_end)
     phase2_end_floor = math.floor(last_end)
     phase1_end_fraction = phase1_end - float(phase1_end_floor)
@@ -169,6 +190,7 @@ def _one_cycle_linear_constants(*, total_steps: float = 10000) -> _OneCycleLinea
     return _OneCycleLinearConstants(
         lr=0.1,
         total_steps=total_steps,
+        total_steps_=total_steps_,
         phase1_end=phase1_end,
         last_end=last_end,
         phase1_end_floor=phase1_end_floor,
@@ -199,9 +221,9 @@ class OneCycleLinear(keras.optimizers.schedules.LearningRateSchedule):
     Parameters (keyword arguments, spec defaults): total_steps=10000.
 
     The step is Keras's optimizer.iterations; floors, cycles and remaining steps are
-    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers cannot change
-    momentum or beta_1 inside a compiled train step (see docs/momentum.md); the PyTorch
-    scheduler cycles it.
+    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers hold momentum
+    and beta_1 as Python floats, which a compiled train step reads once, when it is traced
+    (see docs/momentum.md); the PyTorch scheduler cycles it.
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -298,9 +320,9 @@ class OneCycleThreePhase(keras.optimizers.schedules.LearningRateSchedule):
               total_steps - 1
 
     The step is Keras's optimizer.iterations; floors, cycles and remaining steps are
-    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers cannot change
-    momentum or beta_1 inside a compiled train step (see docs/momentum.md); the PyTorch
-    scheduler cycles it.
+    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers hold momentum
+    and beta_1 as Python floats, which a compiled train step reads once, when it is traced
+    (see docs/momentum.md); the PyTorch scheduler cycles it.
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -387,9 +409,9 @@ class ClrTriangular(keras.optimizers.schedules.LearningRateSchedule):
             = base_lr + (max_lr - base_lr) * triangle(t) * scale(cycle or t)
 
     The step is Keras's optimizer.iterations; floors, cycles and remaining steps are
-    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers cannot change
-    momentum or beta_1 inside a compiled train step (see docs/momentum.md); the PyTorch
-    scheduler cycles it.
+    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers hold momentum
+    and beta_1 as Python floats, which a compiled train step reads once, when it is traced
+    (see docs/momentum.md); the PyTorch scheduler cycles it.
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -466,9 +488,9 @@ class ClrTriangular2(keras.optimizers.schedules.LearningRateSchedule):
             = base_lr + (max_lr - base_lr) * triangle(t) * scale(cycle or t)
 
     The step is Keras's optimizer.iterations; floors, cycles and remaining steps are
-    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers cannot change
-    momentum or beta_1 inside a compiled train step (see docs/momentum.md); the PyTorch
-    scheduler cycles it.
+    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers hold momentum
+    and beta_1 as Python floats, which a compiled train step reads once, when it is traced
+    (see docs/momentum.md); the PyTorch scheduler cycles it.
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -545,9 +567,9 @@ class ClrExpRange(keras.optimizers.schedules.LearningRateSchedule):
             = base_lr + (max_lr - base_lr) * triangle(t) * scale(cycle or t)
 
     The step is Keras's optimizer.iterations; floors, cycles and remaining steps are
-    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers cannot change
-    momentum or beta_1 inside a compiled train step (see docs/momentum.md); the PyTorch
-    scheduler cycles it.
+    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers hold momentum
+    and beta_1 as Python floats, which a compiled train step reads once, when it is traced
+    (see docs/momentum.md); the PyTorch scheduler cycles it.
 
     Spec (cyclical in cyclical.yaml)::
 

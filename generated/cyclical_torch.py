@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch.optim import Optimizer
@@ -58,6 +58,19 @@ __all__ = [
 ]
 #: Restart tables cover every step a 32-bit step counter can reach.
 _MAX_STEP = 2**31 - 1
+
+
+def _integer(field: str, value: float) -> int:
+    """``value`` as an int, or a ValueError naming the spec field it came from."""
+    if not float(value).is_integer():
+        raise ValueError(f"{field}: must be an integer, got {value!r}")
+    return int(value)
+
+
+def _require(ok: bool, field: str, value: object = None, problem: str = "") -> None:
+    """Raise a ValueError naming the spec field unless ``ok``."""
+    if not ok:
+        raise ValueError(f"{field}: {value!r} {problem}" if problem else field)
 
 
 def _geometric_cycles(first: int, mult: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
@@ -182,13 +195,15 @@ def one_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> to
 
 class _OneCycleLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _OneCycleConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _one_cycle_at(t, self.c) / self.c.lr
+        c = _OneCycleConstants._make(self.values)
+        return _one_cycle_at(t, c) / c.lr
 
 
 def one_cycle_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -244,6 +259,13 @@ class OneCycle(LRScheduler):
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
 
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
+
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
         lr = _one_cycle_at(self.last_epoch, c)
@@ -268,6 +290,7 @@ class _OneCycleLinearConstants(NamedTuple):
 
     lr: float
     total_steps: float
+    total_steps_: int
     phase1_end: float
     last_end: float
     phase1_end_floor: int
@@ -279,8 +302,15 @@ class _OneCycleLinearConstants(NamedTuple):
 
 def _one_cycle_linear_constants(*, total_steps: float = 10000) -> _OneCycleLinearConstants:
     """Evaluate and check the values that depend on the parameters."""
-    phase1_end = 0.25 * total_steps - 1.0
-    last_end = total_steps - 1.0
+    total_steps_ = _integer("schedules.one_cycle_linear.schedule.total_steps", total_steps)
+    _require(
+        total_steps_ >= 1,
+        "schedules.one_cycle_linear.schedule.total_steps",
+        total_steps_,
+        "is less than the minimum of 1",
+    )
+    phase1_end = 0.25 * float(total_steps_) - 1.0
+    last_end = float(total_steps_) - 1.0
     phase1_end_floor = math.floor(phase1_end)
     phase2_end_floor = math.floor(last_end)
     phase1_end_fraction = phase1_end - float(phase1_end_floor)
@@ -289,6 +319,7 @@ def _one_cycle_linear_constants(*, total_steps: float = 10000) -> _OneCycleLinea
     return _OneCycleLinearConstants(
         lr=0.1,
         total_steps=total_steps,
+        total_steps_=total_steps_,
         phase1_end=phase1_end,
         last_end=last_end,
         phase1_end_floor=phase1_end_floor,
@@ -405,13 +436,15 @@ def one_cycle_linear_tensor(
 
 class _OneCycleLinearLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _OneCycleLinearConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _one_cycle_linear_at(t, self.c) / self.c.lr
+        c = _OneCycleLinearConstants._make(self.values)
+        return _one_cycle_linear_at(t, c) / c.lr
 
 
 def one_cycle_linear_lambda(
@@ -475,6 +508,13 @@ class OneCycleLinear(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -587,13 +627,15 @@ def one_cycle_three_phase_tensor(
 
 class _OneCycleThreePhaseLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _OneCycleThreePhaseConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _one_cycle_three_phase_at(t, self.c) / self.c.lr
+        c = _OneCycleThreePhaseConstants._make(self.values)
+        return _one_cycle_three_phase_at(t, c) / c.lr
 
 
 def one_cycle_three_phase_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -652,6 +694,13 @@ class OneCycleThreePhase(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -745,13 +794,15 @@ def clr_triangular_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) 
 
 class _ClrTriangularLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _ClrTriangularConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _clr_triangular_at(t, self.c) / self.c.lr
+        c = _ClrTriangularConstants._make(self.values)
+        return _clr_triangular_at(t, c) / c.lr
 
 
 def clr_triangular_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -805,6 +856,13 @@ class ClrTriangular(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -894,13 +952,15 @@ def clr_triangular2_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None)
 
 class _ClrTriangular2Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _ClrTriangular2Constants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _clr_triangular2_at(t, self.c) / self.c.lr
+        c = _ClrTriangular2Constants._make(self.values)
+        return _clr_triangular2_at(t, c) / c.lr
 
 
 def clr_triangular2_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -952,6 +1012,13 @@ class ClrTriangular2(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -1044,13 +1111,15 @@ def clr_exp_range_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -
 
 class _ClrExpRangeLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _ClrExpRangeConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _clr_exp_range_at(t, self.c) / self.c.lr
+        c = _ClrExpRangeConstants._make(self.values)
+        return _clr_exp_range_at(t, c) / c.lr
 
 
 def clr_exp_range_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -1105,6 +1174,13 @@ class ClrExpRange(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -1197,13 +1273,15 @@ def clr_custom_scale_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None
 
 class _ClrCustomScaleLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _ClrCustomScaleConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _clr_custom_scale_at(t, self.c) / self.c.lr
+        c = _ClrCustomScaleConstants._make(self.values)
+        return _clr_custom_scale_at(t, c) / c.lr
 
 
 def clr_custom_scale_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -1262,6 +1340,13 @@ class ClrCustomScale(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -1374,13 +1459,15 @@ def sgdr_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.T
 
 class _SgdrLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _SgdrConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _sgdr_at(t, self.c) / self.c.lr
+        c = _SgdrConstants._make(self.values)
+        return _sgdr_at(t, c) / c.lr
 
 
 def sgdr_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -1433,6 +1520,13 @@ class Sgdr(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants

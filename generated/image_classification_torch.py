@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch.optim import Optimizer
@@ -135,13 +135,15 @@ def resnet_step_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> 
 
 class _ResnetStepLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _ResnetStepConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _resnet_step_at(t, self.c) / self.c.lr
+        c = _ResnetStepConstants._make(self.values)
+        return _resnet_step_at(t, c) / c.lr
 
 
 def resnet_step_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -190,6 +192,13 @@ class ResnetStep(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -267,13 +276,15 @@ def resnet_multistep_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None
 
 class _ResnetMultistepLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _ResnetMultistepConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _resnet_multistep_at(t, self.c) / self.c.lr
+        c = _ResnetMultistepConstants._make(self.values)
+        return _resnet_multistep_at(t, c) / c.lr
 
 
 def resnet_multistep_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -322,6 +333,13 @@ class ResnetMultistep(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -399,13 +417,15 @@ def mobilenet_v2_exponential_tensor(
 
 class _MobilenetV2ExponentialLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _MobilenetV2ExponentialConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _mobilenet_v2_exponential_at(t, self.c) / self.c.lr
+        c = _MobilenetV2ExponentialConstants._make(self.values)
+        return _mobilenet_v2_exponential_at(t, c) / c.lr
 
 
 def mobilenet_v2_exponential_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -455,6 +475,13 @@ class MobilenetV2Exponential(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -528,13 +555,15 @@ def cifar_cosine_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) ->
 
 class _CifarCosineLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _CifarCosineConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _cifar_cosine_at(t, self.c) / self.c.lr
+        c = _CifarCosineConstants._make(self.values)
+        return _cifar_cosine_at(t, c) / c.lr
 
 
 def cifar_cosine_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -582,6 +611,13 @@ class CifarCosine(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -657,13 +693,15 @@ def cosine_eta_min_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) 
 
 class _CosineEtaMinLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _CosineEtaMinConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _cosine_eta_min_at(t, self.c) / self.c.lr
+        c = _CosineEtaMinConstants._make(self.values)
+        return _cosine_eta_min_at(t, c) / c.lr
 
 
 def cosine_eta_min_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -710,6 +748,13 @@ class CosineEtaMin(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -880,13 +925,15 @@ def resnet50_v2_recipe_tensor(
 
 class _Resnet50V2RecipeLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _Resnet50V2RecipeConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _resnet50_v2_recipe_at(t, self.c) / self.c.lr
+        c = _Resnet50V2RecipeConstants._make(self.values)
+        return _resnet50_v2_recipe_at(t, c) / c.lr
 
 
 def resnet50_v2_recipe_lambda(
@@ -965,6 +1012,13 @@ class Resnet50V2Recipe(LRScheduler):
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
 
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
+
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
         lr = _resnet50_v2_recipe_at(self.last_epoch, c)
@@ -1038,13 +1092,15 @@ def constant_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None)
 
 class _ConstantWarmupLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _ConstantWarmupConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _constant_warmup_at(t, self.c) / self.c.lr
+        c = _ConstantWarmupConstants._make(self.values)
+        return _constant_warmup_at(t, c) / c.lr
 
 
 def constant_warmup_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -1093,6 +1149,13 @@ class ConstantWarmup(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -1173,13 +1236,15 @@ def linear_warmup_epochs_tensor(
 
 class _LinearWarmupEpochsLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _LinearWarmupEpochsConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _linear_warmup_epochs_at(t, self.c) / self.c.lr
+        c = _LinearWarmupEpochsConstants._make(self.values)
+        return _linear_warmup_epochs_at(t, c) / c.lr
 
 
 def linear_warmup_epochs_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -1232,6 +1297,13 @@ class LinearWarmupEpochs(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -1342,13 +1414,15 @@ def segmentation_poly_tensor(
 
 class _SegmentationPolyLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _SegmentationPolyConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _segmentation_poly_at(t, self.c) / self.c.lr
+        c = _SegmentationPolyConstants._make(self.values)
+        return _segmentation_poly_at(t, c) / c.lr
 
 
 def segmentation_poly_lambda(
@@ -1415,6 +1489,13 @@ class SegmentationPoly(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch.optim import Optimizer
@@ -150,13 +150,15 @@ def cifar_resnet_piecewise_tensor(
 
 class _CifarResnetPiecewiseLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _CifarResnetPiecewiseConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _cifar_resnet_piecewise_at(t, self.c) / self.c.lr
+        c = _CifarResnetPiecewiseConstants._make(self.values)
+        return _cifar_resnet_piecewise_at(t, c) / c.lr
 
 
 def cifar_resnet_piecewise_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -207,6 +209,13 @@ class CifarResnetPiecewise(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -283,13 +292,15 @@ def inverse_time_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) ->
 
 class _InverseTimeLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _InverseTimeConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _inverse_time_at(t, self.c) / self.c.lr
+        c = _InverseTimeConstants._make(self.values)
+        return _inverse_time_at(t, c) / c.lr
 
 
 def inverse_time_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -340,6 +351,13 @@ class InverseTime(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -414,13 +432,15 @@ def exponential_smooth_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = No
 
 class _ExponentialSmoothLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _ExponentialSmoothConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _exponential_smooth_at(t, self.c) / self.c.lr
+        c = _ExponentialSmoothConstants._make(self.values)
+        return _exponential_smooth_at(t, c) / c.lr
 
 
 def exponential_smooth_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -469,6 +489,13 @@ class ExponentialSmooth(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -548,13 +575,15 @@ def exponential_staircase_tensor(
 
 class _ExponentialStaircaseLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _ExponentialStaircaseConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _exponential_staircase_at(t, self.c) / self.c.lr
+        c = _ExponentialStaircaseConstants._make(self.values)
+        return _exponential_staircase_at(t, c) / c.lr
 
 
 def exponential_staircase_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -606,6 +635,13 @@ class ExponentialStaircase(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -691,13 +727,15 @@ def polynomial_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None
 
 class _PolynomialCycleLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _PolynomialCycleConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _polynomial_cycle_at(t, self.c) / self.c.lr
+        c = _PolynomialCycleConstants._make(self.values)
+        return _polynomial_cycle_at(t, c) / c.lr
 
 
 def polynomial_cycle_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -751,6 +789,13 @@ class PolynomialCycle(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -841,13 +886,15 @@ def cosine_with_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = No
 
 class _CosineWithWarmupLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _CosineWithWarmupConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _cosine_with_warmup_at(t, self.c) / self.c.lr
+        c = _CosineWithWarmupConstants._make(self.values)
+        return _cosine_with_warmup_at(t, c) / c.lr
 
 
 def cosine_with_warmup_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -903,6 +950,13 @@ class CosineWithWarmup(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -1035,13 +1089,15 @@ def cosine_restarts_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None)
 
 class _CosineRestartsLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _CosineRestartsConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _cosine_restarts_at(t, self.c) / self.c.lr
+        c = _CosineRestartsConstants._make(self.values)
+        return _cosine_restarts_at(t, c) / c.lr
 
 
 def cosine_restarts_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -1094,6 +1150,13 @@ class CosineRestarts(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants

@@ -77,6 +77,8 @@ class PlateauValLoss(keras.callbacks.Callback):
 
     def __init__(self, *, monitor: str = "val_loss", verbose: int = 0) -> None:
         super().__init__()
+        #: The keyword arguments, for get_config (a setting may share a param's name).
+        self.schedule_params: dict[str, float] = {}
         self.monitor = monitor
         self.verbose = verbose
         self.constants = _plateau_val_loss_constants()
@@ -143,15 +145,18 @@ class PlateauValLoss(keras.callbacks.Callback):
                 f"monitored metric {self.monitor!r} was not logged this epoch "
                 f"(logged: {available}); pass validation_data to fit() or set monitor="
             )
-        self.step(float(logs[self.monitor]))
+        # Keras's convention (its ReduceLROnPlateau, LearningRateScheduler): the logged rate is
+        # the one this epoch trained with, next to this epoch's metrics.
         learning_rate = self.model.optimizer.learning_rate
         logs["learning_rate"] = float(ops.convert_to_numpy(learning_rate))
+        self.step(float(logs[self.monitor]))
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            "monitor": self.monitor,
-            "verbose": self.verbose,
-        }
+        return {**self.schedule_params, "monitor": self.monitor, "verbose": self.verbose}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> PlateauValLoss:
+        return cls(**config)
 
 
 # --- plateau_val_accuracy -------------------------------------------------------------------------
@@ -208,6 +213,8 @@ class PlateauValAccuracy(keras.callbacks.Callback):
 
     def __init__(self, *, monitor: str = "val_accuracy", verbose: int = 0) -> None:
         super().__init__()
+        #: The keyword arguments, for get_config (a setting may share a param's name).
+        self.schedule_params: dict[str, float] = {}
         self.monitor = monitor
         self.verbose = verbose
         self.constants = _plateau_val_accuracy_constants()
@@ -274,12 +281,15 @@ class PlateauValAccuracy(keras.callbacks.Callback):
                 f"monitored metric {self.monitor!r} was not logged this epoch "
                 f"(logged: {available}); pass validation_data to fit() or set monitor="
             )
-        self.step(float(logs[self.monitor]))
+        # Keras's convention (its ReduceLROnPlateau, LearningRateScheduler): the logged rate is
+        # the one this epoch trained with, next to this epoch's metrics.
         learning_rate = self.model.optimizer.learning_rate
         logs["learning_rate"] = float(ops.convert_to_numpy(learning_rate))
+        self.step(float(logs[self.monitor]))
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            "monitor": self.monitor,
-            "verbose": self.verbose,
-        }
+        return {**self.schedule_params, "monitor": self.monitor, "verbose": self.verbose}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> PlateauValAccuracy:
+        return cls(**config)

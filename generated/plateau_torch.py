@@ -12,7 +12,7 @@ improving. The counter is the epoch; call step(metric) once per epoch.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
@@ -84,6 +84,14 @@ class PlateauValLoss(ReduceLROnPlateau):
             eps=1e-08,
         )
 
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers and strings, so ``torch.load`` reads a checkpoint with its
+        default ``weights_only=True``, as it reads torch's own scheduler state."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
+
 
 # --- plateau_val_accuracy -------------------------------------------------------------------------
 
@@ -149,3 +157,11 @@ class PlateauValAccuracy(ReduceLROnPlateau):
             min_lr=0.0,
             eps=1e-08,
         )
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers and strings, so ``torch.load`` reads a checkpoint with its
+        default ``weights_only=True``, as it reads torch's own scheduler state."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state

@@ -13,7 +13,7 @@ Transformer and language-model recipes: warmup then decay, per optimizer step.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch.optim import Optimizer
@@ -227,13 +227,15 @@ def warmup_cosine_tensor(
 
 class _WarmupCosineLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _WarmupCosineConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _warmup_cosine_at(t, self.c) / self.c.lr
+        c = _WarmupCosineConstants._make(self.values)
+        return _warmup_cosine_at(t, c) / c.lr
 
 
 def warmup_cosine_lambda(
@@ -314,6 +316,13 @@ class WarmupCosine(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -468,13 +477,15 @@ def bert_linear_tensor(
 
 class _BertLinearLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _BertLinearConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _bert_linear_at(t, self.c) / self.c.lr
+        c = _BertLinearConstants._make(self.values)
+        return _bert_linear_at(t, c) / c.lr
 
 
 def bert_linear_lambda(
@@ -550,6 +561,13 @@ class BertLinear(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -639,13 +657,15 @@ def noam_tensor(
 
 class _NoamLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _NoamConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _noam_at(t, self.c) / self.c.lr
+        c = _NoamConstants._make(self.values)
+        return _noam_at(t, c) / c.lr
 
 
 def noam_lambda(
@@ -710,6 +730,13 @@ class Noam(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -792,13 +819,15 @@ def inverse_sqrt_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) ->
 
 class _InverseSqrtLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _InverseSqrtConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _inverse_sqrt_at(t, self.c) / self.c.lr
+        c = _InverseSqrtConstants._make(self.values)
+        return _inverse_sqrt_at(t, c) / c.lr
 
 
 def inverse_sqrt_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -847,6 +876,13 @@ class InverseSqrt(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -949,13 +985,15 @@ def wsd_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Te
 
 class _WsdLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _WsdConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _wsd_at(t, self.c) / self.c.lr
+        c = _WsdConstants._make(self.values)
+        return _wsd_at(t, c) / c.lr
 
 
 def wsd_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -1012,6 +1050,13 @@ class Wsd(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -1104,13 +1149,15 @@ def nanogpt_char_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) ->
 
 class _NanogptCharLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _NanogptCharConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _nanogpt_char_at(t, self.c) / self.c.lr
+        c = _NanogptCharConstants._make(self.values)
+        return _nanogpt_char_at(t, c) / c.lr
 
 
 def nanogpt_char_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -1163,6 +1210,13 @@ class NanogptChar(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -1238,13 +1292,15 @@ def constant_with_warmup_tensor(
 
 class _ConstantWithWarmupLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _ConstantWithWarmupConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _constant_with_warmup_at(t, self.c) / self.c.lr
+        c = _ConstantWithWarmupConstants._make(self.values)
+        return _constant_with_warmup_at(t, c) / c.lr
 
 
 def constant_with_warmup_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -1292,6 +1348,13 @@ class ConstantWithWarmup(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -1368,13 +1431,15 @@ def exponential_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = No
 
 class _ExponentialWarmupLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _ExponentialWarmupConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _exponential_warmup_at(t, self.c) / self.c.lr
+        c = _ExponentialWarmupConstants._make(self.values)
+        return _exponential_warmup_at(t, c) / c.lr
 
 
 def exponential_warmup_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -1423,6 +1488,13 @@ class ExponentialWarmup(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -1496,13 +1568,15 @@ def cosine_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -
 
 class _CosineWarmupLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _CosineWarmupConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _cosine_warmup_at(t, self.c) / self.c.lr
+        c = _CosineWarmupConstants._make(self.values)
+        return _cosine_warmup_at(t, c) / c.lr
 
 
 def cosine_warmup_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -1548,6 +1622,13 @@ class CosineWarmup(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants

@@ -332,9 +332,9 @@ def schedule_context(
             + (" // steps_per_epoch" if schedule.unit == "epoch" else "")
             + "; floors, cycles and remaining steps are computed in int32 before float32."
             + (
-                " Momentum is NOT cycled: Keras optimizers cannot change momentum or beta_1 "
-                "inside a compiled train step (see docs/momentum.md); the PyTorch scheduler "
-                "cycles it."
+                " Momentum is NOT cycled: Keras optimizers hold momentum and beta_1 as Python "
+                "floats, which a compiled train step reads once, when it is traced (see "
+                "docs/momentum.md); the PyTorch scheduler cycles it."
                 if lowered.momentum is not None
                 else ""
             ),
@@ -417,7 +417,7 @@ def render(spec: Spec, target: str) -> str:
         else:
             exports.append(s.class_name)
     closed_form = any(not s.metric_driven for s in schedules)
-    typing = {"NamedTuple", "Any"} if target == "keras" else {"NamedTuple"}
+    typing = {"NamedTuple", "Any"}
     torch_imports = (
         {"LambdaLR", "LRScheduler"} if any(not s.metric_driven for s in schedules) else set()
     )
@@ -540,9 +540,10 @@ def keras_momentum_warnings(specs: Sequence[Spec]) -> list[Problem]:
                     line,
                     column,
                     path,
-                    "Keras optimizers cannot change momentum or beta_1 inside a compiled train "
-                    "step: the Keras schedule cycles the learning rate only (the torch scheduler "
-                    "cycles both; see docs/momentum.md). Set cycle_momentum: false to silence this",
+                    "Keras optimizers hold momentum and beta_1 as Python floats, which a "
+                    "compiled train step reads once, when it is traced: the Keras schedule cycles "
+                    "the learning rate only (the torch scheduler cycles both; see "
+                    "docs/momentum.md). Set cycle_momentum: false to silence this",
                     severity="warning",
                 )
             )

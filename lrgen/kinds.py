@@ -776,6 +776,9 @@ RESERVED_NAMES = (
             "lr",
             "annotations",
             "metrics",
+            "monitor",  # arguments of the ReduceLROnPlateau Keras callback
+            "verbose",
+            "dtype",  # argument of the torch tensor variant
         }
     )
 )

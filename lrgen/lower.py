@@ -401,6 +401,12 @@ class Builder:
             return value  # literals stay inline, as written
         if isinstance(value, Var) and not value.varying and not value.param and not kw:
             return value
+        is_param = isinstance(value, Var) and value.param and value.name == name
+        while name in self.params and not is_param:
+            # A field or derived value never takes a parameter's name: ``patience:
+            # "patience + 1"`` must not read back the parameter, and ``total_steps:
+            # total_steps`` must still be checked.
+            name += "_"
         if name in self.bound:
             return self.bound[name]
         dtype = dtype or value.dtype

@@ -280,9 +280,9 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
               total_steps - 1
 
     The step is Keras's optimizer.iterations; floors, cycles and remaining steps are
-    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers cannot change
-    momentum or beta_1 inside a compiled train step (see docs/momentum.md); the PyTorch
-    scheduler cycles it.
+    computed in int32 before float32. Momentum is NOT cycled: Keras optimizers hold momentum
+    and beta_1 as Python floats, which a compiled train step reads once, when it is traced
+    (see docs/momentum.md); the PyTorch scheduler cycles it.
 
     Spec (golden in golden.yaml)::
 
@@ -337,11 +337,19 @@ class _PlateauConstants(NamedTuple):
 
     lr: float
     patience: float
+    patience_: int
 
 
 def _plateau_constants(*, patience: float = 5) -> _PlateauConstants:
     """Evaluate and check the values that depend on the parameters."""
-    return _PlateauConstants(lr=0.001, patience=patience)
+    patience_ = _integer("schedules.plateau.schedule.patience", patience)
+    _require(
+        patience_ >= 0,
+        "schedules.plateau.schedule.patience",
+        patience_,
+        "is less than the minimum of 0",
+    )
+    return _PlateauConstants(lr=0.001, patience=patience, patience_=patience_)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -373,13 +381,16 @@ class Plateau(keras.callbacks.Callback):
 
     def __init__(self, *, patience: float = 5, monitor: str = "val_loss", verbose: int = 0) -> None:
         super().__init__()
-        self.patience = patience
+        #: The keyword arguments, for get_config (a setting may share a param's name).
+        self.schedule_params: dict[str, float] = {
+            "patience": patience,
+        }
         self.monitor = monitor
         self.verbose = verbose
         self.constants = c = _plateau_constants(patience=patience)
         self.mode = "min"
         self.factor = 0.5
-        self.patience = c.patience
+        self.patience = c.patience_
         self.threshold = 0.0001
         self.threshold_mode = "rel"
         self.cooldown = 0
@@ -440,13 +451,15 @@ class Plateau(keras.callbacks.Callback):
                 f"monitored metric {self.monitor!r} was not logged this epoch "
                 f"(logged: {available}); pass validation_data to fit() or set monitor="
             )
-        self.step(float(logs[self.monitor]))
+        # Keras's convention (its ReduceLROnPlateau, LearningRateScheduler): the logged rate is
+        # the one this epoch trained with, next to this epoch's metrics.
         learning_rate = self.model.optimizer.learning_rate
         logs["learning_rate"] = float(ops.convert_to_numpy(learning_rate))
+        self.step(float(logs[self.monitor]))
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            "patience": self.patience,
-            "monitor": self.monitor,
-            "verbose": self.verbose,
-        }
+        return {**self.schedule_params, "monitor": self.monitor, "verbose": self.verbose}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Plateau:
+        return cls(**config)

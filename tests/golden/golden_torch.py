@@ -12,7 +12,7 @@ Golden test spec: quotes \"\"\", backslashes \\ and a "string" survive.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch.optim import Optimizer
@@ -215,13 +215,15 @@ def warmup_cosine_tensor(
 
 class _WarmupCosineLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _WarmupCosineConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _warmup_cosine_at(t, self.c) / self.c.lr
+        c = _WarmupCosineConstants._make(self.values)
+        return _warmup_cosine_at(t, c) / c.lr
 
 
 def warmup_cosine_lambda(
@@ -296,6 +298,13 @@ class WarmupCosine(LRScheduler):
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
 
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
+
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
         lr = _warmup_cosine_at(self.last_epoch, c)
@@ -360,13 +369,15 @@ def step_decay_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> t
 
 class _StepDecayLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _StepDecayConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _step_decay_at(t, self.c) / self.c.lr
+        c = _StepDecayConstants._make(self.values)
+        return _step_decay_at(t, c) / c.lr
 
 
 def step_decay_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -406,6 +417,13 @@ class StepDecay(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
 
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
@@ -498,13 +516,15 @@ def one_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> to
 
 class _OneCycleLambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``c``) ``LambdaLR.state_dict`` saves."""
+    (``values``) ``LambdaLR.state_dict`` saves."""
 
     def __init__(self, c: _OneCycleConstants) -> None:
-        self.c = c
+        # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
+        self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        return _one_cycle_at(t, self.c) / self.c.lr
+        c = _OneCycleConstants._make(self.values)
+        return _one_cycle_at(t, c) / c.lr
 
 
 def one_cycle_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
@@ -549,6 +569,13 @@ class OneCycle(LRScheduler):
     def get_lr(self) -> list[float]:  # type: ignore[override]
         return self._get_closed_form_lr()
 
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
+
     def _get_closed_form_lr(self) -> list[float]:
         c = self.constants
         lr = _one_cycle_at(self.last_epoch, c)
@@ -573,11 +600,19 @@ class _PlateauConstants(NamedTuple):
 
     lr: float
     patience: float
+    patience_: int
 
 
 def _plateau_constants(*, patience: float = 5) -> _PlateauConstants:
     """Evaluate and check the values that depend on the parameters."""
-    return _PlateauConstants(lr=0.001, patience=patience)
+    patience_ = _integer("schedules.plateau.schedule.patience", patience)
+    _require(
+        patience_ >= 0,
+        "schedules.plateau.schedule.patience",
+        patience_,
+        "is less than the minimum of 0",
+    )
+    return _PlateauConstants(lr=0.001, patience=patience, patience_=patience_)
 
 
 class Plateau(ReduceLROnPlateau):
@@ -612,10 +647,18 @@ class Plateau(ReduceLROnPlateau):
             optimizer,
             mode="min",
             factor=0.5,
-            patience=c.patience,
+            patience=c.patience_,
             threshold=0.0001,
             threshold_mode="rel",
             cooldown=0,
             min_lr=0.0,
             eps=1e-08,
         )
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state without ``constants`` (rebuilt from the keyword arguments at
+        construction): plain numbers and strings, so ``torch.load`` reads a checkpoint with its
+        default ``weights_only=True``, as it reads torch's own scheduler state."""
+        state = super().state_dict()
+        state.pop("constants", None)
+        return state
