@@ -54,6 +54,41 @@ def _require(ok: bool, field: str, value: object = None, problem: str = "") -> N
         raise ValueError(f"{field}: {value!r} {problem}" if problem else field)
 
 
+class _ClosedFormLR(LRScheduler):
+    """The part every closed-form scheduler of this module shares: ``get_lr`` is the closed
+    form at ``last_epoch``, and ``step`` sets it without ``LRScheduler.step``'s generic
+    per-step machinery."""
+
+    def get_lr(self) -> list[float]:  # type: ignore[override]
+        return self._get_closed_form_lr()
+
+    def _get_closed_form_lr(self) -> list[float]:
+        raise NotImplementedError
+
+    def step(self, epoch: int | None = None) -> None:
+        """Advance ``last_epoch`` by one and set each group's lr to its value there.
+
+        The effect of ``LRScheduler.step``: the first calls (torch's call-order warning) and
+        ``step(epoch)`` go through it. A tensor lr is updated in place (``fill_``);
+        ``get_last_lr()`` returns copies, as in torch.
+        """
+        if epoch is not None or self._step_count < 2:
+            super().step(epoch)
+            return
+        self._step_count += 1
+        self.last_epoch += 1
+        last: list[float | torch.Tensor] = []
+        for group, lr in zip(self.optimizer.param_groups, self._get_closed_form_lr(), strict=True):
+            current = group["lr"]
+            if isinstance(current, torch.Tensor):
+                current.fill_(lr)
+                last.append(current.clone())
+            else:
+                group["lr"] = lr
+                last.append(lr)
+        self._last_lr = last
+
+
 # --- chained_constant_exponential -----------------------------------------------------------------
 
 
@@ -144,7 +179,7 @@ def chained_constant_exponential_lambda(optimizer: Optimizer, *, last_epoch: int
     return LambdaLR(optimizer, _ChainedConstantExponentialLambda(c), last_epoch=last_epoch)
 
 
-class ChainedConstantExponential(LRScheduler):
+class ChainedConstantExponential(_ClosedFormLR):
     """``chained_constant_exponential`` as a PyTorch scheduler: the closed form at
     ``last_epoch``.
 
@@ -189,9 +224,6 @@ class ChainedConstantExponential(LRScheduler):
         self.constants = _chained_constant_exponential_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -383,7 +415,7 @@ def warmup_times_cosine_lambda(
     return LambdaLR(optimizer, _WarmupTimesCosineLambda(c), last_epoch=last_epoch)
 
 
-class WarmupTimesCosine(LRScheduler):
+class WarmupTimesCosine(_ClosedFormLR):
     """``warmup_times_cosine`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     A linear warmup multiplied into a cosine that starts at step 0 (both on the same clock,
@@ -443,9 +475,6 @@ class WarmupTimesCosine(LRScheduler):
         )
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -687,7 +716,7 @@ def warmup_plateau_cosine_lambda(
     return LambdaLR(optimizer, _WarmupPlateauCosineLambda(c), last_epoch=last_epoch)
 
 
-class WarmupPlateauCosine(LRScheduler):
+class WarmupPlateauCosine(_ClosedFormLR):
     """``warmup_plateau_cosine`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Nested SequentialLR: warmup, then (a plateau at the full rate, then cosine annealing).
@@ -760,9 +789,6 @@ class WarmupPlateauCosine(LRScheduler):
         )
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -892,7 +918,7 @@ def warmup_then_multistep_lambda(optimizer: Optimizer, *, last_epoch: int = -1) 
     return LambdaLR(optimizer, _WarmupThenMultistepLambda(c), last_epoch=last_epoch)
 
 
-class WarmupThenMultistep(LRScheduler):
+class WarmupThenMultistep(_ClosedFormLR):
     """``warmup_then_multistep`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Goyal et al. (2017) ImageNet recipe in epochs: linear warmup over 5 epochs from 10% of
@@ -942,9 +968,6 @@ class WarmupThenMultistep(LRScheduler):
         self.constants = _warmup_then_multistep_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at

@@ -90,6 +90,41 @@ def _geometric_cycles(first: int, mult: int) -> tuple[tuple[int, ...], tuple[flo
     return tuple(starts), tuple(lengths)
 
 
+class _ClosedFormLR(LRScheduler):
+    """The part every closed-form scheduler of this module shares: ``get_lr`` is the closed
+    form at ``last_epoch``, and ``step`` sets it without ``LRScheduler.step``'s generic
+    per-step machinery."""
+
+    def get_lr(self) -> list[float]:  # type: ignore[override]
+        return self._get_closed_form_lr()
+
+    def _get_closed_form_lr(self) -> list[float]:
+        raise NotImplementedError
+
+    def step(self, epoch: int | None = None) -> None:
+        """Advance ``last_epoch`` by one and set each group's lr to its value there.
+
+        The effect of ``LRScheduler.step``: the first calls (torch's call-order warning) and
+        ``step(epoch)`` go through it. A tensor lr is updated in place (``fill_``);
+        ``get_last_lr()`` returns copies, as in torch.
+        """
+        if epoch is not None or self._step_count < 2:
+            super().step(epoch)
+            return
+        self._step_count += 1
+        self.last_epoch += 1
+        last: list[float | torch.Tensor] = []
+        for group, lr in zip(self.optimizer.param_groups, self._get_closed_form_lr(), strict=True):
+            current = group["lr"]
+            if isinstance(current, torch.Tensor):
+                current.fill_(lr)
+                last.append(current.clone())
+            else:
+                group["lr"] = lr
+                last.append(lr)
+        self._last_lr = last
+
+
 def _momentum_key(optimizer: Optimizer) -> str:
     """Which hyperparameter cycles: SGD-style ``momentum``, else Adam-style ``betas[0]``."""
     if "momentum" in optimizer.defaults:
@@ -213,7 +248,7 @@ def one_cycle_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
     return LambdaLR(optimizer, _OneCycleLambda(c), last_epoch=last_epoch)
 
 
-class OneCycle(LRScheduler):
+class OneCycle(_ClosedFormLR):
     """``one_cycle`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     1cycle as in torch's OneCycleLR docs example: max_lr 0.01 over 10 epochs of a CIFAR-10
@@ -255,9 +290,6 @@ class OneCycle(LRScheduler):
         self.group_scales: list[float] = []
         self._momentum_key = _momentum_key(optimizer)
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -456,7 +488,7 @@ def one_cycle_linear_lambda(
     return LambdaLR(optimizer, _OneCycleLinearLambda(c), last_epoch=last_epoch)
 
 
-class OneCycleLinear(LRScheduler):
+class OneCycleLinear(_ClosedFormLR):
     """``one_cycle_linear`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     1cycle with linear annealing over a fixed number of steps: 25% warmup from max_lr / 25,
@@ -505,9 +537,6 @@ class OneCycleLinear(LRScheduler):
         self.group_scales: list[float] = []
         self._momentum_key = _momentum_key(optimizer)
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -645,7 +674,7 @@ def one_cycle_three_phase_lambda(optimizer: Optimizer, *, last_epoch: int = -1) 
     return LambdaLR(optimizer, _OneCycleThreePhaseLambda(c), last_epoch=last_epoch)
 
 
-class OneCycleThreePhase(LRScheduler):
+class OneCycleThreePhase(_ClosedFormLR):
     """``one_cycle_three_phase`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Leslie Smith's original three-phase 1cycle: linear up from max_lr / 10, back down
@@ -691,9 +720,6 @@ class OneCycleThreePhase(LRScheduler):
         self.group_scales: list[float] = []
         self._momentum_key = _momentum_key(optimizer)
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -812,7 +838,7 @@ def clr_triangular_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> Lamb
     return LambdaLR(optimizer, _ClrTriangularLambda(c), last_epoch=last_epoch)
 
 
-class ClrTriangular(LRScheduler):
+class ClrTriangular(_ClosedFormLR):
     """``clr_triangular`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Cyclical learning rates (Smith, 2017), CIFAR-10 setting: between 0.001 and 0.006 with a
@@ -853,9 +879,6 @@ class ClrTriangular(LRScheduler):
         self.group_scales: list[float] = []
         self._momentum_key = _momentum_key(optimizer)
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -970,7 +993,7 @@ def clr_triangular2_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> Lam
     return LambdaLR(optimizer, _ClrTriangular2Lambda(c), last_epoch=last_epoch)
 
 
-class ClrTriangular2(LRScheduler):
+class ClrTriangular2(_ClosedFormLR):
     """``clr_triangular2`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     CLR "triangular2": the amplitude is halved after every cycle.
@@ -1009,9 +1032,6 @@ class ClrTriangular2(LRScheduler):
         self.group_scales: list[float] = []
         self._momentum_key = _momentum_key(optimizer)
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -1129,7 +1149,7 @@ def clr_exp_range_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> Lambd
     return LambdaLR(optimizer, _ClrExpRangeLambda(c), last_epoch=last_epoch)
 
 
-class ClrExpRange(LRScheduler):
+class ClrExpRange(_ClosedFormLR):
     """``clr_exp_range`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     CLR "exp_range": the amplitude decays as gamma ** iteration (gamma 0.99994, as in the
@@ -1171,9 +1191,6 @@ class ClrExpRange(LRScheduler):
         self.group_scales: list[float] = []
         self._momentum_key = _momentum_key(optimizer)
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -1291,7 +1308,7 @@ def clr_custom_scale_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> La
     return LambdaLR(optimizer, _ClrCustomScaleLambda(c), last_epoch=last_epoch)
 
 
-class ClrCustomScale(LRScheduler):
+class ClrCustomScale(_ClosedFormLR):
     """``clr_custom_scale`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     CLR with a custom amplitude per cycle, 0.5 * (1 + sin(x * pi / 2)) for cycle x (the
@@ -1337,9 +1354,6 @@ class ClrCustomScale(LRScheduler):
         self.constants = _clr_custom_scale_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -1477,7 +1491,7 @@ def sgdr_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
     return LambdaLR(optimizer, _SgdrLambda(c), last_epoch=last_epoch)
 
 
-class Sgdr(LRScheduler):
+class Sgdr(_ClosedFormLR):
     """``sgdr`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     SGDR (Loshchilov & Hutter, 2017) on CIFAR: cosine annealing from 0.05 with warm
@@ -1517,9 +1531,6 @@ class Sgdr(LRScheduler):
         self.constants = _sgdr_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at

@@ -75,6 +75,41 @@ def _require(ok: bool, field: str, value: object = None, problem: str = "") -> N
         raise ValueError(f"{field}: {value!r} {problem}" if problem else field)
 
 
+class _ClosedFormLR(LRScheduler):
+    """The part every closed-form scheduler of this module shares: ``get_lr`` is the closed
+    form at ``last_epoch``, and ``step`` sets it without ``LRScheduler.step``'s generic
+    per-step machinery."""
+
+    def get_lr(self) -> list[float]:  # type: ignore[override]
+        return self._get_closed_form_lr()
+
+    def _get_closed_form_lr(self) -> list[float]:
+        raise NotImplementedError
+
+    def step(self, epoch: int | None = None) -> None:
+        """Advance ``last_epoch`` by one and set each group's lr to its value there.
+
+        The effect of ``LRScheduler.step``: the first calls (torch's call-order warning) and
+        ``step(epoch)`` go through it. A tensor lr is updated in place (``fill_``);
+        ``get_last_lr()`` returns copies, as in torch.
+        """
+        if epoch is not None or self._step_count < 2:
+            super().step(epoch)
+            return
+        self._step_count += 1
+        self.last_epoch += 1
+        last: list[float | torch.Tensor] = []
+        for group, lr in zip(self.optimizer.param_groups, self._get_closed_form_lr(), strict=True):
+            current = group["lr"]
+            if isinstance(current, torch.Tensor):
+                current.fill_(lr)
+                last.append(current.clone())
+            else:
+                group["lr"] = lr
+                last.append(lr)
+        self._last_lr = last
+
+
 # --- resnet_step ----------------------------------------------------------------------------------
 
 
@@ -153,7 +188,7 @@ def resnet_step_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaL
     return LambdaLR(optimizer, _ResnetStepLambda(c), last_epoch=last_epoch)
 
 
-class ResnetStep(LRScheduler):
+class ResnetStep(_ClosedFormLR):
     """``resnet_step`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     ResNet-50 on ImageNet, torchvision's original recipe: SGD lr 0.1, divided by 10 every 30
@@ -189,9 +224,6 @@ class ResnetStep(LRScheduler):
         self.constants = _resnet_step_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -294,7 +326,7 @@ def resnet_multistep_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> La
     return LambdaLR(optimizer, _ResnetMultistepLambda(c), last_epoch=last_epoch)
 
 
-class ResnetMultistep(LRScheduler):
+class ResnetMultistep(_ClosedFormLR):
     """``resnet_multistep`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     ResNet on ImageNet with explicit milestones: lr 0.1, divided by 10 at epochs 30, 60 and
@@ -330,9 +362,6 @@ class ResnetMultistep(LRScheduler):
         self.constants = _resnet_multistep_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -435,7 +464,7 @@ def mobilenet_v2_exponential_lambda(optimizer: Optimizer, *, last_epoch: int = -
     return LambdaLR(optimizer, _MobilenetV2ExponentialLambda(c), last_epoch=last_epoch)
 
 
-class MobilenetV2Exponential(LRScheduler):
+class MobilenetV2Exponential(_ClosedFormLR):
     """``mobilenet_v2_exponential`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     MobileNetV2 on ImageNet, torchvision's recipe (--lr 0.045 --lr-step-size 1 --lr-gamma
@@ -472,9 +501,6 @@ class MobilenetV2Exponential(LRScheduler):
         self.constants = _mobilenet_v2_exponential_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -573,7 +599,7 @@ def cifar_cosine_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> Lambda
     return LambdaLR(optimizer, _CifarCosineLambda(c), last_epoch=last_epoch)
 
 
-class CifarCosine(LRScheduler):
+class CifarCosine(_ClosedFormLR):
     """``cifar_cosine`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Cosine annealing to zero over 200 epochs, the common CIFAR-10 ResNet/WRN baseline (SGD
@@ -608,9 +634,6 @@ class CifarCosine(LRScheduler):
         self.constants = _cifar_cosine_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -711,7 +734,7 @@ def cosine_eta_min_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> Lamb
     return LambdaLR(optimizer, _CosineEtaMinLambda(c), last_epoch=last_epoch)
 
 
-class CosineEtaMin(LRScheduler):
+class CosineEtaMin(_ClosedFormLR):
     """``cosine_eta_min`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Cosine annealing from 0.05 down to a floor of 1e-5 over 100 epochs.
@@ -745,9 +768,6 @@ class CosineEtaMin(LRScheduler):
         self.constants = _cosine_eta_min_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -945,7 +965,7 @@ def resnet50_v2_recipe_lambda(
     return LambdaLR(optimizer, _Resnet50V2RecipeLambda(c), last_epoch=last_epoch)
 
 
-class Resnet50V2Recipe(LRScheduler):
+class Resnet50V2Recipe(_ClosedFormLR):
     """``resnet50_v2_recipe`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     torchvision's "new recipe" shape (--lr-scheduler cosineannealinglr --lr-warmup-method
@@ -1008,9 +1028,6 @@ class Resnet50V2Recipe(LRScheduler):
         self.constants = _resnet50_v2_recipe_constants(epochs=epochs, warmup_epochs=warmup_epochs)
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -1110,7 +1127,7 @@ def constant_warmup_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> Lam
     return LambdaLR(optimizer, _ConstantWarmupLambda(c), last_epoch=last_epoch)
 
 
-class ConstantWarmup(LRScheduler):
+class ConstantWarmup(_ClosedFormLR):
     """``constant_warmup`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     torchvision --lr-warmup-method constant: 1% of the rate for the first 5 epochs, then the
@@ -1146,9 +1163,6 @@ class ConstantWarmup(LRScheduler):
         self.constants = _constant_warmup_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -1254,7 +1268,7 @@ def linear_warmup_epochs_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -
     return LambdaLR(optimizer, _LinearWarmupEpochsLambda(c), last_epoch=last_epoch)
 
 
-class LinearWarmupEpochs(LRScheduler):
+class LinearWarmupEpochs(_ClosedFormLR):
     """``linear_warmup_epochs`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Large-batch SGD with the linear scaling rule (Goyal et al., 2017): batch 1024 gets lr
@@ -1294,9 +1308,6 @@ class LinearWarmupEpochs(LRScheduler):
         self.constants = _linear_warmup_epochs_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -1434,7 +1445,7 @@ def segmentation_poly_lambda(
     return LambdaLR(optimizer, _SegmentationPolyLambda(c), last_epoch=last_epoch)
 
 
-class SegmentationPoly(LRScheduler):
+class SegmentationPoly(_ClosedFormLR):
     """``segmentation_poly`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Semantic segmentation (torchvision references/segmentation, DeepLab "poly" policy): lr
@@ -1486,9 +1497,6 @@ class SegmentationPoly(LRScheduler):
         )
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at

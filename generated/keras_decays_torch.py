@@ -84,6 +84,41 @@ def _geometric_periods(
     return tuple(starts), tuple(offsets), tuple(lengths), tuple(peaks)
 
 
+class _ClosedFormLR(LRScheduler):
+    """The part every closed-form scheduler of this module shares: ``get_lr`` is the closed
+    form at ``last_epoch``, and ``step`` sets it without ``LRScheduler.step``'s generic
+    per-step machinery."""
+
+    def get_lr(self) -> list[float]:  # type: ignore[override]
+        return self._get_closed_form_lr()
+
+    def _get_closed_form_lr(self) -> list[float]:
+        raise NotImplementedError
+
+    def step(self, epoch: int | None = None) -> None:
+        """Advance ``last_epoch`` by one and set each group's lr to its value there.
+
+        The effect of ``LRScheduler.step``: the first calls (torch's call-order warning) and
+        ``step(epoch)`` go through it. A tensor lr is updated in place (``fill_``);
+        ``get_last_lr()`` returns copies, as in torch.
+        """
+        if epoch is not None or self._step_count < 2:
+            super().step(epoch)
+            return
+        self._step_count += 1
+        self.last_epoch += 1
+        last: list[float | torch.Tensor] = []
+        for group, lr in zip(self.optimizer.param_groups, self._get_closed_form_lr(), strict=True):
+            current = group["lr"]
+            if isinstance(current, torch.Tensor):
+                current.fill_(lr)
+                last.append(current.clone())
+            else:
+                group["lr"] = lr
+                last.append(lr)
+        self._last_lr = last
+
+
 # --- cifar_resnet_piecewise -----------------------------------------------------------------------
 
 
@@ -168,7 +203,7 @@ def cifar_resnet_piecewise_lambda(optimizer: Optimizer, *, last_epoch: int = -1)
     return LambdaLR(optimizer, _CifarResnetPiecewiseLambda(c), last_epoch=last_epoch)
 
 
-class CifarResnetPiecewise(LRScheduler):
+class CifarResnetPiecewise(_ClosedFormLR):
     """``cifar_resnet_piecewise`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     He et al. (2016) CIFAR-10 ResNet: 0.1, divided by 10 after 32k and 48k iterations,
@@ -206,9 +241,6 @@ class CifarResnetPiecewise(LRScheduler):
         self.constants = _cifar_resnet_piecewise_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -310,7 +342,7 @@ def inverse_time_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> Lambda
     return LambdaLR(optimizer, _InverseTimeLambda(c), last_epoch=last_epoch)
 
 
-class InverseTime(LRScheduler):
+class InverseTime(_ClosedFormLR):
     """``inverse_time`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     The TensorFlow overfit-and-underfit tutorial: 0.001 / (1 + t / 20000), i.e. halved after
@@ -348,9 +380,6 @@ class InverseTime(LRScheduler):
         self.constants = _inverse_time_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -450,7 +479,7 @@ def exponential_smooth_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> 
     return LambdaLR(optimizer, _ExponentialSmoothLambda(c), last_epoch=last_epoch)
 
 
-class ExponentialSmooth(LRScheduler):
+class ExponentialSmooth(_ClosedFormLR):
     """``exponential_smooth`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     The Keras ExponentialDecay docstring example: 0.01 * 0.9 ** (t / 10000).
@@ -486,9 +515,6 @@ class ExponentialSmooth(LRScheduler):
         self.constants = _exponential_smooth_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -593,7 +619,7 @@ def exponential_staircase_lambda(optimizer: Optimizer, *, last_epoch: int = -1) 
     return LambdaLR(optimizer, _ExponentialStaircaseLambda(c), last_epoch=last_epoch)
 
 
-class ExponentialStaircase(LRScheduler):
+class ExponentialStaircase(_ClosedFormLR):
     """``exponential_staircase`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Staircase exponential decay: 0.1 * 0.96 ** floor(t / 1000), a drop every 1000 steps.
@@ -632,9 +658,6 @@ class ExponentialStaircase(LRScheduler):
         self.constants = _exponential_staircase_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -745,7 +768,7 @@ def polynomial_cycle_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> La
     return LambdaLR(optimizer, _PolynomialCycleLambda(c), last_epoch=last_epoch)
 
 
-class PolynomialCycle(LRScheduler):
+class PolynomialCycle(_ClosedFormLR):
     """``polynomial_cycle`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     The Keras PolynomialDecay docstring example (0.1 to 0.01 over 10000 steps, power 0.5)
@@ -786,9 +809,6 @@ class PolynomialCycle(LRScheduler):
         self.constants = _polynomial_cycle_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -904,7 +924,7 @@ def cosine_with_warmup_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> 
     return LambdaLR(optimizer, _CosineWithWarmupLambda(c), last_epoch=last_epoch)
 
 
-class CosineWithWarmup(LRScheduler):
+class CosineWithWarmup(_ClosedFormLR):
     """``cosine_with_warmup`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Keras CosineDecay with warmup (the docstring's example, which starts at 0; lrgen needs a
@@ -947,9 +967,6 @@ class CosineWithWarmup(LRScheduler):
         self.constants = _cosine_with_warmup_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -1107,7 +1124,7 @@ def cosine_restarts_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> Lam
     return LambdaLR(optimizer, _CosineRestartsLambda(c), last_epoch=last_epoch)
 
 
-class CosineRestarts(LRScheduler):
+class CosineRestarts(_ClosedFormLR):
     """``cosine_restarts`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Keras CosineDecayRestarts (SGDR): first period 1000 steps, each period twice as long,
@@ -1147,9 +1164,6 @@ class CosineRestarts(LRScheduler):
         self.constants = _cosine_restarts_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at

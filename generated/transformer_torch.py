@@ -72,6 +72,41 @@ def _require(ok: bool, field: str, value: object = None, problem: str = "") -> N
         raise ValueError(f"{field}: {value!r} {problem}" if problem else field)
 
 
+class _ClosedFormLR(LRScheduler):
+    """The part every closed-form scheduler of this module shares: ``get_lr`` is the closed
+    form at ``last_epoch``, and ``step`` sets it without ``LRScheduler.step``'s generic
+    per-step machinery."""
+
+    def get_lr(self) -> list[float]:  # type: ignore[override]
+        return self._get_closed_form_lr()
+
+    def _get_closed_form_lr(self) -> list[float]:
+        raise NotImplementedError
+
+    def step(self, epoch: int | None = None) -> None:
+        """Advance ``last_epoch`` by one and set each group's lr to its value there.
+
+        The effect of ``LRScheduler.step``: the first calls (torch's call-order warning) and
+        ``step(epoch)`` go through it. A tensor lr is updated in place (``fill_``);
+        ``get_last_lr()`` returns copies, as in torch.
+        """
+        if epoch is not None or self._step_count < 2:
+            super().step(epoch)
+            return
+        self._step_count += 1
+        self.last_epoch += 1
+        last: list[float | torch.Tensor] = []
+        for group, lr in zip(self.optimizer.param_groups, self._get_closed_form_lr(), strict=True):
+            current = group["lr"]
+            if isinstance(current, torch.Tensor):
+                current.fill_(lr)
+                last.append(current.clone())
+            else:
+                group["lr"] = lr
+                last.append(lr)
+        self._last_lr = last
+
+
 # --- warmup_cosine --------------------------------------------------------------------------------
 
 
@@ -251,7 +286,7 @@ def warmup_cosine_lambda(
     return LambdaLR(optimizer, _WarmupCosineLambda(c), last_epoch=last_epoch)
 
 
-class WarmupCosine(LRScheduler):
+class WarmupCosine(_ClosedFormLR):
     """``warmup_cosine`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Linear warmup from 1% of the rate, then cosine decay to 1e-6 (the shape of most
@@ -313,9 +348,6 @@ class WarmupCosine(LRScheduler):
         )
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -501,7 +533,7 @@ def bert_linear_lambda(
     return LambdaLR(optimizer, _BertLinearLambda(c), last_epoch=last_epoch)
 
 
-class BertLinear(LRScheduler):
+class BertLinear(_ClosedFormLR):
     """``bert_linear`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     BERT fine-tuning, transformers' get_linear_schedule_with_warmup: linear warmup from 0 to
@@ -558,9 +590,6 @@ class BertLinear(LRScheduler):
         self.constants = _bert_linear_constants(total_steps=total_steps, warmup_steps=warmup_steps)
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -677,7 +706,7 @@ def noam_lambda(
     return LambdaLR(optimizer, _NoamLambda(c), last_epoch=last_epoch)
 
 
-class Noam(LRScheduler):
+class Noam(_ClosedFormLR):
     """``noam`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     "Attention Is All You Need" rate (the Annotated Transformer's LambdaLR, Adam lr 1.0):
@@ -727,9 +756,6 @@ class Noam(LRScheduler):
         self.constants = _noam_constants(d_model=d_model, warmup=warmup)
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -837,7 +863,7 @@ def inverse_sqrt_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> Lambda
     return LambdaLR(optimizer, _InverseSqrtLambda(c), last_epoch=last_epoch)
 
 
-class InverseSqrt(LRScheduler):
+class InverseSqrt(_ClosedFormLR):
     """``inverse_sqrt`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     fairseq's inverse_sqrt (transformers' get_inverse_sqrt_schedule): linear warmup to 5e-4
@@ -873,9 +899,6 @@ class InverseSqrt(LRScheduler):
         self.constants = _inverse_sqrt_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -1003,7 +1026,7 @@ def wsd_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
     return LambdaLR(optimizer, _WsdLambda(c), last_epoch=last_epoch)
 
 
-class Wsd(LRScheduler):
+class Wsd(_ClosedFormLR):
     """``wsd`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Warmup-stable-decay (MiniCPM; transformers' get_wsd_schedule): 2k steps of linear
@@ -1047,9 +1070,6 @@ class Wsd(LRScheduler):
         self.constants = _wsd_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -1167,7 +1187,7 @@ def nanogpt_char_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> Lambda
     return LambdaLR(optimizer, _NanogptCharLambda(c), last_epoch=last_epoch)
 
 
-class NanogptChar(LRScheduler):
+class NanogptChar(_ClosedFormLR):
     """``nanogpt_char`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     nanoGPT's shakespeare_char config: linear warmup over 100 iterations to 1e-3, cosine
@@ -1207,9 +1227,6 @@ class NanogptChar(LRScheduler):
         self.constants = _nanogpt_char_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -1310,7 +1327,7 @@ def constant_with_warmup_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -
     return LambdaLR(optimizer, _ConstantWithWarmupLambda(c), last_epoch=last_epoch)
 
 
-class ConstantWithWarmup(LRScheduler):
+class ConstantWithWarmup(_ClosedFormLR):
     """``constant_with_warmup`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     transformers' get_constant_schedule_with_warmup: linear warmup from 0 over 500 steps,
@@ -1345,9 +1362,6 @@ class ConstantWithWarmup(LRScheduler):
         self.constants = _constant_with_warmup_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -1449,7 +1463,7 @@ def exponential_warmup_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> 
     return LambdaLR(optimizer, _ExponentialWarmupLambda(c), last_epoch=last_epoch)
 
 
-class ExponentialWarmup(LRScheduler):
+class ExponentialWarmup(_ClosedFormLR):
     """``exponential_warmup`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Geometric warmup from 1e-7 to 1e-3 over 1000 steps (equal ratio per step), then
@@ -1485,9 +1499,6 @@ class ExponentialWarmup(LRScheduler):
         self.constants = _exponential_warmup_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -1586,7 +1597,7 @@ def cosine_warmup_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> Lambd
     return LambdaLR(optimizer, _CosineWarmupLambda(c), last_epoch=last_epoch)
 
 
-class CosineWarmup(LRScheduler):
+class CosineWarmup(_ClosedFormLR):
     """``cosine_warmup`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Half-cosine warmup from 0 to 1e-4 over 1000 steps, then constant.
@@ -1619,9 +1630,6 @@ class CosineWarmup(LRScheduler):
         self.constants = _cosine_warmup_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at

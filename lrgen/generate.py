@@ -440,12 +440,22 @@ def render(spec: Spec, target: str) -> str:
     return format_source(template.render(module=context), f"{spec.stem}_{target}.py")
 
 
+@cache
+def _ruff() -> list[str]:
+    """The pinned ruff's own executable: what ``python -m ruff`` execs, without starting a
+    second Python first (about 30 ms per generated file)."""
+    try:
+        from ruff import find_ruff_bin
+
+        return [os.fsdecode(find_ruff_bin())]
+    except (ImportError, FileNotFoundError):
+        return [sys.executable, "-m", "ruff"]
+
+
 def format_source(source: str, filename: str) -> str:
     """Format with the pinned ruff (a dependency of lrgen), isolated from any user config."""
     command = [
-        sys.executable,
-        "-m",
-        "ruff",
+        *_ruff(),
         "format",
         "--isolated",
         "--line-length",

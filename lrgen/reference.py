@@ -145,9 +145,10 @@ def _as_steps(steps: npt.ArrayLike) -> tuple[Steps, tuple[int, ...]]:
             raise ValueError(f"steps must be at most {_INT64_MAX} (int64)")
     elif kind != "i":
         raise ValueError(f"steps must be integers >= 0, got an array of dtype {arr.dtype}")
-    if arr.size and np.any(arr < 0):
+    if arr.size and arr.min() < 0:  # a reduction: no temporary mask of the size of steps
         raise ValueError(f"steps must be >= 0, got {arr[arr < 0].ravel()[0].item()!r}")
-    return arr.astype(np.int64).ravel(), arr.shape
+    # No copy of int64 steps: no function below writes into ``t``.
+    return arr.astype(np.int64, copy=False).ravel(), arr.shape
 
 
 def _t_max(t: Steps) -> int:
@@ -375,9 +376,18 @@ def cosine_annealing_lr(t: Steps, lr: float, T_max: int, eta_min: float) -> Arra
       \eta_t = \eta_{min} + (\eta - \eta_{min}) \frac{1 + \cos(\pi t / T_{max})}{2}
 
     Past ``T_max`` the cosine rises again with period ``2 T_max``, exactly as torch's closed
-    form (and, up to roundoff, its recurrent form) does.
+    form (and, up to roundoff, its recurrent form) does. ``t`` is reduced modulo the period in
+    integers first: ``pi * t`` itself would lose the phase at very large steps.
     """
-    return eta_min + (lr - eta_min) * (1 + np.cos(np.pi * t / T_max)) / 2
+    # The formula's operations in its order, in place: one array instead of one per operation.
+    x = (np.pi * (t % (2 * T_max))).astype(np.float64, copy=False)
+    x /= T_max
+    np.cos(x, out=x)
+    x += 1
+    x *= lr - eta_min
+    x /= 2
+    x += eta_min
+    return x
 
 
 def cosine_annealing_warm_restarts(
@@ -643,12 +653,20 @@ def sequential_lr(
     .. math::
       \eta_t = \text{child}_i(t - m_i) \quad \text{for } m_i \le t < m_{i+1}, \; m_0 = 0
 
-    Each child is evaluated only on its own steps.
+    Each child is evaluated only on its own steps. Sorted steps (``np.arange``, the usual
+    case) are cut into one slice per child; others are split with a mask per child.
     """
     bounds = np.asarray(milestones, dtype=np.int64)
-    which = np.searchsorted(bounds, t, side="right")
     offsets = [0, *(int(m) for m in milestones)]
     out = np.empty(t.shape)
+    if t.size < 2 or bool(np.all(t[1:] >= t[:-1])):
+        cuts = [0, *np.searchsorted(t, bounds, side="left").tolist(), t.size]
+        for i, child in enumerate(children):
+            mine = slice(cuts[i], cuts[i + 1])
+            if cuts[i] < cuts[i + 1]:
+                out[mine] = child(t[mine] - offsets[i] if offsets[i] else t[mine])
+        return out
+    which = np.searchsorted(bounds, t, side="right")
     for i, child in enumerate(children):
         mine = which == i
         if mine.any():

@@ -48,6 +48,41 @@ def _require(ok: bool, field: str, value: object = None, problem: str = "") -> N
         raise ValueError(f"{field}: {value!r} {problem}" if problem else field)
 
 
+class _ClosedFormLR(LRScheduler):
+    """The part every closed-form scheduler of this module shares: ``get_lr`` is the closed
+    form at ``last_epoch``, and ``step`` sets it without ``LRScheduler.step``'s generic
+    per-step machinery."""
+
+    def get_lr(self) -> list[float]:  # type: ignore[override]
+        return self._get_closed_form_lr()
+
+    def _get_closed_form_lr(self) -> list[float]:
+        raise NotImplementedError
+
+    def step(self, epoch: int | None = None) -> None:
+        """Advance ``last_epoch`` by one and set each group's lr to its value there.
+
+        The effect of ``LRScheduler.step``: the first calls (torch's call-order warning) and
+        ``step(epoch)`` go through it. A tensor lr is updated in place (``fill_``);
+        ``get_last_lr()`` returns copies, as in torch.
+        """
+        if epoch is not None or self._step_count < 2:
+            super().step(epoch)
+            return
+        self._step_count += 1
+        self.last_epoch += 1
+        last: list[float | torch.Tensor] = []
+        for group, lr in zip(self.optimizer.param_groups, self._get_closed_form_lr(), strict=True):
+            current = group["lr"]
+            if isinstance(current, torch.Tensor):
+                current.fill_(lr)
+                last.append(current.clone())
+            else:
+                group["lr"] = lr
+                last.append(lr)
+        self._last_lr = last
+
+
 def _momentum_key(optimizer: Optimizer) -> str:
     """Which hyperparameter cycles: SGD-style ``momentum``, else Adam-style ``betas[0]``."""
     if "momentum" in optimizer.defaults:
@@ -239,7 +274,7 @@ def warmup_cosine_lambda(
     return LambdaLR(optimizer, _WarmupCosineLambda(c), last_epoch=last_epoch)
 
 
-class WarmupCosine(LRScheduler):
+class WarmupCosine(_ClosedFormLR):
     """``warmup_cosine`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Linear warmup then cosine. Hostile text stays text: \"\"\"; import os; os.system("x") \"\"\"
@@ -294,9 +329,6 @@ class WarmupCosine(LRScheduler):
         )
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -387,7 +419,7 @@ def step_decay_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR
     return LambdaLR(optimizer, _StepDecayLambda(c), last_epoch=last_epoch)
 
 
-class StepDecay(LRScheduler):
+class StepDecay(_ClosedFormLR):
     """``step_decay`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Counter t: epochs.
@@ -414,9 +446,6 @@ class StepDecay(LRScheduler):
         self.constants = _step_decay_constants()
         self.group_scales: list[float] = []
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
@@ -534,7 +563,7 @@ def one_cycle_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
     return LambdaLR(optimizer, _OneCycleLambda(c), last_epoch=last_epoch)
 
 
-class OneCycle(LRScheduler):
+class OneCycle(_ClosedFormLR):
     """``one_cycle`` as a PyTorch scheduler: the closed form at ``last_epoch``.
 
     Counter t: optimizer steps.
@@ -565,9 +594,6 @@ class OneCycle(LRScheduler):
         self.group_scales: list[float] = []
         self._momentum_key = _momentum_key(optimizer)
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
