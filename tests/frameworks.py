@@ -8,13 +8,30 @@ are compared with these, so neither is compared only with itself.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from lrgen import expr as ex
 from lrgen.ir import Bound
+
+
+def import_path(path: Path, prefix: str = "_lrgen_test") -> ModuleType:
+    """Import a generated module from its file, registered in ``sys.modules`` (pickling of its
+    classes needs that) under a name unique to the path."""
+    name = f"{prefix}_{path.stem}_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
 
 TORCH_KINDS = frozenset(
     {

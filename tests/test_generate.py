@@ -9,7 +9,6 @@ framework built-ins, over >= 1000 steps and every boundary +-1. Plus golden file
 from __future__ import annotations
 
 import ast
-import importlib.util
 import io
 import os
 import pickle
@@ -29,6 +28,7 @@ from tests.frameworks import (
     boundary_steps,
     float32_close,
     float64_close,
+    import_path,
     keras_builtin,
     keras_values,
     mirrors_torch,
@@ -46,13 +46,7 @@ keras = pytest.importorskip("keras")
 
 
 def _import(path: Path) -> ModuleType:
-    name = f"_lrgen_test_{path.stem}_{abs(hash(str(path)))}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # pickling needs the module registered
-    spec.loader.exec_module(module)
-    return module
+    return import_path(path)
 
 
 @pytest.fixture(scope="module")

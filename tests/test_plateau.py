@@ -18,7 +18,6 @@ Also the generated code's construction checks, parameter names and configs that 
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import itertools
 import json
@@ -40,6 +39,7 @@ from hypothesis import strategies as st
 import lrgen
 from lrgen import reference
 from lrgen.cli import main
+from tests.frameworks import import_path
 
 torch = pytest.importorskip("torch")
 keras = pytest.importorskip("keras")
@@ -107,13 +107,7 @@ schedules:
 
 
 def _import(path: Path) -> ModuleType:
-    name = f"_lrgen_plateau_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # pickling needs the module registered
-    spec.loader.exec_module(module)
-    return module
+    return import_path(path, "_lrgen_plateau")
 
 
 @pytest.fixture(scope="module")
