@@ -380,7 +380,9 @@ def cosine_annealing_lr(t: Steps, lr: float, T_max: int, eta_min: float) -> Arra
     integers first: ``pi * t`` itself would lose the phase at very large steps.
     """
     # The formula's operations in its order, in place: one array instead of one per operation.
-    x = (np.pi * (t % (2 * T_max))).astype(np.float64, copy=False)
+    if t.size and int(t.max()) >= 2 * T_max:  # only then: no extra array in the common case
+        t = t % (2 * T_max)
+    x = (np.pi * t).astype(np.float64, copy=False)
     x /= T_max
     np.cos(x, out=x)
     x += 1
