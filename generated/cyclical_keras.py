@@ -264,18 +264,21 @@ class OneCycleLinear(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step: Any) -> Any:
         c = self.constants
         t = ops.cast(step, "int32")
-        v1 = ops.minimum(t, c.phase2_end_floor)
         return ops.where(
-            v1 <= c.phase1_end_floor,
+            ops.minimum(t, c.phase2_end_floor) <= c.phase1_end_floor,
             0.1
             if c.phase1_end == 0.0
-            else 0.004 + 0.096 * (ops.cast(v1, "float32") / c.phase1_end),
+            else 0.004
+            + 0.096 * (ops.cast(ops.minimum(t, c.phase2_end_floor), "float32") / c.phase1_end),
             4e-07
             if c.phase2_length == 0.0
             else 4e-07
             + (0.1 - 4e-07)
             * (
-                (ops.cast(c.phase2_end_floor - v1, "float32") + c.phase2_end_fraction)
+                (
+                    ops.cast(c.phase2_end_floor - ops.minimum(t, c.phase2_end_floor), "float32")
+                    + c.phase2_end_fraction
+                )
                 / c.phase2_length
             ),
         )

@@ -454,15 +454,22 @@ def one_cycle_linear_tensor(
     dtype = dtype or torch.get_default_dtype()
     c = _one_cycle_linear_constants(total_steps=total_steps)
     t = t.to(torch.int64)
-    v1 = torch.clamp(t, max=c.phase2_end_floor)
     return torch.where(
-        v1 <= c.phase1_end_floor,
-        0.1 if c.phase1_end == 0.0 else 0.004 + 0.096 * (v1.to(dtype) / c.phase1_end),
+        torch.clamp(t, max=c.phase2_end_floor) <= c.phase1_end_floor,
+        0.1
+        if c.phase1_end == 0.0
+        else 0.004 + 0.096 * (torch.clamp(t, max=c.phase2_end_floor).to(dtype) / c.phase1_end),
         4e-07
         if c.phase2_length == 0.0
         else 4e-07
         + (0.1 - 4e-07)
-        * (((c.phase2_end_floor - v1).to(dtype) + c.phase2_end_fraction) / c.phase2_length),
+        * (
+            (
+                (c.phase2_end_floor - torch.clamp(t, max=c.phase2_end_floor)).to(dtype)
+                + c.phase2_end_fraction
+            )
+            / c.phase2_length
+        ),
     )
 
 
@@ -1453,7 +1460,7 @@ def sgdr_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.T
     c = _sgdr_constants()
     t = t.to(torch.int64)
     v1 = torch.bucketize(t, torch.tensor(c.cycle_starts, device=t.device), right=True) - 1
-    v2 = torch.tensor(c.cycle_lengths, dtype=dtype, device=t.device)[v1]
+    v2 = torch.take(torch.tensor(c.cycle_lengths, dtype=dtype, device=t.device), v1)
     return (
         0.05
         * torch.sin(
@@ -1461,9 +1468,12 @@ def sgdr_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.T
             / 2
             * (
                 v2
-                - (t - torch.tensor(c.cycle_starts, dtype=torch.int64, device=t.device)[v1]).to(
-                    dtype
-                )
+                - (
+                    t
+                    - torch.take(
+                        torch.tensor(c.cycle_starts, dtype=torch.int64, device=t.device), v1
+                    )
+                ).to(dtype)
             )
             / v2
         )

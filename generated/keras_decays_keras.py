@@ -439,7 +439,15 @@ class PolynomialCycle(keras.optimizers.schedules.LearningRateSchedule):
         t = ops.cast(step, "int32")
         return (0.1 - 0.01) * (
             ops.cast(ops.where(t == 0, 10000, ops.mod(10000 - ops.mod(t, 10000), 10000)), "float32")
-            / (ops.cast(ops.maximum(ops.floor_divide(t + 9999, 10000), 1), "float32") * 10000.0)
+            / (
+                ops.cast(
+                    ops.maximum(
+                        ops.floor_divide(t, 10000) + ops.where(ops.mod(t, 10000) > 0, 1, 0), 1
+                    ),
+                    "float32",
+                )
+                * 10000.0
+            )
         ) ** 0.5 + 0.01
 
     def get_config(self) -> dict[str, Any]:
@@ -522,7 +530,7 @@ class CosineWithWarmup(keras.optimizers.schedules.LearningRateSchedule):
         v1 = ops.minimum(t, 2000)
         return ops.where(
             v1 < 1000,
-            0.0001 + 0.0999 * ops.cast(v1, "float32") / 1000.0,
+            0.0001 + 0.0999 * (ops.cast(v1, "float32") / 1000.0),
             0.1 * ops.sin(math.pi / 2 * ops.cast(1000 - (v1 - 1000), "float32") / 1000.0) ** 2,
         )
 

@@ -178,9 +178,10 @@ def cifar_resnet_piecewise_tensor(
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
-    return torch.tensor((0.1, 0.01, 0.001), dtype=dtype, device=t.device)[
-        torch.bucketize(t - 1, torch.tensor((32000, 48000), device=t.device), right=True)
-    ]
+    return torch.take(
+        torch.tensor((0.1, 0.01, 0.001), dtype=dtype, device=t.device),
+        torch.bucketize(t - 1, torch.tensor((32000, 48000), device=t.device), right=True),
+    )
 
 
 class _CifarResnetPiecewiseLambda:
@@ -696,7 +697,7 @@ def _polynomial_cycle_constants() -> _PolynomialCycleConstants:
 def _polynomial_cycle_at(t: int, c: _PolynomialCycleConstants) -> float:
     return (0.1 - 0.01) * (
         float(10000 if t == 0 else (10000 - t % 10000) % 10000)
-        / (float(max((t + 9999) // 10000, 1)) * 10000.0)
+        / (float(max(t // 10000 + (1 if t % 10000 > 0 else 0), 1)) * 10000.0)
     ) ** 0.5 + 0.01
 
 
@@ -744,7 +745,14 @@ def polynomial_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None
     t = t.to(torch.int64)
     return (0.1 - 0.01) * (
         torch.where(t == 0, 10000, (10000 - t % 10000) % 10000).to(dtype)
-        / (torch.clamp((t + 9999) // 10000, min=1).to(dtype) * 10000.0)
+        / (
+            torch.clamp(
+                t // 10000
+                + torch.where(t % 10000 > 0, torch.full_like(t, 1, dtype=torch.int64), 0),
+                min=1,
+            ).to(dtype)
+            * 10000.0
+        )
     ) ** 0.5 + 0.01
 
 
@@ -846,7 +854,7 @@ def _cosine_with_warmup_constants() -> _CosineWithWarmupConstants:
 
 def _cosine_with_warmup_at(t: int, c: _CosineWithWarmupConstants) -> float:
     return (
-        0.0001 + 0.0999 * float(min(t, 2000)) / 1000.0
+        0.0001 + 0.0999 * (float(min(t, 2000)) / 1000.0)
         if min(t, 2000) < 1000
         else 0.1 * math.sin(math.pi / 2 * float(1000 - (min(t, 2000) - 1000)) / 1000.0) ** 2
     )
@@ -899,7 +907,7 @@ def cosine_with_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = No
     v1 = torch.clamp(t, max=2000)
     return torch.where(
         v1 < 1000,
-        0.0001 + 0.0999 * v1.to(dtype) / 1000.0,
+        0.0001 + 0.0999 * (v1.to(dtype) / 1000.0),
         0.1 * torch.sin(math.pi / 2 * (1000 - (v1 - 1000)).to(dtype) / 1000.0) ** 2,
     )
 
@@ -1081,20 +1089,25 @@ def cosine_restarts_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None)
     c = _cosine_restarts_constants()
     t = t.to(torch.int64)
     v1 = torch.bucketize(t, torch.tensor(c.period_starts, device=t.device), right=True) - 1
-    v2 = torch.tensor(c.period_lengths, dtype=dtype, device=t.device)[v1]
+    v2 = torch.take(torch.tensor(c.period_lengths, dtype=dtype, device=t.device), v1)
     return 0.1 * (
         0.99
-        * torch.tensor(c.period_peaks, dtype=dtype, device=t.device)[v1]
+        * torch.take(torch.tensor(c.period_peaks, dtype=dtype, device=t.device), v1)
         * torch.sin(
             math.pi
             / 2
             * (
                 v2
                 - (
-                    (t - torch.tensor(c.period_starts, dtype=torch.int64, device=t.device)[v1]).to(
-                        dtype
+                    (
+                        t
+                        - torch.take(
+                            torch.tensor(c.period_starts, dtype=torch.int64, device=t.device), v1
+                        )
+                    ).to(dtype)
+                    + torch.take(
+                        torch.tensor(c.period_start_offsets, dtype=dtype, device=t.device), v1
                     )
-                    + torch.tensor(c.period_start_offsets, dtype=dtype, device=t.device)[v1]
                 )
             )
             / v2

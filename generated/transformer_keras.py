@@ -597,7 +597,12 @@ class Wsd(keras.optimizers.schedules.LearningRateSchedule):
                 1.0,
                 ops.where(
                     t < 100000,
-                    ops.maximum(0.0, 1.0 - ops.sqrt(ops.cast(t - 80000, "float32") / 20000.0)),
+                    ops.maximum(
+                        0.0,
+                        ops.cast(100000 - t, "float32")
+                        * 5e-05
+                        / (1.0 + ops.sqrt(ops.cast(t - 80000, "float32") / 20000.0)),
+                    ),
                     0.0,
                 ),
             ),

@@ -940,7 +940,7 @@ def _wsd_at(t: int, c: _WsdConstants) -> float:
         if t < 2000
         else 1.0
         if t < 80000
-        else max(0.0, 1.0 - math.sqrt(float(t - 80000) / 20000.0))
+        else max(0.0, float(100000 - t) * 5e-05 / (1.0 + math.sqrt(float(t - 80000) / 20000.0)))
         if t < 100000
         else 0.0
     )
@@ -999,7 +999,12 @@ def wsd_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Te
             1.0,
             torch.where(
                 t < 100000,
-                torch.clamp(1.0 - torch.sqrt((t - 80000).to(dtype) / 20000.0), min=0.0),
+                torch.clamp(
+                    (100000 - t).to(dtype)
+                    * 5e-05
+                    / (1.0 + torch.sqrt((t - 80000).to(dtype) / 20000.0)),
+                    min=0.0,
+                ),
                 0.0,
             ),
         ),

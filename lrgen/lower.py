@@ -790,7 +790,8 @@ def _polynomial_decay(c: Ctx, t: L) -> L:
     steps, initial, end = c["decay_steps"], c["initial_learning_rate"], c["end_learning_rate"]
     if c["cycle"]:
         # Keras: the first multiple of decay_steps >= t (1 at t = 0); remaining in integers.
-        multiple = op("max", (t + (steps - 1)) // steps, 1)
+        # ceil(t / steps) without t + steps - 1, which overflows int32 near 2**31.
+        multiple = op("max", t // steps + where(compare(">", t % steps, 0), 1, 0), 1)
         remaining = where(eq(t, 0), steps, (steps - t % steps) % steps)
         fraction = to_float(remaining) / (to_float(multiple) * steps)
     else:
@@ -818,7 +819,7 @@ def _cosine_decay(c: Ctx, t: L) -> L:
     warmup = c["warmup_steps"]
     clipped = op("min", t, c.let("horizon", steps + warmup))
     decay = target * _keras_cosine(alpha, steps - (clipped - warmup), steps)
-    ramp = initial + c.let("warmup_range", target - initial) * to_float(clipped) / warmup
+    ramp = interpolate(initial, target, clipped, warmup - clipped, warmup, "linear")
     return where(clipped < warmup, ramp, decay)
 
 
@@ -899,8 +900,10 @@ def _warmup_stable_decay(c: Ctx, t: L) -> L:
         rise = to_float(t) / warmup_length
     elif shape == "cosine":
         rise = sin2_remaining(t, warmup_length)
-    else:  # 1-sqrt
-        rise = 1.0 - op("sqrt", to_float(warmup_length - t) / warmup_length)
+    else:  # 1-sqrt: 1 - sqrt(1 - p) == p / (1 + sqrt(1 - p)), no cancellation near p = 0
+        rise = (to_float(t) / warmup_length) / (
+            1.0 + op("sqrt", to_float(warmup_length - t) / warmup_length)
+        )
     left = c.let("decay_remaining_scale", 1.0 / decay)
     remaining = to_float(decay_end - t)
     shape = c["decay_type"]
@@ -908,8 +911,8 @@ def _warmup_stable_decay(c: Ctx, t: L) -> L:
         fall = remaining * left
     elif shape == "cosine":
         fall = sin2_remaining(decay_end - t, decay)
-    else:  # 1-sqrt
-        fall = 1.0 - op("sqrt", to_float(t - decay_start) / decay)
+    else:  # 1-sqrt: 1 - sqrt(p) == (1 - p) / (1 + sqrt(p)), with 1 - p in integer steps
+        fall = remaining * left / (1.0 + op("sqrt", to_float(t - decay_start) / decay))
     rest = 1.0 - ratio
 
     def scaled(factor: L) -> L:

@@ -182,9 +182,14 @@ class _TensorPrinter(PythonPrinter):
         if not (isinstance(node, Op) and node.varying):
             return
         counts[id(node)] = counts.get(id(node), 0) + 1
-        if counts[id(node)] == 1:
-            for arg in node.args:
-                self._count(arg, counts)
+        if counts[id(node)] > 1:
+            return
+        if node.op == "where" and not node.args[0].varying:
+            # A branch chosen by a construction-time value is printed as ``a if c else b`` and
+            # must stay lazy: the branch not taken may index an empty restart table.
+            return
+        for arg in node.args:
+            self._count(arg, counts)
 
     def _p(self, node: L) -> tuple[str, int]:
         key = id(node)
@@ -223,9 +228,11 @@ class TorchPrinter(_TensorPrinter):
         if name == "take":
             table, i = args
             dtype = "dtype" if table.dtype == FLOAT_TABLE else "torch.int64"
+            # torch.take, not [i]: a 0-d index would be read back to the host (a sync on CUDA,
+            # a graph break under torch.compile).
             return (
-                f"torch.tensor({self._wrap(table, _WHERE + 1)}, dtype={dtype}, "
-                f"device=t.device)[{self._wrap(i, _WHERE + 1)}]"
+                f"torch.take(torch.tensor({self._wrap(table, _WHERE)}, dtype={dtype}, "
+                f"device=t.device), {self._wrap(i, _WHERE)})"
             )
         raise ValueError(f"torch printer cannot print op {name!r}")
 
