@@ -531,7 +531,7 @@ class ClrTriangular2(keras.optimizers.schedules.LearningRateSchedule):
         v1 = ops.mod(t, 4000)
         return 0.001 + 0.005 * ops.where(
             v1 <= 2000, ops.cast(v1, "float32") / 2000.0, ops.cast(4000 - v1, "float32") / 2000.0
-        ) * (1.0 / 2.0 ** ops.cast(ops.floor_divide(t, 4000) + 1 - 1, "float32"))
+        ) * 0.5 ** ops.cast(ops.floor_divide(t, 4000) + 1 - 1, "float32")
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -927,13 +927,13 @@ def _clr_triangular2_constants() -> _ClrTriangular2Constants:
 def _clr_triangular2_at(t: int, c: _ClrTriangular2Constants) -> float:
     return 0.001 + 0.005 * (
         float(t % 4000) / 2000.0 if t % 4000 <= 2000 else float(4000 - t % 4000) / 2000.0
-    ) * (1.0 / 2.0 ** float(t // 4000 + 1 - 1))
+    ) * 0.5 ** float(t // 4000 + 1 - 1)
 
 
 def _clr_triangular2_momentum_at(t: int, c: _ClrTriangular2Constants) -> float:
     return 0.9 - (0.9 - 0.8) * (
         float(t % 4000) / 2000.0 if t % 4000 <= 2000 else float(4000 - t % 4000) / 2000.0
-    ) * (1.0 / 2.0 ** float(t // 4000 + 1 - 1))
+    ) * 0.5 ** float(t // 4000 + 1 - 1)
 
 
 def clr_triangular2(t: int) -> float:
@@ -977,7 +977,7 @@ def clr_triangular2_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None)
     v1 = t % 4000
     return 0.001 + 0.005 * torch.where(
         v1 <= 2000, v1.to(dtype) / 2000.0, (4000 - v1).to(dtype) / 2000.0
-    ) * (1.0 / 2.0 ** (t // 4000 + 1 - 1).to(dtype))
+    ) * 0.5 ** (t // 4000 + 1 - 1).to(dtype)
 
 
 class _ClrTriangular2Lambda:

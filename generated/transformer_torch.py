@@ -72,6 +72,14 @@ def _require(ok: bool, field: str, value: object = None, problem: str = "") -> N
         raise ValueError(f"{field}: {value!r} {problem}" if problem else field)
 
 
+def _power(base: float, exponent: float) -> float:
+    """``base ** exponent``, inf on overflow as NumPy and torch give it (Python raises)."""
+    try:
+        return base**exponent
+    except OverflowError:
+        return math.inf
+
+
 class _ClosedFormLR(LRScheduler):
     """The part every closed-form scheduler of this module shares: ``get_lr`` is the closed
     form at ``last_epoch``, and ``step`` sets it without ``LRScheduler.step``'s generic
@@ -628,7 +636,9 @@ def _noam_constants(*, d_model: float = 512, warmup: float = 4000) -> _NoamConst
 
 
 def _noam_at(t: int, c: _NoamConstants) -> float:
-    return c.d_model**-0.5 * min(max(float(t), 1.0) ** -0.5, max(float(t), 1.0) * c.warmup**-1.5)
+    return c.d_model**-0.5 * min(
+        _power(max(float(t), 1.0), -0.5), max(float(t), 1.0) * c.warmup**-1.5
+    )
 
 
 def noam(t: int, *, d_model: float = 512, warmup: float = 4000) -> float:

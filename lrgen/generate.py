@@ -296,6 +296,7 @@ def schedule_context(
     used = (py, torch_printer) if "torch" in targets else (keras_printer,)
     for printer in (*used, prelude_printer):
         module["imports"] |= printer.imports
+        module["helpers"] |= printer.helpers
     module["helpers"] |= lowered.helpers
     module["checks"] = module["checks"] or checks
     module["momentum"] = module["momentum"] or momentum is not None

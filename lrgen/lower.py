@@ -439,12 +439,13 @@ class Builder:
             inner = self.spec_expr(e.operand, scope)
             return op("neg", inner) if e.op == "-" else inner
         if isinstance(e, ex.Binary):
-            return arith(e.op, self.spec_expr(e.left, scope), self.spec_expr(e.right, scope))
+            result = arith(e.op, self.spec_expr(e.left, scope), self.spec_expr(e.right, scope))
+            return _overflow_safe(result, "**", "safe_pow")
         if isinstance(e, ex.Call):
             args = [self.spec_expr(a, scope) for a in e.args]
             if e.func in ("min", "max"):
                 return op(e.func, *args)
-            return op(e.func, to_float(args[0]))
+            return _overflow_safe(op(e.func, to_float(args[0])), "exp", "safe_exp")
         return where(
             compare(
                 e.test.op, self.spec_expr(e.test.left, scope), self.spec_expr(e.test.right, scope)
@@ -452,6 +453,14 @@ class Builder:
             self.spec_expr(e.body, scope),
             self.spec_expr(e.orelse, scope),
         )
+
+
+def _overflow_safe(node: L, name: str, safe: str) -> L:
+    """A user expression's ``**``/``exp`` of the counter: in the Python target it must give inf
+    on overflow, as NumPy and torch do, not raise (``2.0 ** (x - 1)`` at a billion cycles)."""
+    if isinstance(node, Op) and node.op == name and node.varying:
+        return Op(safe, node.args, node.dtype, node.varying)
+    return node
 
 
 def _walk(node: L) -> list[L]:
@@ -655,7 +664,9 @@ def _cyclic_parts(c: Ctx, t: L) -> tuple[L, L]:
     elif c["mode"] == "triangular":
         scale = lit(1.0)
     elif c["mode"] == "triangular2":
-        scale = 1 / 2.0 ** to_float(cycle - 1)
+        # torch's 1 / 2 ** (cycle - 1), as 0.5 ** (cycle - 1): exact, and it underflows to 0
+        # where 2 ** (cycle - 1) would overflow (a Python float raises past 2 ** 1023).
+        scale = 0.5 ** to_float(cycle - 1)
     else:
         scale = decay(c["gamma"], t)
     return triangle, scale

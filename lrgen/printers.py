@@ -59,6 +59,7 @@ class PythonPrinter:
     def __init__(self, prefix: str = "c.") -> None:
         self.prefix = prefix
         self.imports: set[str] = set()
+        self.helpers: set[str] = set()  # module helpers the printed code calls
 
     # -- entry points
     def expr(self, node: L) -> str:
@@ -112,6 +113,8 @@ class PythonPrinter:
 
     def _op(self, node: Op) -> tuple[str, int]:
         name, args = node.op, node.args
+        if name in ("safe_pow", "safe_exp"):
+            return self._safe(node)
         if name in _BINARY_PREC:
             return self._binary(node)
         if name in _CMP_OPS:
@@ -121,6 +124,13 @@ class PythonPrinter:
         if name == "where":
             return self._py_where(node)
         return self._call(node), _ATOM
+
+    def _safe(self, node: Op) -> tuple[str, int]:
+        """Python floats raise OverflowError where NumPy and torch give inf: call a helper."""
+        helper = "power" if node.op == "safe_pow" else "exp"
+        self.helpers.add(helper)
+        self.imports.add("math")
+        return f"_{helper}({self._args(node)})", _ATOM
 
     def _py_where(self, node: Op) -> tuple[str, int]:
         cond, a, b = node.args
@@ -209,6 +219,10 @@ class TorchPrinter(_TensorPrinter):
 
     target = "torch"
 
+    def _safe(self, node: Op) -> tuple[str, int]:  # tensors give inf on overflow
+        plain = Op("**" if node.op == "safe_pow" else "exp", node.args, node.dtype, node.varying)
+        return self._p(plain)
+
     def _call(self, node: Op) -> str:
         if not node.varying:
             return super()._call(node)
@@ -268,6 +282,10 @@ class KerasPrinter(_TensorPrinter):
     """``keras.ops`` over an int32 counter tensor ``t``; results in float32."""
 
     target = "keras"
+
+    def _safe(self, node: Op) -> tuple[str, int]:  # tensors give inf on overflow
+        plain = Op("**" if node.op == "safe_pow" else "exp", node.args, node.dtype, node.varying)
+        return self._p(plain)
 
     def _call(self, node: Op) -> str:
         if not node.varying:
