@@ -29,15 +29,12 @@ from lrgen import ir
 from tests.conftest import skip_without_gpu
 from tests.frameworks import float32_close, float64_close
 from tests.strategies import (
-    OPEN_FINDINGS,
     Case,
     float32_rule,
     float32_steps,
     float64_steps,
     generated_module,
-    indexes_tables,
     make_case,
-    step_tensor_shape,
     steps_for,
 )
 
@@ -148,31 +145,10 @@ def _compile_and_count(case: Case, fn: Any, shape: tuple[int, ...]) -> None:
 
 @pytest.mark.parametrize(("stem", "name"), CLOSED_FORM, ids=IDS)
 def test_compiled_without_graph_breaks_or_recompilation(stem: str, name: str) -> None:
+    """0-d steps, as an optimizer's step counter is; schedules with tables
+    (cifar_resnet_piecewise, sgdr, cosine_restarts) once read such an index back to the host."""
     _, schedule = _schedule(stem, name)
-    case = make_case(schedule)
-    _compile_and_count(case, _tensor_fn(stem, name), step_tensor_shape(case))
-
-
-TABLE_SCHEDULES = [
-    ("keras_decays", "cifar_resnet_piecewise"),
-    ("cyclical", "sgdr"),
-    ("keras_decays", "cosine_restarts"),
-]
-
-
-@pytest.mark.xfail(
-    "tensor-0d-table-index" in OPEN_FINDINGS,
-    reason="open finding tensor-0d-table-index (tests/strategies.py)",
-    raises=Exception,
-    strict=True,
-)
-@pytest.mark.parametrize(("stem", "name"), TABLE_SCHEDULES)
-def test_compiled_scalar_step_with_tables(stem: str, name: str) -> None:
-    """Pinned open finding: 0-d steps into schedules that look values up in tables."""
-    _, schedule = _schedule(stem, name)
-    case = make_case(schedule)  # steered around the other open findings: this one alone
-    assert indexes_tables(case.bound)
-    _compile_and_count(case, _tensor_fn(stem, name), ())
+    _compile_and_count(make_case(schedule), _tensor_fn(stem, name), ())
 
 
 def test_inductor_compiled_equals_reference() -> None:

@@ -102,7 +102,7 @@ def build_request() -> tuple[dict[str, Any], dict[str, Expected]]:
 
     def add(module: str, key: str, schedule: ir.Schedule, params: dict[str, float], where: str):
         case = make_case(schedule, params)
-        steps = float32_steps(case, steps_for(case.bound), keras=True)
+        steps = float32_steps(case, steps_for(case.bound))
         steps, iterations = _iterations(schedule, steps)
         kwargs: dict[str, Any] = dict(params)
         if schedule.unit == "epoch":
