@@ -1,6 +1,6 @@
 """lrgen: define a learning-rate schedule once, generate equivalent PyTorch and Keras 3 code.
 
-Public API (CONTRACT §7): :func:`load`, :func:`evaluate`, :class:`SpecError`.
+Public API (docs/spec.md, "Python API"): :func:`load`, :func:`evaluate`, :class:`SpecError`.
 Imports are lazy so that ``lrgen validate`` pays only for what it uses.
 """
 

@@ -1,4 +1,5 @@
-"""The expression language of specs (CONTRACT §3): parse -> whitelisted tree -> evaluate.
+"""The expression language of specs (docs/spec.md, "Expressions"): parse -> whitelisted tree ->
+evaluate.
 
 An expression string is parsed with :func:`ast.parse` and converted node by node into the small
 frozen tree below; anything outside the whitelist is rejected with the column it starts at. The

@@ -496,7 +496,7 @@ def build(
     check: bool = False,
     echo: Callable[[str], None] = print,
 ) -> int:
-    """Build (or check) every spec; exit code per CONTRACT §6."""
+    """Build (or check) every spec; exit codes as docs/spec.md lists them."""
     from lrgen.loader import load
 
     specs: list[Spec] = []

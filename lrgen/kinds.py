@@ -444,7 +444,8 @@ KINDS: tuple[Kind, ...] = (
             _p(
                 "three_phase",
                 T.BOOLEAN,
-                "Use a third phase that anneals to min_lr (fast.ai style).",
+                "Three phases, as in Smith's paper: up to max_lr, back down to initial_lr, then "
+                "down to min_lr. The default (two phases: up, then down to min_lr) follows fastai.",
                 False,
             ),
         ),

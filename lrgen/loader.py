@@ -62,8 +62,9 @@ Path = tuple[str | int, ...]
 
 _NAME_RE = re.compile(NAME_PATTERN)
 _SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-#: The functions generated per schedule: ``name``, ``name_lambda`` (CONTRACT §5) and the tensor
-#: variant ``name_tensor``; two schedules must not generate the same one.
+#: The functions generated per schedule: ``name``, ``name_lambda`` and the tensor variant
+#: ``name_tensor`` (docs/spec.md, "What each target generates");
+#: two schedules must not generate the same one.
 _FUNCTION_SUFFIXES = ("", "_lambda", "_tensor")
 _NUMERIC = frozenset({T.NUMBER, T.INTEGER, T.EXPR_T, T.EXPR_X})
 _LISTS = frozenset({T.INT_LIST, T.NUMBER_LIST})

@@ -1,14 +1,14 @@
 """The reference evaluator: what every schedule means, as small pure NumPy functions.
 
-This module is the independent statement of the semantics in CONTRACT §2. Each kind has one
-function below, written straight from its definition (the framework class it mirrors, or the
-neutral formula), with the formula in its docstring. It deliberately shares no formula code with
-the code generator (:mod:`lrgen.lower`, :mod:`lrgen.printers`): the property tests compare the two,
-and a shared formula would make a shared bug invisible.
+This module is the independent statement of the semantics in docs/spec.md and docs/kinds.md.
+Each kind has one function below, written straight from its definition (the framework class it
+mirrors, or the neutral formula), with the formula in its docstring. It deliberately shares no
+formula code with the code generator (:mod:`lrgen.lower`, :mod:`lrgen.printers`): the property
+tests compare the two, and a shared formula would make a shared bug invisible.
 
 Conventions shared by every function:
 
-* ``t`` is a one-dimensional ``int64`` array of steps ``>= 0`` (the counter of CONTRACT §1);
+* ``t`` is a one-dimensional ``int64`` array of steps ``>= 0`` (the counter ``t`` of docs/spec.md);
   the result is a ``float64`` array of the same shape.
 * Vectorised: no Python loop over steps (loops over milestones, children or a table of period
   starts are fine). The one exception is the metric-driven :func:`_reduce_lr_on_plateau`, a state
@@ -53,7 +53,7 @@ def evaluate(
     params: Mapping[str, float] | None = None,
     metrics: npt.ArrayLike | None = None,
 ) -> Array:
-    """The learning rates of ``schedule`` at ``steps``, in float64 (CONTRACT §7).
+    """The learning rates of ``schedule`` at ``steps``, in float64 (docs/spec.md, "Python API").
 
     Args:
       schedule: the schedule (from :func:`lrgen.load` or built with :func:`lrgen.ir.make_node`).

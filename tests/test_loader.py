@@ -1,4 +1,4 @@
-"""The loader: spec text -> IR, and every problem with its place (CONTRACT §1, §6, §7)."""
+"""The loader: spec text -> IR, and every problem with its place (docs/spec.md)."""
 
 from __future__ import annotations
 
