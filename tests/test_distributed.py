@@ -1,10 +1,10 @@
 """Generated schedules in distributed training: torch DDP on gloo, Keras MirroredStrategy.
 
-* torch: two processes (``torch.multiprocessing.spawn``, gloo, ``MASTER_ADDR=127.0.0.1`` and a
-  free port) each train a DDP-wrapped tiny model for 50 steps with the generated scheduler (a
-  schedule with params, and a OneCycleLR that also cycles the momentum). The learning rate (and
-  momentum) of every step is identical on both ranks and equals the reference; the ranks end
-  with identical weights.
+* torch: two processes (``torch.multiprocessing.spawn``, gloo, rendezvous through a file in the
+  test's temporary directory: no TCP port to race for) each train a DDP-wrapped tiny model for
+  50 steps with the generated scheduler (a schedule with params, and a OneCycleLR that also
+  cycles the momentum). The learning rate (and momentum) of every step is identical on both
+  ranks and equals the reference; the ranks end with identical weights.
 * Keras: a subprocess configures two logical CPU devices before TensorFlow initialises, then
   trains a tiny model under ``tf.distribute.MirroredStrategy`` with the generated schedule; at
   every batch the schedule is evaluated on both replicas (``strategy.run``) and the optimizer's
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -55,21 +54,20 @@ PARAMS = {"warm_cos": {"total": 44, "warm": 6}, "one_cycle": {}}
 # --- torch --------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _rendezvous(out_dir: str) -> str:
+    """A file rendezvous in the test's own directory. A TCP port picked free by the parent (bind
+    to port 0, close, hand the number to the ranks) can be taken by another process before rank 0
+    listens on it: the test failed about once in ten runs that way."""
+    return Path(out_dir, "rendezvous").resolve().as_uri()
 
 
-def _torch_rank(rank: int, module_path: str, port: int, out_dir: str) -> None:
+def _torch_rank(rank: int, module_path: str, out_dir: str) -> None:
     """One DDP rank: train STEPS steps per schedule, write the lr/momentum trace and weights."""
     import torch
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
 
-    os.environ["MASTER_ADDR"] = "127.0.0.1"
-    os.environ["MASTER_PORT"] = str(port)
-    dist.init_process_group("gloo", rank=rank, world_size=WORLD)
+    dist.init_process_group("gloo", init_method=_rendezvous(out_dir), rank=rank, world_size=WORLD)
     try:
         mod = import_path(Path(module_path), prefix="_lrgen_dist")
         result: dict[str, Any] = {}
@@ -110,7 +108,7 @@ def test_torch_ddp_gloo_two_ranks(tmp_path: Path) -> None:
     module = generated_module(spec, "torch")
     mp.spawn(
         _torch_rank,
-        args=(module.__file__, _free_port(), str(tmp_path)),
+        args=(module.__file__, str(tmp_path)),
         nprocs=WORLD,
         join=True,
     )
