@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from lrgen import ir
+from lrgen.kinds import NAME_PATTERN
 
 EXIT_OK, EXIT_INVALID = 0, 2
 FORMATS = ("text", "csv", "markdown", "json")
@@ -61,8 +63,8 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
         "--steps",
         type=_positive_int,
         metavar="N",
-        help="ticks to show: t = 0 .. N-1 (default: 1.1 x the schedule's length, "
-        "see docs/tools.md)",
+        help="ticks to show: t = 0 .. N-1 (default: 1.1 x the longest of the schedule's own "
+        "length and the training length its params declare, such as total_steps or epochs)",
     )
     parser.add_argument(
         "--schedule",
@@ -80,6 +82,39 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K=V",
         help="override a declared param; NAME.K=V for one schedule only",
     )
+
+
+#: option -> what its values look like; anything else after it is a spec file it must not take
+_SELECTION_VALUES: dict[str, Callable[[str], bool]] = {
+    "--schedule": lambda text: re.fullmatch(NAME_PATTERN, text) is not None,
+    "--params": lambda text: "=" in text,
+}
+
+
+def tidy_argv(argv: Sequence[str]) -> list[str]:
+    """``--schedule`` and ``--params`` take several values; give the spec files that follow them
+    back to the positional arguments: ``table --schedule warm spec.yaml`` would otherwise read
+    ``spec.yaml`` as a schedule name. A schedule name never contains ``.`` or ``/`` and a
+    parameter always contains ``=``, so a file is told apart by its form. The files move to
+    just before the option, so that files keep their order."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        out.append(token)
+        i += 1
+        if token == "--":
+            out.extend(argv[i:])
+            break
+        looks_like = _SELECTION_VALUES.get(token)
+        if looks_like is None:
+            continue
+        values, files = [], []
+        while i < len(argv) and not argv[i].startswith("-"):
+            (values if looks_like(argv[i]) and not files else files).append(argv[i])
+            i += 1
+        out[-1:] = [*files, token, *values]
+    return out
 
 
 def load_specs(paths: Sequence[str], command: str) -> list[ir.Spec] | None:
