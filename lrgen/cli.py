@@ -52,6 +52,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     only = argv[0] if argv and argv[0] in COMMANDS else None
+    if only is not None:  # a command may first untangle its own arguments (table.tidy_argv)
+        tidy = getattr(importlib.import_module(COMMANDS[only][0]), "tidy_argv", None)
+        argv = tidy(argv) if tidy is not None else argv
     args = build_parser(only).parse_args(argv)
     module = importlib.import_module(args._module)
     run = getattr(module, args._run, None) or module.run
