@@ -18,6 +18,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lrgen.kinds import MAX_INT
+
 #: Function name -> number of arguments (``None``: two or more, for min/max).
 FUNCTIONS: Mapping[str, int | None] = {
     "min": None,
@@ -142,6 +144,8 @@ def _convert(node: ast.AST, names: frozenset[str], depth: int) -> Expr:
             raise ExprError(col, f"{type(value).__name__} literals are not allowed, only numbers")
         if isinstance(value, float) and not math.isfinite(value):
             raise ExprError(col, "number is not finite")
+        if isinstance(value, int) and abs(value) > MAX_INT:
+            raise ExprError(col, "integer literal is too large: integers are limited to 2**53")
         return Num(value)
     if isinstance(node, ast.Name):
         if node.id not in names:
@@ -388,7 +392,9 @@ def _scalar(expr: Expr | Compare, env: Mapping[str, float]) -> Any:
     return _scalar(expr.body, env) if test else _scalar(expr.orelse, env)
 
 
-def _binary(op: str, a: float, b: float) -> float:
+def binary_value(op: str, a: float, b: float) -> float:
+    """``a op b`` on Python floats with NumPy's semantics: inf/nan where Python raises, never a
+    complex number. Shared by constant folding (:mod:`lrgen.lower`) and binding."""
     try:
         if op == "+":
             return a + b
@@ -405,16 +411,30 @@ def _binary(op: str, a: float, b: float) -> float:
         result = a**b
         return math.nan if isinstance(result, complex) else result
     except ZeroDivisionError:
-        if op == "/" and a != 0 and not math.isnan(a):
-            return math.copysign(math.inf, a) * math.copysign(1.0, b)
-        return math.nan
+        if op == "%" or (a == 0 and op != "**") or math.isnan(a):
+            return math.nan
+        if op == "**":  # 0.0 ** negative: inf, signed by an odd integer exponent (np.power)
+            odd = b.is_integer() and b % 2 == 1
+            return math.copysign(math.inf, a) if odd else math.inf
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)  # "/" and "//" as np
     except OverflowError:
+        if op == "**" and a < 0:
+            if not b.is_integer():
+                return math.nan  # a negative base to a fractional power is not real
+            if b % 2 == 1:
+                return -math.inf
         return math.inf
 
 
-def _function(name: str, x: float) -> float:
+_binary = binary_value
+
+
+def function_value(name: str, x: float) -> float:
+    """One of :data:`FUNCTIONS` (one argument) on a Python float, with NumPy's semantics."""
     try:
         if name in ("floor", "ceil"):
+            if not math.isfinite(x):
+                return x  # np.floor(inf) is inf; math.floor raises
             return float(math.floor(x) if name == "floor" else math.ceil(x))
         if name == "abs":
             return abs(x)
@@ -423,3 +443,6 @@ def _function(name: str, x: float) -> float:
         return -math.inf if name == "log" and x == 0 else math.nan
     except OverflowError:
         return math.inf
+
+
+_function = function_value

@@ -160,17 +160,20 @@ _PY_COMPARE: Mapping[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
-_PY_FUNCS: Mapping[str, Callable[[float], float]] = {
-    "floor": lambda x: float(math.floor(x)),
-    "ceil": lambda x: float(math.ceil(x)),
-    "cos": math.cos,
-    "sin": math.sin,
-    "exp": math.exp,
-    "log": math.log,
-    "sqrt": math.sqrt,
-    "tanh": math.tanh,
-    "abs": abs,
-}
+
+
+def _fold_arith(name: str, a: Any, b: Any) -> Any:
+    """``a <name> b`` for literals, with NumPy's float semantics: inf or nan where Python raises
+    (``1 / 0``, ``2.0 ** 5000``) and never a complex number (``(-8) ** (1/3)`` is nan)."""
+    if isinstance(a, int) and isinstance(b, int) and not (name in ("//", "%") and b == 0):
+        return _PY_ARITH[name](a, b)  # exact integers (``**`` is always float here)
+    return ex.binary_value(name, float(a), float(b))
+
+
+def _fold_func(name: str, x: Any) -> Any:
+    if name == "abs":
+        return abs(x)
+    return ex.function_value(name, float(x))
 
 
 def lit(value: Any) -> L:
@@ -212,7 +215,7 @@ def op(name: str, *args: Any) -> L:
         (x,) = items
         x = x if name == "abs" else to_float(x)
         if isinstance(x, Const):
-            return Const(_PY_FUNCS[name](x.value), x.dtype)
+            return Const(_fold_func(name, x.value), x.dtype)
         return Op(name, (x,), x.dtype, x.varying)
     raise ValueError(f"unknown op {name!r}")
 
@@ -223,7 +226,7 @@ def arith(name: str, a: Any, b: Any) -> L:
         a, b = to_float(a), to_float(b)
     dtype = a.dtype
     if isinstance(a, Const) and isinstance(b, Const):
-        value = _PY_ARITH[name](a.value, b.value)
+        value = _fold_arith(name, a.value, b.value)
         if dtype != FLOAT or _reads_well(value, a.value, b.value):
             return Const(value, dtype)
         # e.g. 0.01 - 0.0004 stays as written rather than 0.009600000000000001: the same double
@@ -242,6 +245,8 @@ def arith(name: str, a: Any, b: Any) -> L:
 
 
 def _reads_well(value: float, *operands: float) -> bool:
+    if not math.isfinite(value):
+        return True  # printed as math.inf / math.nan
     return len(repr(value)) <= max(len(repr(v)) for v in operands) + 1
 
 
@@ -254,10 +259,11 @@ def constant_value(node: L) -> Any:
     args = [constant_value(a) for a in node.args]
     if any(a is None for a in args):
         return None
-    if node.op in _PY_ARITH:
-        return _PY_ARITH[node.op](*args)
-    if node.op in _PY_FUNCS:
-        return _PY_FUNCS[node.op](*args)
+    name = SAFE_BASE.get(node.op, node.op)
+    if name in _PY_ARITH:
+        return _fold_arith(name, *args)
+    if name in FUNCS:
+        return _fold_func(name, *args)
     if node.op in ("min", "max"):
         return min(args) if node.op == "min" else max(args)
     if node.op == "float":
@@ -440,12 +446,12 @@ class Builder:
             return op("neg", inner) if e.op == "-" else inner
         if isinstance(e, ex.Binary):
             result = arith(e.op, self.spec_expr(e.left, scope), self.spec_expr(e.right, scope))
-            return _overflow_safe(result, "**", "safe_pow")
+            return _overflow_safe(result)
         if isinstance(e, ex.Call):
             args = [self.spec_expr(a, scope) for a in e.args]
             if e.func in ("min", "max"):
                 return op(e.func, *args)
-            return _overflow_safe(op(e.func, to_float(args[0])), "exp", "safe_exp")
+            return _overflow_safe(op(e.func, to_float(args[0])))
         return where(
             compare(
                 e.test.op, self.spec_expr(e.test.left, scope), self.spec_expr(e.test.right, scope)
@@ -455,12 +461,37 @@ class Builder:
         )
 
 
-def _overflow_safe(node: L, name: str, safe: str) -> L:
-    """A user expression's ``**``/``exp`` of the counter: in the Python target it must give inf
-    on overflow, as NumPy and torch do, not raise (``2.0 ** (x - 1)`` at a billion cycles)."""
-    if isinstance(node, Op) and node.op == name and node.varying:
-        return Op(safe, node.args, node.dtype, node.varying)
-    return node
+#: Ops of a user expression that Python raises on (ZeroDivisionError, OverflowError, a domain
+#: error) or makes complex where NumPy and torch give inf or nan: the Python printer prints them as
+#: helpers with NumPy's semantics; the tensor printers print the plain op.
+_RAISING = {
+    "/": "safe_div",
+    "//": "safe_floordiv",
+    "%": "safe_mod",
+    "**": "safe_pow",
+    "exp": "safe_exp",
+    "log": "safe_log",
+    "sqrt": "safe_sqrt",
+    "floor": "safe_floor",
+    "ceil": "safe_ceil",
+}
+
+SAFE_BASE = {safe: plain for plain, safe in _RAISING.items()}
+
+
+def _overflow_safe(node: L, *_: str) -> L:
+    """A user expression's op that may raise in Python: ``(1 - t / n) ** 0.9`` past ``n`` must be
+    nan, ``2.0 ** (x - 1)`` at a billion cycles inf, ``1 / (t - 5)`` at 5 inf, as the reference
+    gives them. A division by a nonzero literal cannot raise and stays plain."""
+    if not isinstance(node, Op) or node.op not in _RAISING:
+        return node
+    if all(isinstance(a, Const) for a in node.args):
+        return node  # kept as written only because its value (finite) reads worse
+    if node.op in ("/", "//", "%"):
+        divisor = node.args[1]
+        if isinstance(divisor, Const) and divisor.value != 0 and math.isfinite(divisor.value):
+            return node
+    return Op(_RAISING[node.op], node.args, node.dtype, node.varying)
 
 
 def _walk(node: L) -> list[L]:

@@ -23,6 +23,7 @@ from lrgen.lower import (
     FLOAT_TABLE,
     INT,
     INT_TABLE,
+    SAFE_BASE,
     Const,
     L,
     Op,
@@ -81,6 +82,12 @@ class PythonPrinter:
         if node.dtype == FLOAT and node.value == math.pi:
             self.imports.add("math")
             return "math.pi", _ATOM
+        if isinstance(node.value, float) and not math.isfinite(node.value):
+            # A folded 1 / 0 or exp(1000): the reference's inf or nan, as valid source.
+            self.imports.add("math")
+            if math.isnan(node.value):
+                return "math.nan", _ATOM
+            return ("math.inf", _ATOM) if node.value > 0 else ("-math.inf", _UNARY)
         text = literal(node.value)
         if (
             isinstance(node.value, int | float)
@@ -113,7 +120,7 @@ class PythonPrinter:
 
     def _op(self, node: Op) -> tuple[str, int]:
         name, args = node.op, node.args
-        if name in ("safe_pow", "safe_exp"):
+        if name in SAFE_BASE:
             return self._safe(node)
         if name in _BINARY_PREC:
             return self._binary(node)
@@ -126,8 +133,9 @@ class PythonPrinter:
         return self._call(node), _ATOM
 
     def _safe(self, node: Op) -> tuple[str, int]:
-        """Python floats raise OverflowError where NumPy and torch give inf: call a helper."""
-        helper = "power" if node.op == "safe_pow" else "exp"
+        """Python floats raise (ZeroDivisionError, OverflowError, a domain error) or go complex
+        where NumPy and torch give inf or nan: call a helper with NumPy's semantics."""
+        helper = _SAFE_HELPERS[node.op]
         self.helpers.add(helper)
         self.imports.add("math")
         return f"_{helper}({self._args(node)})", _ATOM
@@ -174,10 +182,30 @@ class PythonPrinter:
         raise ValueError(f"{self.target} printer cannot print op {name!r}")
 
 
+#: The helper of the generated module (``_NAME``) that computes each raising op.
+_SAFE_HELPERS = {
+    "safe_div": "div",
+    "safe_floordiv": "floordiv",
+    "safe_mod": "mod",
+    "safe_pow": "power",
+    "safe_exp": "exp",
+    "safe_log": "log",
+    "safe_sqrt": "sqrt",
+    "safe_floor": "floor",
+    "safe_ceil": "ceil",
+}
+
+
 class _TensorPrinter(PythonPrinter):
     """Shared by the tensor targets: hoisting of repeated subexpressions into locals."""
 
     module = ""
+
+    def _safe(self, node: Op) -> tuple[str, int]:
+        if not node.varying:  # construction-time Python
+            return super()._safe(node)
+        # tensors give inf and nan as NumPy does
+        return self._p(Op(SAFE_BASE[node.op], node.args, node.dtype, node.varying))
 
     def block(self, node: L) -> Printed:
         counts: dict[int, int] = {}
@@ -218,10 +246,6 @@ class TorchPrinter(_TensorPrinter):
     """``torch`` ops over an int64 counter tensor ``t``; results in the float dtype ``dtype``."""
 
     target = "torch"
-
-    def _safe(self, node: Op) -> tuple[str, int]:  # tensors give inf on overflow
-        plain = Op("**" if node.op == "safe_pow" else "exp", node.args, node.dtype, node.varying)
-        return self._p(plain)
 
     def _call(self, node: Op) -> str:
         if not node.varying:
@@ -282,10 +306,6 @@ class KerasPrinter(_TensorPrinter):
     """``keras.ops`` over an int32 counter tensor ``t``; results in float32."""
 
     target = "keras"
-
-    def _safe(self, node: Op) -> tuple[str, int]:  # tensors give inf on overflow
-        plain = Op("**" if node.op == "safe_pow" else "exp", node.args, node.dtype, node.varying)
-        return self._p(plain)
 
     def _call(self, node: Op) -> str:
         if not node.varying:
