@@ -9,6 +9,7 @@ Profiles (choose with LRGEN_HYPOTHESIS_PROFILE, default ``dev``):
 from __future__ import annotations
 
 import os
+from typing import Any
 
 # Keras reads its backend at import; this process runs TensorFlow. Other backends are tested in
 # subprocesses (tests/test_keras_backends.py).
@@ -28,20 +29,25 @@ PROFILE = os.environ.get("LRGEN_HYPOTHESIS_PROFILE", "dev")
 settings.load_profile(PROFILE)
 
 
-def torch_devices() -> list[str]:
-    """CPU always; CUDA when present. LRGEN_REQUIRE_GPU=1 turns a missing GPU into a failure."""
-    devices = ["cpu"]
+REQUIRE_GPU = os.environ.get("LRGEN_REQUIRE_GPU") == "1"
+
+
+def cuda_available() -> bool:
     try:
         import torch
-
-        if torch.cuda.is_available():
-            devices.append("cuda")
     except ImportError:
-        pass
-    return devices
+        return False
+    return bool(torch.cuda.is_available())
 
 
-REQUIRE_GPU = os.environ.get("LRGEN_REQUIRE_GPU") == "1"
+def torch_devices() -> list[Any]:
+    """Parameters for a ``device`` argument: ``cpu``, and ``cuda`` marked ``gpu``, always.
+
+    The ``cuda`` case is collected on every machine; :func:`pytest_runtest_setup` skips it without
+    a CUDA device, or fails it when ``LRGEN_REQUIRE_GPU=1``: a GPU run that silently found no GPU
+    cannot pass.
+    """
+    return ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
 
 
 def skip_without_gpu(present: bool, what: str = "a CUDA device") -> None:
@@ -50,3 +56,12 @@ def skip_without_gpu(present: bool, what: str = "a CUDA device") -> None:
     if REQUIRE_GPU:
         pytest.fail(f"LRGEN_REQUIRE_GPU=1 but {what} is not available")
     pytest.skip(f"needs {what}")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A ``gpu``-marked test parametrized with ``device="cuda"`` needs torch's CUDA: skip it
+    without one (fail under ``LRGEN_REQUIRE_GPU=1``) before it touches the device. Other
+    ``gpu`` tests (Keras's backends) decide in their body which GPU they need."""
+    callspec = getattr(item, "callspec", None)
+    if item.get_closest_marker("gpu") and callspec and callspec.params.get("device") == "cuda":
+        skip_without_gpu(cuda_available(), "a CUDA device (torch.cuda.is_available())")

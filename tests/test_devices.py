@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -229,3 +232,72 @@ def test_no_host_sync_on_cuda(stem: str, name: str) -> None:
     finally:
         torch.cuda.set_sync_debug_mode(previous)
     assert out.device.type == "cuda"
+
+
+# --- LRGEN_REQUIRE_GPU ----------------------------------------------------------------------------
+
+#: The test files with GPU tests, and the ``gpu``-marked tests that decide in their own body which
+#: GPU they need (the rest are parametrized with ``device="cuda"`` and handled by the conftest).
+GPU_FILES = ("test_devices.py", "test_properties.py", "test_keras_backends.py")
+
+
+def _gpu_tests(path: Path) -> dict[str, str]:
+    """``gpu``-marked test functions of a file (by decorator or by a ``torch_devices()`` /
+    ``pytest.param("cuda", marks=pytest.mark.gpu)`` parametrization) -> how they get their GPU."""
+    tree = ast.parse(path.read_text())
+    found = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test_"):
+            continue
+        decorators = [ast.unparse(d) for d in node.decorator_list]
+        marked = any(d == "pytest.mark.gpu" for d in decorators)
+        cuda_param = any("torch_devices()" in d or "mark.gpu)" in d for d in decorators)
+        if not (marked or cuda_param):
+            continue
+        body = ast.unparse(node)
+        found[node.name] = (
+            "device param" if cuda_param else "body" if "skip_without_gpu(" in body else "none"
+        )
+    return found
+
+
+def test_every_gpu_test_fails_under_require_gpu() -> None:
+    """Each GPU test either has a ``device="cuda"`` parameter marked ``gpu`` (the conftest skips
+    or fails it) or calls ``skip_without_gpu`` in its body: none can skip silently."""
+    found = {
+        f"{name}::{test}": how
+        for name in GPU_FILES
+        for test, how in _gpu_tests(ROOT / "tests" / name).items()
+    }
+    assert "test_properties.py::test_torch_tensor_equals_reference" in found
+    assert len(found) >= 4, found
+    assert not [t for t, how in found.items() if how == "none"], found
+
+
+def test_require_gpu_fails_the_torch_gpu_tests_without_cuda() -> None:
+    """Without CUDA, ``LRGEN_REQUIRE_GPU=1`` makes every torch GPU test fail (the tensor
+    property of tests/test_properties.py included): none passes, none skips."""
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is present: the GPU tests run for real")
+    env = {**os.environ, "LRGEN_REQUIRE_GPU": "1", "LRGEN_HYPOTHESIS_PROFILE": "ci"}
+    files = ["tests/test_devices.py", "tests/test_properties.py"]
+    options = ["-m", "gpu", "-q", "-p", "no:cacheprovider", "-rfEs", "--tb=line", "-o", "addopts="]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", *files, *options],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    out = proc.stdout
+    # A failure in the conftest's setup hook is reported as an error, in the body as a failure.
+    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", out, re.M)
+    summary = out.strip().splitlines()[-1]
+    assert proc.returncode == 1, out[-3000:]
+    assert "passed" not in summary and "skipped" not in summary, summary
+    assert "tests/test_properties.py::test_torch_tensor_equals_reference[cuda]" in failed, out
+    on_devices = [f for f in failed if f.startswith("tests/test_devices.py")]
+    assert len(on_devices) == 2 * len(CLOSED_FORM), out[-3000:]
+    assert out.count("LRGEN_REQUIRE_GPU=1 but") >= len(failed), out[-3000:]

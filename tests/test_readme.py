@@ -32,3 +32,24 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_constraints_pin_torch_cpu_build() -> None:
     lines = (ROOT / "constraints.txt").read_text().splitlines()
     assert "torch==2.13.0" in lines
+
+
+def _pins(name: str) -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / name).read_text().splitlines():
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[a-z0-9_,-]+\])?==(\S+)", line.strip())
+        if match:
+            pins[match[1].lower()] = match[2]
+    return pins
+
+
+def test_cuda_requirements_pin_the_tested_versions() -> None:
+    """The GPU install path (requirements-cuda.txt) installs the versions the CPU setup tests:
+    CUDA TensorFlow at tensorflow-cpu's version, torch, Keras, JAX at constraints.txt's."""
+    cpu, cuda = _pins("constraints.txt"), _pins("requirements-cuda.txt")
+    assert cuda["tensorflow"] == cpu["tensorflow-cpu"]
+    for name in ("torch", "keras", "jax", "jaxlib", "numpy"):
+        assert cuda[name] == cpu[name], name
+    text = (ROOT / "requirements-cuda.txt").read_text()
+    assert "tensorflow[and-cuda]==" in text and "jax[cuda12]==" in text
+    assert "tensorflow-cpu" not in cuda and "\n-e .[plot,test]\n" in text
