@@ -1,0 +1,168 @@
+"""Quality gates, run by the README's test command (and so by CI): lint, format, types.
+
+* ``ruff check`` and ``ruff format --check`` (the pinned ruff, the project's configuration) on
+  ``lrgen/``, ``tests/``, ``bench/``, ``docs/`` (its scripts) and ``generated/``.
+* ``mypy lrgen`` with the project's configuration.
+* ``mypy --strict`` on a fresh build of every example spec, both targets. Two relaxations, both
+  about Keras, which ships no type information: ``--ignore-missing-imports`` (``import keras``)
+  and ``--allow-subclassing-any`` (``keras.optimizers.schedules.LearningRateSchedule`` is
+  ``Any`` to mypy). Everything else of ``--strict`` holds, except the open findings below, which
+  are the only errors tolerated; once fixed, their strict ``xfail`` fails and the entry goes.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from lrgen.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted(str(p) for p in (ROOT / "spec" / "examples").glob("*.yaml"))
+RUFF_PATHS = ["lrgen", "tests", "bench", "docs", "generated"]
+STRICT = ["--strict", "--ignore-missing-imports", "--allow-subclassing-any"]
+
+#: Open findings of ``mypy --strict`` on generated code: id -> (error code, description).
+#: ``float ** float`` is ``Any`` in typeshed (a negative base gives a complex number), so a
+#: generated function returning a power, or an expression with one, returns ``Any`` where it
+#: declares ``float`` (or ``Tensor``, ``python_scalar ** tensor``). Fix: ``float(...)`` around the
+#: power in the Python printer and in ``_power`` of templates/_common.py.jinja.
+OPEN_FINDINGS = {"generated-pow-returns-any": "no-any-return"}
+
+
+def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def test_ruff_check() -> None:
+    proc = _run("ruff", "check", "--no-cache", *RUFF_PATHS)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+def test_ruff_format() -> None:
+    proc = _run("ruff", "format", "--check", "--no-cache", *RUFF_PATHS)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+def test_mypy_lrgen(tmp_path: Path) -> None:
+    proc = _run("mypy", "--cache-dir", str(tmp_path / "mypy"), "lrgen")
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+# --- mypy --strict on generated modules -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MypyError:
+    file: str
+    line: int
+    message: str
+    code: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}  [{self.code}]"
+
+
+_ERROR = re.compile(
+    r"(?P<file>[^:]+\.py):(?P<line>\d+): error: (?P<msg>.*?)  \[(?P<code>[a-z-]+)\]"
+)
+
+
+def parse_mypy(output: str) -> list[MypyError]:
+    matches = (_ERROR.match(line) for line in output.splitlines())
+    return [MypyError(m["file"], int(m["line"]), m["msg"], m["code"]) for m in matches if m]
+
+
+def _returns_power(path: Path, line: int) -> bool:
+    """The ``return`` statement at ``line`` returns an expression containing ``**``."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Return) and node.lineno == line and node.value is not None:
+            return any(
+                (isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow))
+                or (
+                    isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Name)
+                    and n.func.id == "_power"
+                )
+                for n in ast.walk(node.value)
+            )
+    return False
+
+
+def open_finding(error: MypyError, root: Path) -> str | None:
+    """The open finding an error belongs to, or None."""
+    if (
+        error.code == OPEN_FINDINGS["generated-pow-returns-any"]
+        and error.message.startswith("Returning Any from function declared to return")
+        and _returns_power(root / error.file, error.line)
+    ):
+        return "generated-pow-returns-any"
+    return None
+
+
+@pytest.fixture(scope="module")
+def strict_errors(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[MypyError], str]:
+    out = tmp_path_factory.mktemp("strict")
+    assert main(["build", *EXAMPLES, "--out", str(out)]) == 0
+    modules = sorted(p.name for p in out.glob("*.py"))
+    assert len(modules) == 2 * len(EXAMPLES), modules
+    cache = tmp_path_factory.mktemp("mypy-cache")
+    proc = _run("mypy", *STRICT, "--cache-dir", str(cache), *modules, cwd=out)
+    errors = parse_mypy(proc.stdout)
+    assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (proc.returncode == 0) == (not errors), proc.stdout[-3000:]
+    return out, errors, proc.stdout
+
+
+def test_generated_modules_strict_but_open_findings(
+    strict_errors: tuple[Path, list[MypyError], str],
+) -> None:
+    """No ``--strict`` error in generated code beyond the open findings (regressions fail)."""
+    out, errors, _ = strict_errors
+    unexpected = [str(e) for e in errors if open_finding(e, out) is None]
+    assert not unexpected, "\n".join(unexpected)
+
+
+@pytest.mark.xfail(strict=True, reason="open finding generated-pow-returns-any (see OPEN_FINDINGS)")
+def test_generated_modules_strict(strict_errors: tuple[Path, list[MypyError], str]) -> None:
+    _, errors, _ = strict_errors
+    assert not errors, "\n".join(map(str, errors))
+
+
+def test_strict_gate_detects(tmp_path: Path) -> None:
+    """The gate can fail: a module with a real strict error, a power returned as ``float`` (the
+    open finding) and a return without ``**`` are told apart."""
+    (tmp_path / "bad.py").write_text(
+        "def untyped(x):\n"
+        "    return x\n"
+        "\n"
+        "\n"
+        "def power(a: float, b: float) -> float:\n"
+        "    return a**b\n"
+        "\n"
+        "\n"
+        "def anything(a: object) -> float:\n"
+        "    import json\n"
+        "\n"
+        "    return json.loads(str(a))  # Any, no power\n"
+    )
+    proc = _run("mypy", *STRICT, "--cache-dir", str(tmp_path / "c"), "bad.py", cwd=tmp_path)
+    errors = parse_mypy(proc.stdout)
+    assert [(e.line, e.code) for e in errors] == [
+        (1, "no-untyped-def"),
+        (6, "no-any-return"),
+        (12, "no-any-return"),
+    ], proc.stdout
+    assert [open_finding(e, tmp_path) for e in errors] == [
+        None,
+        "generated-pow-returns-any",
+        None,
+    ]
