@@ -6,15 +6,21 @@ commands). Only the chosen command's module is imported, and those modules impor
 dependencies inside ``run``, so ``lrgen validate`` never pays for jinja2, matplotlib or an ML
 framework.
 
-Exit codes: 0 success, 1 ``build --check`` found stale files, 2 invalid input.
+Exit codes: 0 success, 1 ``build --check`` found stale files, 2 invalid input. Whatever a
+command did not turn into a positioned problem (a limit of the machine, a bug) is still exit 2 and
+one line on stderr, never a traceback (``LRGEN_TRACEBACK=1`` shows it), and a closed stdout
+(``lrgen build --check | head``) discards the rest of the output but keeps the command's own exit
+code: exit 0 must mean "up to date", not "the reader stopped early".
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 #: command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -56,15 +62,70 @@ def main(argv: Sequence[str] | None = None) -> int:
         tidy = getattr(importlib.import_module(COMMANDS[only][0]), "tidy_argv", None)
         argv = tidy(argv) if tidy is not None else argv
     args = build_parser(only).parse_args(argv)
-    module = importlib.import_module(args._module)
-    run = getattr(module, args._run, None) or module.run
+    stdout = sys.stdout
+    sys.stdout = _ClosedPipeSafe(stdout)  # type: ignore[assignment]
     try:
+        module = importlib.import_module(args._module)
+        run = getattr(module, args._run, None) or module.run
         return int(run(args))
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # `lrgen table ... | head`
-        sys.stderr.close()
-        return EXIT_OK
+    except Exception as err:  # the last line of defence: no traceback, exit 2
+        if os.environ.get("LRGEN_TRACEBACK"):
+            raise
+        print(f"lrgen {args.command}: error: {_describe(err)}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        sys.stdout = stdout
+
+
+class _ClosedPipeSafe:
+    """stdout whose reader may go away: once a write meets a closed pipe, the rest of the output
+    is discarded (stdout is pointed at the null device, so the interpreter's own flush at exit
+    cannot fail either) and the command runs on to its real exit code."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._closed = False
+
+    def write(self, text: str) -> int:
+        if not self._closed:
+            try:
+                self._stream.write(text)
+            except BrokenPipeError:
+                self._discard()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._discard()
+
+    def _discard(self) -> None:
+        self._closed = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self._stream.fileno())
+            os.close(null)
+        except (OSError, ValueError):  # not a real file (a test's StringIO): nothing to flush
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _describe(err: BaseException) -> str:
+    """One line about an error no command turned into a positioned problem."""
+    if isinstance(err, RecursionError):
+        return "the spec is nested too deeply to process (Python's recursion limit was reached)"
+    if isinstance(err, MemoryError):
+        return "out of memory"
+    text = " ".join(str(err).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def _version() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,3 +33,17 @@ class SpecError(ValueError):
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems: tuple[Problem, ...] = tuple(sorted(problems))
         super().__init__("\n".join(str(p) for p in self.problems) or "invalid spec")
+
+
+def display_path(path: str | os.PathLike[str] | bytes) -> str:
+    """``path`` as one printable line: bytes that are not UTF-8 (which Python keeps as lone
+    surrogates in a file name) as ``\\xNN``, control characters escaped. Open files with the
+    original path; show this one."""
+    raw = path if isinstance(path, bytes) else os.fspath(path)
+    if isinstance(raw, str):
+        try:
+            raw = os.fsencode(raw)
+        except UnicodeEncodeError:  # a lone surrogate that no file system byte decodes to
+            raw = raw.encode("utf-8", "backslashreplace")
+    text = raw.decode("utf-8", "backslashreplace")
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")

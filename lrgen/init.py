@@ -11,7 +11,7 @@ import os
 import sys
 from importlib import resources
 
-from lrgen.table import write_atomically
+from lrgen.output import OutputError, write_atomically
 
 EXIT_OK, EXIT_INVALID = 0, 2
 
@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     try:
         write_atomically(args.output, lambda handle: handle.write(text))
-    except OSError as err:
-        print(f"lrgen init: {args.output}: {err.strerror or err}", file=sys.stderr)
+    except OutputError as err:
+        print(f"lrgen init: {err}", file=sys.stderr)
         return EXIT_INVALID
     print(f"wrote {args.output} ({args.recipe}); next: lrgen show {args.output}", file=sys.stderr)
     return EXIT_OK

@@ -116,7 +116,15 @@ class Bound:
 
 
 class BindError(ValueError):
-    """A field's value, computed from the parameters, breaks its constraints."""
+    """A field's value, computed from the parameters, breaks its constraints.
+
+    ``path`` is the JSON path of the field (or the schedule's name, for a bad parameter),
+    ``message`` what is wrong; ``str()`` is ``path: message``.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path, self.message = path, message
 
 
 def resolve_params(schedule: Schedule, params: Mapping[str, float] | None) -> dict[str, float]:
@@ -125,11 +133,11 @@ def resolve_params(schedule: Schedule, params: Mapping[str, float] | None) -> di
     for key, value in (params or {}).items():
         if key not in values:
             known = ", ".join(values) or "none"
-            raise BindError(f"{schedule.name}: unknown parameter {key!r} (declared: {known})")
+            raise BindError(schedule.name, f"unknown parameter {key!r} (declared: {known})")
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise BindError(f"{schedule.name}: parameter {key!r} must be a number, got {value!r}")
+            raise BindError(schedule.name, f"parameter {key!r} must be a number, got {value!r}")
         if not math.isfinite(value):
-            raise BindError(f"{schedule.name}: parameter {key!r} must be finite, got {value!r}")
+            raise BindError(schedule.name, f"parameter {key!r} must be finite, got {value!r}")
         values[key] = value
     return values
 
@@ -143,7 +151,7 @@ def bind(schedule: Schedule, params: Mapping[str, float] | None = None) -> Bound
     env = resolve_params(schedule, params)
     lr = _number(schedule.lr, env, f"{schedule.path}.lr")
     if not lr > 0:
-        raise BindError(f"{schedule.path}.lr: {lr!r} is not greater than 0")
+        raise BindError(f"{schedule.path}.lr", f"{lr!r} is not greater than 0")
     return _bind_node(schedule.node, {**env, "lr": lr}, lr)
 
 
@@ -181,11 +189,11 @@ def _checked(
     value = _number(raw, env, where)
     if integer:
         if not float(value).is_integer():
-            raise BindError(f"{where}: must be an integer, got {value!r}{_from(raw)}")
+            raise BindError(where, f"must be an integer, got {value!r}{_from(raw)}")
         value = int(value)
     problem = param.violation(value)
     if problem:
-        raise BindError(f"{where}: {problem}{_from(raw)}")
+        raise BindError(where, f"{problem}{_from(raw)}")
     return value
 
 
@@ -194,7 +202,7 @@ def _number(raw: ex.Expr, env: Mapping[str, float], where: str) -> float:
         return raw.value
     value = ex.evaluate_scalar(raw, env)
     if not math.isfinite(value):
-        raise BindError(f"{where}: {ex.to_source(raw)} is not finite ({value!r}){_from(raw)}")
+        raise BindError(where, f"{ex.to_source(raw)} is not finite ({value!r}){_from(raw)}")
     return value
 
 
@@ -209,14 +217,15 @@ def _cross_checks(kind: Kind, values: Mapping[str, Any], node: Node) -> None:
             for i in range(1, len(items)):
                 if not items[i] > items[i - 1]:
                     raise BindError(
-                        f"{node.path}.{check.field}[{i}]: {items[i]!r} is not greater than the "
-                        f"previous value {items[i - 1]!r}; the list must be strictly increasing"
+                        f"{node.path}.{check.field}[{i}]",
+                        f"{items[i]!r} is not greater than the previous value {items[i - 1]!r}; "
+                        "the list must be strictly increasing",
                     )
         elif isinstance(check, Less):
             low, high = values[check.low], values[check.high]
             if not low < high:
                 raise BindError(
-                    f"{node.path}.{check.low}: {low!r} must be less than {check.high} ({high!r})"
+                    f"{node.path}.{check.low}", f"{low!r} must be less than {check.high} ({high!r})"
                 )
         elif isinstance(check, TotalSteps):
             has_total = values["total_steps"] is not None
@@ -225,7 +234,7 @@ def _cross_checks(kind: Kind, values: Mapping[str, Any], node: Node) -> None:
                 has_epochs and (values["epochs"] is None or values["steps_per_epoch"] is None)
             ):
                 raise BindError(
-                    f"{node.path}: give either total_steps or both epochs and steps_per_epoch"
+                    node.path, "give either total_steps or both epochs and steps_per_epoch"
                 )
         elif isinstance(check, LenMatch):
             pass  # lengths are static: the loader checks them

@@ -787,6 +787,25 @@ COUNTER_NAMES = ("t", "step", "epoch")
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 MAX_NAME_LENGTH = 64
 
+# --- limits -------------------------------------------------------------------------------------
+# A valid spec must also be one that every command can process in bounded time and memory: the
+# generated formula nests once per node (a SequentialLR of n children is n nested selections), so
+# node counts stay well inside Python's recursion limit, and text that ends up in the generated
+# files is bounded so that a small spec cannot write gigabytes (aliases repeat text for free).
+
+#: Most children of one SequentialLR or ChainedScheduler.
+MAX_CHILDREN = 32
+#: Most nodes in one schedule, the top node included.
+MAX_NODES = 64
+#: Most items in one list parameter (milestones, boundaries, values).
+MAX_LIST_ITEMS = 10_000
+#: Largest integer, literal or in an expression: every integer must be exact as a float64.
+MAX_INT = 2**53
+#: Longest description (of a spec, a schedule or a node), in characters after alias expansion.
+MAX_DESCRIPTION = 10_000
+#: Largest generated module, in characters: a backstop for what the limits above do not catch.
+MAX_OUTPUT_CHARS = 4_000_000
+
 
 def camel_name(snake: str) -> str:
     """``warmup_cosine`` -> ``WarmupCosine`` (digits kept, underscores dropped)."""

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+import stat
 import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,10 +31,13 @@ import yaml
 
 from lrgen import expr as ex
 from lrgen import ir
-from lrgen.errors import Problem, SpecError
+from lrgen.errors import Problem, SpecError, display_path
 from lrgen.kinds import (
     KIND_MAP,
+    MAX_INT,
+    MAX_LIST_ITEMS,
     MAX_NAME_LENGTH,
+    MAX_NODES,
     NAME_PATTERN,
     RESERVED_NAMES,
     Increasing,
@@ -55,12 +59,14 @@ MAX_BYTES = 1 << 20
 MAX_DEPTH = 32
 #: Most values a document may expand to, aliases included (an alias bomb stops here).
 MAX_VALUES = 100_000
-#: Largest integer accepted: every integer must be exactly representable as a float.
-MAX_INT = 2**53
+#: Most characters of scalars a YAML document may expand to, aliases included: no more than a
+#: file of MAX_BYTES can hold without aliases (text ends up in the generated docstrings).
+MAX_TEXT = MAX_BYTES
 
 Path = tuple[str | int, ...]
 
 _NAME_RE = re.compile(NAME_PATTERN)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: The functions generated per schedule: ``name``, ``name_lambda`` and the tensor variant
 #: ``name_tensor`` (docs/spec.md, "What each target generates");
@@ -78,17 +84,16 @@ def load(path: str | os.PathLike[str]) -> ir.Spec:
 
     Raises :class:`SpecError` carrying every problem found, sorted by position.
     """
-    file = os.fspath(path)
-    data = _read(file)
+    data = _read(path)
     if isinstance(data, Problem):
         raise SpecError([data])
-    return load_text(data, file)
+    return load_text(data, display_path(path))
 
 
 def load_text(text: str | bytes, path: str | os.PathLike[str]) -> ir.Spec:
     """Validate and convert spec ``text``; ``path`` names it in problems and picks the format
     (``.json`` is JSON, anything else YAML)."""
-    spec, problems = analyze(text, os.fspath(path))
+    spec, problems = analyze(text, display_path(path))
     errors = [p for p in problems if p.severity == "error"]
     if errors or spec is None:
         raise SpecError(errors or problems)
@@ -108,11 +113,10 @@ def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Problem]:
 
 def check_path(path: str | os.PathLike[str]) -> tuple[ir.Spec | None, list[Problem]]:
     """One file: its spec (None when it has errors) and its problems, sorted."""
-    file = os.fspath(path)
-    data = _read(file)
+    data = _read(path)
     if isinstance(data, Problem):
         return None, [data]
-    return analyze(data, file)
+    return analyze(data, display_path(path))
 
 
 def analyze(text: str | bytes, file: str) -> tuple[ir.Spec | None, list[Problem]]:
@@ -124,10 +128,23 @@ def analyze(text: str | bytes, file: str) -> tuple[ir.Spec | None, list[Problem]
 # --- reading and decoding -------------------------------------------------------------------------
 
 
-def _read(file: str) -> bytes | Problem:
+def _read(path: str | os.PathLike[str]) -> bytes | Problem:
+    file = display_path(path)
     try:
-        with open(file, "rb") as stream:
+        # Non-blocking, so that opening a FIFO returns at once (to be refused below) instead of
+        # waiting for a writer; regular files ignore the flag.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as stream:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                return _file_problem(file, "is a directory, not a spec file")
+            if not stat.S_ISREG(mode):
+                return _file_problem(
+                    file, "is not a regular file (a FIFO, socket or device); lrgen reads files"
+                )
             data = stream.read(MAX_BYTES + 1)
+    except (UnicodeEncodeError, ValueError):  # a lone surrogate or a NUL in the name
+        return _file_problem(file, "no such file (the name is not a valid file name)")
     except FileNotFoundError:
         return _file_problem(file, "no such file")
     except IsADirectoryError:
@@ -166,10 +183,54 @@ def _decode(raw: bytes) -> str:
     return text.removeprefix("\ufeff")
 
 
+#: Line breaks, as editors count lines: LF, CRLF, and a lone CR (U+0085, U+2028 and U+2029 are
+#: not line breaks in YAML 1.2 or JSON, though PyYAML's marks count them).
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+@functools.lru_cache(maxsize=4)
+def _line_starts(text: str) -> list[int]:
+    return [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
+
+
 def _position(text: str, index: int) -> tuple[int, int]:
     """1-based line and column of character ``index`` of ``text``."""
-    line_start = text.rfind("\n", 0, index) + 1
-    return text.count("\n", 0, index) + 1, index - line_start + 1
+    starts = _line_starts(text)
+    line = bisect.bisect_right(starts, index)
+    return line, index - starts[line - 1] + 1
+
+
+def _source_index(text: str, start: int, end: int, value: str, offset: int) -> int:
+    """Where in ``text`` character ``offset`` of the scalar ``value`` (written at
+    ``text[start:end]``) comes from: past quotes, escapes and folded line breaks."""
+    source = text[start:end]
+    quote = source[:1] if source[:1] in ("'", '"') else ""
+    i, j = 0, len(quote)
+    while i < offset and j < len(source):
+        char = source[j]
+        if char == value[i]:
+            i, j = i + 1, j + 1
+        elif char in "\r\n":  # a folded line break, and the indentation after it
+            match = re.compile(r"(?:[ \t]*(?:\r\n?|\n))+[ \t]*").match(source, j)
+            j = match.end() if match else j + 1
+            i += value[i] in " \n"
+        elif quote == '"' and char == "\\":
+            j += _escape_length(source, j)
+            i += source[j - 1 : j] not in ("\r", "\n")  # an escaped line break makes nothing
+        elif quote == "'" and source.startswith("''", j):
+            i, j = i + 1, j + 2
+        else:
+            j += 1
+    return start + j
+
+
+def _escape_length(source: str, j: int) -> int:
+    """Characters of the backslash escape at ``source[j]``."""
+    kind = source[j + 1 : j + 2]
+    length = {"x": 4, "u": 6, "U": 10}.get(kind, 2)
+    if kind == "u" and "\ud800" <= chr(int(source[j + 2 : j + 6] or "0", 16)) < "\udc00":
+        length += 6 if source.startswith("\\u", j + 6) else 0  # a surrogate pair, as in JSON
+    return length
 
 
 # --- the positioned document ----------------------------------------------------------------------
@@ -205,6 +266,25 @@ class _Document:
         if len(path) > MAX_DEPTH:
             raise _Fatal(span.line, span.column, _too_deep(), path)
         self.values[path] = span
+
+    def text(self, path: Path, span: _Span, value: str) -> str | None:
+        """A string value; None (reported) when it holds a lone surrogate (an escape such as
+        ``\\ud800``: not a character, and not writable as UTF-8)."""
+        surrogate = _SURROGATE.search(value)
+        if surrogate:
+            code = ord(surrogate.group())
+            self.reject(
+                path,
+                span,
+                f"the string holds \\u{code:04x}, half of a surrogate pair, which is not a "
+                "character; write the character itself",
+            )
+            return None
+        return value
+
+    def too_long(self, path: Path, span: _Span, items: int) -> None:
+        """A list longer than any a spec has: refused before its items are converted."""
+        self.reject(path, span, f"{items} items; lrgen supports at most {MAX_LIST_ITEMS}")
 
     def duplicate(self, path: Path, span: _Span) -> None:
         """A key seen before in the same mapping: the first one holds (and is checked)."""
@@ -264,47 +344,71 @@ _CORE_FLOAT = re.compile(
 )
 
 
-class _YamlLoader(yaml.SafeLoader):
-    """Composes only; resolves plain scalars by the YAML 1.2 core schema; bounds depth and size.
+class _CoreResolver(yaml.resolver.BaseResolver):
+    """Resolves plain scalars by the YAML 1.2 core schema (``yes``/``on`` stay strings)."""
+
+    yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012
+
+
+class _Composer(yaml.composer.Composer):
+    """Composes only (nothing is ever constructed); bounds depth and size.
 
     The values the document expands to are counted while composing, an alias counting as many as
     its anchor holds, so an alias bomb is rejected at the alias that crosses the budget, before
     anything would expand it.
     """
 
-    yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012
-
     def __init__(self, text: str) -> None:
-        super().__init__(text)
+        super().__init__()
+        self._source = text
         self._depth = 0
-        self._sizes: dict[int, int] = {}  # id(node) -> values it expands to, itself included
+        # id(node) -> values it expands to (itself included), characters of its scalars
+        self._sizes: dict[int, tuple[int, int]] = {}
         self._aliases = 0
         self._total = 0
+        self._chars = 0
+
+    def fatal(self, mark: yaml.Mark, message: str) -> _Fatal:
+        return _Fatal(*_position(self._source, mark.index), message)
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         mark = self.peek_event().start_mark
         if self.check_event(yaml.AliasEvent):
             node = super().compose_node(parent, index)
             if id(node) not in self._sizes:
-                raise _Fatal(mark.line + 1, mark.column + 1, "an alias refers to its own anchor")
+                raise self.fatal(mark, "an alias refers to its own anchor")
             self._aliases += 1
-            self._count(self._sizes[id(node)], mark)
+            values, chars = self._sizes[id(node)]
+            self._count(values, mark)
+            self._count_text(chars, mark)
             return node
         self._depth += 1
         if self._depth > MAX_DEPTH + 1:  # a value at depth MAX_DEPTH is node MAX_DEPTH + 1
-            raise _Fatal(mark.line + 1, mark.column + 1, _too_deep())
+            raise self.fatal(mark, _too_deep())
         self._count(1, mark)
-        before = self._total
+        before, chars_before = self._total, self._chars
         node = super().compose_node(parent, index)
+        if isinstance(node, yaml.ScalarNode):
+            self._count_text(len(node.value), mark)
         self._depth -= 1
-        self._sizes[id(node)] = self._total - before + 1
+        self._sizes[id(node)] = (self._total - before + 1, self._chars - chars_before)
         return node
+
+    def _count_text(self, chars: int, mark: yaml.Mark) -> None:
+        """Add to the characters of text the document expands to (a bound on generated text)."""
+        self._chars += chars
+        if self._chars > MAX_TEXT:
+            raise self.fatal(
+                mark,
+                f"this value expands the document's text past {MAX_TEXT} characters "
+                "through aliases (a bomb of long strings?)",
+            )
 
     def _count(self, values: int, mark: yaml.Mark) -> None:
         """Add to the values the document expands to; stop as soon as there are too many."""
         self._total += values
         if self._total > MAX_VALUES:
-            raise _Fatal(mark.line + 1, mark.column + 1, _too_many(aliases=self._aliases > 0))
+            raise self.fatal(mark, _too_many(aliases=self._aliases > 0))
 
 
 for _tag, _pattern, _first in (
@@ -313,18 +417,66 @@ for _tag, _pattern, _first in (
     (_INT, _CORE_INT, list("-+0123456789")),
     (_FLOAT, _CORE_FLOAT, list("-+.0123456789")),
 ):
-    _YamlLoader.add_implicit_resolver(_tag, re.compile(rf"^(?:{_pattern.pattern})$"), _first)
+    _CoreResolver.add_implicit_resolver(_tag, re.compile(rf"^(?:{_pattern.pattern})$"), _first)
+
+
+class _YamlLoader(
+    yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, _Composer, _CoreResolver
+):
+    """PyYAML's own parser, in Python: the reference for messages and positions of bad YAML."""
+
+    def __init__(self, text: str) -> None:
+        yaml.reader.Reader.__init__(self, text)  # checks the characters
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        _Composer.__init__(self, text)
+        _CoreResolver.__init__(self)
+
+
+try:
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # PyYAML without libyaml
+    _FastYamlLoader: type | None = None
+else:
+
+    class _FastYamlLoader(_Composer, _CParser, _CoreResolver):  # type: ignore[no-redef]
+        """libyaml's parser under the same composer: about 20 times faster on large files. Its
+        marks count characters, as PyYAML's do."""
+
+        def __init__(self, text: str) -> None:
+            yaml.reader.Reader(text)  # the same character check as the Python reader
+            _CParser.__init__(self, text)
+            _Composer.__init__(self, text)
+            _CoreResolver.__init__(self)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The node graph of ``text``; libyaml's parser when there is one, but any YAML error is
+    reported as PyYAML's pure-Python parser words and places it (the two differ in wording)."""
+    if _FastYamlLoader is not None:
+        loader = None
+        try:
+            loader = _FastYamlLoader(text)
+            return loader.get_single_node()
+        except yaml.YAMLError:
+            pass  # read it again below, for PyYAML's message
+        finally:
+            if loader is not None:
+                loader.dispose()
+    loader = _YamlLoader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
 
 
 def _parse_yaml(text: str, doc: _Document) -> None:
-    loader = None
     try:
-        loader = _YamlLoader(text)  # the reader checks the characters here
-        root = loader.get_single_node()
+        root = _compose(text)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise _Fatal(line, column, _yaml_message(err)) from None
+        line, column = _position(text, mark.index) if mark else (1, 1)
+        raise _Fatal(line, column, _yaml_message(err, text) + _break_hint(text, line)) from None
     except yaml.reader.ReaderError as err:
         line, column = _position(text, err.position)
         raise _Fatal(
@@ -332,20 +484,28 @@ def _parse_yaml(text: str, doc: _Document) -> None:
         ) from None
     except yaml.YAMLError as err:
         raise _Fatal(1, 1, f"invalid YAML: {err}") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
     if root is None:
         raise _Fatal(1, 1, "the document is empty: expected a mapping with 'lrgen' and 'schedules'")
     doc.data = _YamlConverter(text, doc).value(root, ())
 
 
-def _yaml_message(err: yaml.MarkedYAMLError) -> str:
+def _break_hint(text: str, line: int) -> str:
+    """Why YAML went wrong on a line that looks fine: a character that the YAML parser (YAML 1.1)
+    takes for a line break, which editors do not show as one."""
+    starts = _line_starts(text)
+    end = starts[line] if line < len(starts) else len(text)
+    odd = next((c for c in text[starts[line - 1] : end] if c in "\x85\u2028\u2029"), None)
+    if odd is None:
+        return ""
+    return f"; this line holds U+{ord(odd):04X}, which the YAML parser reads as a line break"
+
+
+def _yaml_message(err: yaml.MarkedYAMLError, text: str) -> str:
     if err.context == "expected a single document in the stream":
         return "a second YAML document starts here; a spec is one document"
     message = f"invalid YAML: {err.problem or err.context}"
     if err.context and err.problem and err.context_mark:
-        message += f" ({err.context} at line {err.context_mark.line + 1})"
+        message += f" ({err.context} at line {_position(text, err.context_mark.index)[0]})"
     return message
 
 
@@ -371,7 +531,7 @@ class _YamlConverter:
     def span(self, node: yaml.Node) -> _Span:
         start, end = node.start_mark, node.end_mark
         quoted = isinstance(node, yaml.ScalarNode) and node.style in ("'", '"')
-        return _Span(start.line + 1, start.column + 1, start.index, end.index, quoted)
+        return _Span(*_position(self.text, start.index), start.index, end.index, quoted)
 
     def value(self, node: yaml.Node, path: Path) -> Any:
         span = self.span(node)
@@ -381,6 +541,8 @@ class _YamlConverter:
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ:
                 return self.bad_tag(node, span, path)
+            if len(node.value) > MAX_LIST_ITEMS:
+                return self.doc.too_long(path, span, len(node.value))
             return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
         return self.scalar(node, span, path)
 
@@ -422,7 +584,7 @@ class _YamlConverter:
     def scalar(self, node: yaml.ScalarNode, span: _Span, path: Path) -> Any:
         tag, text = node.tag, node.value
         if tag == _STR:
-            return text
+            return self.doc.text(path, span, text)
         plain = text.strip()
         if tag == _NULL and _CORE_NULL.fullmatch(plain):
             return None
@@ -455,11 +617,9 @@ class _JsonParser:
 
     def __init__(self, text: str, doc: _Document) -> None:
         self.text, self.doc = text, doc
-        self.line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
 
     def position(self, index: int) -> tuple[int, int]:
-        line = bisect.bisect_right(self.line_starts, index)
-        return line, index - self.line_starts[line - 1] + 1
+        return _position(self.text, index)
 
     def parse(self) -> None:
         index = self.skip(0)
@@ -489,8 +649,9 @@ class _JsonParser:
             return self.array(index, path)
         if char == '"':
             string, end = self.string(index)
-            self.doc.visit(path, self.span(index, end, quoted=True))
-            return string, end
+            span = self.span(index, end, quoted=True)
+            self.doc.visit(path, span)
+            return self.doc.text(path, span, string), end
         number = _JSON_NUMBER.match(text, index)
         if number:
             return self.number(number, path)
@@ -563,6 +724,8 @@ class _JsonParser:
         while True:
             item, index = self.value(index, (*path, len(result)))
             result.append(item)
+            if len(result) > MAX_LIST_ITEMS:
+                return self.too_long(start, index, path)
             index = self.skip(index)
             if self.text.startswith(",", index):
                 index = self.skip(index + 1)
@@ -571,6 +734,25 @@ class _JsonParser:
                 self.doc.values[path] = self.span(start, index + 1)
                 return result, index + 1
             self.fail(index, "expected ',' or ']'")
+
+    def too_long(self, start: int, index: int, path: Path) -> tuple[None, int]:
+        """Past :data:`MAX_LIST_ITEMS`: report the list, skip the rest of it (syntax only)."""
+        span = self.span(start, start + 1)
+        document, self.doc = self.doc, _Document(count=self.doc.count)
+        try:
+            items = MAX_LIST_ITEMS + 1
+            index = self.skip(index)
+            while self.text.startswith(",", index):
+                _, index = self.value(self.skip(index + 1), path)
+                index = self.skip(index)
+                items += 1
+            if not self.text.startswith("]", index):
+                self.fail(index, "expected ',' or ']'")
+        finally:
+            document.count, self.doc = self.doc.count, document
+        document.values[path] = self.span(start, index + 1)
+        document.too_long(path, span, items)
+        return None, index + 1
 
     def enter(self, start: int, path: Path) -> None:
         self.doc.visit(path, self.span(start, start + 1))
@@ -720,6 +902,11 @@ class _Checker:
         elif keyword == "minItems":
             count = "the list is empty" if not instance else f"{len(instance)} item(s)"
             self.at_value(path, f"{count}; at least {expected} needed")
+        elif keyword == "maxItems":
+            what = "child schedules" if path[-1:] == ("schedulers",) else "items"
+            self.at_value(path, f"{len(instance)} {what}; lrgen supports at most {expected}")
+        elif keyword == "maxLength":
+            self.at_value(path, f"the text is {len(instance)} characters long; at most {expected}")
         else:
             self.at_value(path, error.message)
 
@@ -787,6 +974,8 @@ class _Checker:
             if isinstance(lr, str)
             else ex.Num(lr)
         )
+        if self.too_many_nodes(entry["schedule"], (*path, "schedule")):
+            return None
         node = self.node(entry["schedule"], (*path, "schedule"), names, None)
         if node is None or lr_expr is None:
             return None
@@ -806,6 +995,26 @@ class _Checker:
             self.bind_problem(err, path)
             return None
         return schedule
+
+    def too_many_nodes(self, top: Mapping[str, Any], path: Path) -> bool:
+        """Report the first node (in file order) past :data:`MAX_NODES`, if any."""
+        count = 0
+        stack: list[tuple[Mapping[str, Any], Path]] = [(top, path)]
+        while stack:
+            value, where = stack.pop()
+            count += 1
+            if count > MAX_NODES:
+                self.at_value(
+                    where,
+                    f"this is node {count} of the schedule; a schedule has at most {MAX_NODES} "
+                    "nodes",
+                )
+                return True
+            for param in KIND_MAP[value["kind"]].params:
+                if param.type is T.NODES:
+                    children = list(enumerate(value.get(param.name) or ()))
+                    stack.extend((c, (*where, param.name, i)) for i, c in reversed(children))
+        return False
 
     def node(
         self, value: Mapping[str, Any], path: Path, names: frozenset[str], parent: str | None
@@ -858,8 +1067,9 @@ class _Checker:
             return parse(*args)
         except ex.ExprError as err:
             span = self.locate(path)
-            column = span.column + err.offset + (1 if span.quoted else 0)
-            self.add(path, span.line, column, err.message)
+            source = next(a for a in reversed(args) if isinstance(a, str) and not isinstance(a, T))
+            index = _source_index(self.text, span.start, span.end, source, err.offset)
+            self.add(path, *_position(self.text, index), err.message)
             return None
 
     def cross_checks(self, kind: Kind, value: Mapping[str, Any], path: Path) -> bool:
@@ -895,9 +1105,8 @@ class _Checker:
         return len(self.problems) == before
 
     def bind_problem(self, err: ir.BindError, schedule_path: Path) -> None:
-        # A BindError reads "<json path>: <message>"; names were validated, so the path has no
-        # ": " in it. The field may be absent from the file (a default): use its nearest parent.
-        where, _, message = str(err).partition(": ")
+        # The field may be absent from the file (a default): use its nearest parent.
+        where, message = err.path, err.message
         under = [p for p in self.doc.values if p[: len(schedule_path)] == schedule_path]
         best = max(
             (p for p in under if _is_path_prefix(_format_path(p), where)),

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from lrgen.lint import Mark, declared_length, marks
+from lrgen.output import write_atomically
 from lrgen.table import (
     EXIT_INVALID,
     EXIT_OK,
@@ -29,7 +30,6 @@ from lrgen.table import (
     fail,
     load_specs,
     sample,
-    write_atomically,
 )
 from lrgen.table import tidy_argv as tidy_argv  # `lrgen plot/show --schedule NAME SPEC` (cli.py)
 

@@ -77,6 +77,7 @@ def build_schema() -> dict[str, Any]:
             },
             "description": {
                 "type": "string",
+                "maxLength": kinds.MAX_DESCRIPTION,
                 "description": "What the schedules of this file are for.",
             },
             "schedules": {
@@ -94,7 +95,7 @@ def build_schema() -> dict[str, Any]:
 
 def _schedule_schema() -> dict[str, Any]:
     shapes: dict[str, dict[str, Any]] = {
-        "description": {"type": "string"},
+        "description": {"type": "string", "maxLength": kinds.MAX_DESCRIPTION},
         "lr": {"type": ["number", "string"], "exclusiveMinimum": 0},
         "unit": {"enum": list(UNITS), "default": DEFAULT_UNIT},
         "params": {
@@ -153,6 +154,7 @@ def _kind_schema(kind: kinds.Kind) -> dict[str, Any]:
         "kind": {"const": kind.name, "description": kind.summary},
         "description": {
             "type": "string",
+            "maxLength": kinds.MAX_DESCRIPTION,
             "description": "What this node is for; ends up in the generated docstrings.",
         },
     }
@@ -181,6 +183,7 @@ def _param_schema(param: Param) -> dict[str, Any]:
             schema["items"] = {"type": [item, "string"], **_bounds(param)}
             if param.min_items:
                 schema["minItems"] = param.min_items
+            schema["maxItems"] = kinds.MAX_LIST_ITEMS
         case T.EXPR_T | T.EXPR_X:
             schema["type"] = ["string", "number", *nullable]
         case T.NODES:
@@ -188,6 +191,7 @@ def _param_schema(param: Param) -> dict[str, Any]:
             schema["items"] = {"$ref": "#/$defs/node"}
             if param.min_items:
                 schema["minItems"] = param.min_items
+            schema["maxItems"] = kinds.MAX_CHILDREN
         case T.CHOICE:
             schema["enum"] = [*param.choices, *([None] if param.nullable else [])]
         case T.BOOLEAN | T.STRING:

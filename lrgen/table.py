@@ -11,13 +11,10 @@ import argparse
 import csv
 import json
 import math
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -195,30 +192,6 @@ def sample(chosen: Chosen, steps: np.ndarray, metrics: np.ndarray | None = None)
 def fail(command: str, message: str) -> int:
     print(f"lrgen {command}: {message}", file=sys.stderr)
     return EXIT_INVALID
-
-
-def write_atomically(path: str, write: Callable[[Any], object], *, binary: bool = False) -> None:
-    """Call ``write(handle)`` on a temporary file next to ``path``, then rename it into place, so
-    that ``path`` is never left half-written. The file gets the usual permissions (0666 & ~umask).
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(
-        dir=directory, prefix=".lrgen-", suffix=os.path.splitext(path)[1]
-    )
-    try:
-        with (
-            os.fdopen(fd, "wb")
-            if binary
-            else os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle
-        ):
-            write(handle)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def _positive_int(text: str) -> int:
