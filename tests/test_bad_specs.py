@@ -51,6 +51,13 @@ SIDECAR: dict[str, list[tuple[int, int, str, str]]] = {
     "binary.yaml": [(1, 1, "$", "the file is not UTF-8 text: byte 0x89 is invalid")],
     "nul_byte.yaml": [(2, 11, "$", "the file is binary (it contains a NUL byte)")],
     "utf16.yaml": [(1, 1, "$", "the file is UTF-16; save it as UTF-8")],
+    "json_cr_only.json": [  # lines end in a lone CR: still four lines
+        (4, 17, "schedules.s.schedule", "missing required property 'gamma'"),
+        (4, 43, "schedules.s.schedule.gama", "unknown parameter 'gama'; did you mean 'gamma'?"),
+    ],
+    "json_surrogate.json": [
+        (1, 49, "schedules.s.description", "the string holds \\udc00, half of a surrogate pair"),
+    ],
 }
 
 #: Files whose content would do something if it were ever executed.
