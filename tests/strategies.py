@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -37,7 +38,7 @@ from hypothesis import strategies as st
 
 from lrgen import expr as ex
 from lrgen import ir
-from lrgen.kinds import KIND_MAP, KINDS, T
+from lrgen.kinds import KIND_MAP, KINDS, Ref, T
 from tests.frameworks import KERAS_KINDS, boundary_steps, import_path
 
 #: Every kind with a closed form: all of them but the metric-driven ReduceLROnPlateau.
@@ -823,7 +824,8 @@ def _open(case: Case, finding: str) -> bool:
 
 
 def periodic_in_counter(bound: ir.Bound) -> bool:
-    """Whether a user expression applies sin/cos to something that grows with the counter."""
+    """Whether a user expression applies sin/cos to something that grows with the counter, or
+    takes it modulo something (``t % 10``: float32 has no units digit above 2**24)."""
     for b in _nodes(bound):
         for name in ("lr_lambda", "scale_fn"):
             tree = b.values.get(name)
@@ -834,6 +836,10 @@ def periodic_in_counter(bound: ir.Bound) -> bool:
                     isinstance(sub, ex.Call)
                     and sub.func in _PERIODIC
                     and ex.names_in(sub.args[0]) & COUNTERS
+                ) or (
+                    isinstance(sub, ex.Binary)
+                    and sub.op == "%"
+                    and ex.names_in(sub.left) & COUNTERS
                 ):
                     return True
     return False
@@ -912,3 +918,274 @@ def growing_restarts(bound: ir.Bound) -> bool:
         or (b.kind == "CosineDecayRestarts" and b["t_mul"] != 1)
         for b in _nodes(bound)
     )
+
+
+# --- explicit cases: every kind x every mode ------------------------------------------------------
+
+#: A small valid node of every closed-form kind, its boundaries within the first ~100 steps.
+#: Numbers are exact in binary where they can be (float32 inputs then equal the float64 ones).
+BASE_FIELDS: dict[str, Fields] = {
+    "StepLR": {"step_size": 7, "gamma": 0.5},
+    "MultiStepLR": {"milestones": [3, 10, 25], "gamma": 0.5},
+    "ConstantLR": {"factor": 0.25, "total_iters": 9},
+    "LinearLR": {"start_factor": 0.125, "end_factor": 0.75, "total_iters": 12},
+    "ExponentialLR": {"gamma": 0.96875},
+    "PolynomialLR": {"total_iters": 30, "power": 1.5},
+    "CosineAnnealingLR": {"T_max": 25, "eta_min": 0.001},
+    "CosineAnnealingWarmRestarts": {"T_0": 5, "T_mult": 2, "eta_min": 0.001},
+    "CyclicLR": {
+        "base_lr": 0.01,
+        "max_lr": 0.1,
+        "step_size_up": 5,
+        "gamma": 0.96875,
+        "base_momentum": 0.75,
+        "max_momentum": 0.875,
+    },
+    "OneCycleLR": {
+        "max_lr": 0.5,
+        "total_steps": 40,
+        "pct_start": 0.25,
+        "div_factor": 8.0,
+        "final_div_factor": 16.0,
+        "base_momentum": 0.75,
+        "max_momentum": 0.875,
+    },
+    "LambdaLR": {"lr_lambda": "0.5 ** (t / 10)"},
+    "SequentialLR": {
+        "schedulers": [
+            ir.make_node("LinearWarmup", warmup_steps=6),
+            ir.make_node("StepLR", step_size=4, gamma=0.5),
+            ir.make_node("CosineAnnealingLR", T_max=20),
+        ],
+        "milestones": [6, 20],
+    },
+    "ChainedScheduler": {
+        "schedulers": [
+            ir.make_node("ConstantLR", factor=0.5, total_iters=4),
+            ir.make_node("ExponentialLR", gamma=0.9375),
+        ]
+    },
+    "ExponentialDecay": {"decay_steps": 6, "decay_rate": 0.5},
+    "PiecewiseConstantDecay": {"boundaries": [5, 12], "values": [0.1, 0.05, 0.01]},
+    "PolynomialDecay": {"decay_steps": 12, "end_learning_rate": 0.001, "power": 2.0},
+    "InverseTimeDecay": {"decay_steps": 5, "decay_rate": 0.5},
+    "CosineDecay": {"decay_steps": 30, "alpha": 0.125, "warmup_steps": 8},
+    "CosineDecayRestarts": {"first_decay_steps": 6, "t_mul": 2.0, "m_mul": 0.75, "alpha": 0.125},
+    "Constant": {},
+    "LinearWarmup": {"warmup_steps": 10},
+    "ExponentialWarmup": {"warmup_steps": 10, "start_lr": 0.001},
+    "CosineWarmup": {"warmup_steps": 10},
+    "WarmupWithDecay": {"warmup_steps": 10, "total_steps": 40, "min_lr": 0.01},
+    "InverseSqrt": {"warmup_steps": 8, "timescale": 12.0},
+    "WarmupStableDecay": {
+        "warmup_steps": 8,
+        "stable_steps": 6,
+        "decay_steps": 12,
+        "min_lr_ratio": 0.125,
+    },
+}
+#: The value a nullable field takes in the "given" column of the mode matrix.
+GIVEN_VALUES: dict[tuple[str, str], Any] = {
+    ("CyclicLR", "step_size_down"): 3,
+    ("CyclicLR", "scale_fn"): "0.5 ** (x / 8)",
+    ("OneCycleLR", "total_steps"): 40,
+    ("OneCycleLR", "epochs"): 5,
+    ("OneCycleLR", "steps_per_epoch"): 9,
+    ("CosineDecay", "warmup_target"): 0.25,
+}
+#: Variants that are not a choice or a flag but that take another code path.
+VARIANT_FIELDS: dict[str, tuple[Fields, ...]] = {
+    "CosineAnnealingWarmRestarts": ({"T_mult": 1}, {"T_mult": 3}),
+    # integer and fractional growth; fractional period starts are not integers
+    "CosineDecayRestarts": ({"t_mul": 1.0}, {"t_mul": 1.5}, {"t_mul": 1.25, "m_mul": 1.0}),
+    "ConstantLR": ({"total_iters": 0},),
+    "PolynomialDecay": ({"power": 0.5, "cycle": True},),
+    "CosineDecay": ({"warmup_target": 0.02, "warmup_steps": 8},),  # a falling warmup
+}
+
+#: Values for the fields whose default is another field (``Ref``): each kind is drawn with the
+#: field given and with it defaulted.
+REF_GIVEN: dict[str, Any] = {"initial_learning_rate": 0.25, "timescale": 12.0}
+
+#: How a mode is written in the matrix: a nullable field is "null" or "given".
+NULL, GIVEN = "null", "given"
+
+
+def mode_axes(kind: str) -> list[tuple[str, tuple[Any, ...]]]:
+    """The registry's options of ``kind``: every choice (and null, if nullable), every flag, every
+    nullable field (null or given). The matrix is their product."""
+    axes: list[tuple[str, tuple[Any, ...]]] = []
+    for p in KIND_MAP[kind].params:
+        if p.type is T.CHOICE:
+            axes.append((p.name, (*p.choices, *((None,) if p.nullable else ()))))
+        elif p.type is T.BOOLEAN:
+            axes.append((p.name, (False, True)))
+        elif p.nullable:
+            axes.append((p.name, (NULL, GIVEN)))
+    return axes
+
+
+def mode_of(bound: ir.Bound) -> tuple[Any, ...]:
+    """Where ``bound`` sits in its kind's matrix (the order of :func:`mode_axes`)."""
+    out = []
+    for name, values in mode_axes(bound.kind):
+        value = bound[name]
+        out.append((NULL if value is None else GIVEN) if NULL in values else value)
+    return tuple(out)
+
+
+def mode_matrix(kind: str) -> list[tuple[Any, ...]]:
+    """Every combination of :func:`mode_axes` (the ones the registry's checks reject included)."""
+    return list(itertools.product(*(values for _, values in mode_axes(kind))))
+
+
+def _mode_fields(kind: str, combo: Sequence[Any]) -> Fields:
+    fields = dict(BASE_FIELDS[kind])
+    for (name, values), value in zip(mode_axes(kind), combo, strict=True):
+        if NULL in values:
+            fields[name] = GIVEN_VALUES[(kind, name)] if value == GIVEN else None
+        else:
+            fields[name] = value
+    if kind == "CyclicLR" and fields.get("scale_mode") == "cycle" and fields["scale_fn"]:
+        fields["scale_fn"] = "max(0.25, (6 - x) / 5)"  # of the cycle number, from 1
+    return fields
+
+
+def _with_params(schedule: ir.Schedule) -> tuple[ir.Schedule, dict[str, float]]:
+    """``schedule`` with every numeric literal of its tree (lr included) a param of that default,
+    and overrides that move each (integers +1, numbers by 7/8) where the schedule still binds."""
+    pool = Pool()
+
+    def lift(value: Any) -> Any:
+        if isinstance(value, ex.Num) and not isinstance(value.value, bool):
+            return ex.Name(pool.new(value.value))
+        if isinstance(value, tuple):
+            return tuple(lift(item) for item in value)
+        return value
+
+    def walk(n: ir.Node) -> ir.Node:
+        args = tuple(
+            (
+                name,
+                value
+                if KIND_MAP[n.kind].param_map[name].type in (T.EXPR_T, T.EXPR_X)
+                else lift(value),
+            )
+            for name, value in n.args
+        )
+        return dataclasses.replace(n, args=args, children=tuple(walk(c) for c in n.children))
+
+    lr = lift(schedule.lr)
+    node_ = walk(schedule.node)
+    lifted = dataclasses.replace(schedule, lr=lr, node=node_, params=tuple(pool.defaults.items()))
+    overrides: dict[str, float] = {}
+    for name, default in pool.defaults.items():
+        moved = int(default) + 1 if isinstance(default, int) else default * 0.875
+        try:
+            ir.bind(lifted, {**overrides, name: moved})
+        except ir.BindError:
+            continue
+        overrides[name] = moved
+    return lifted, overrides
+
+
+@dataclass(frozen=True)
+class Explicit:
+    """One explicit case: what it covers (for messages) and the case."""
+
+    label: str
+    case: Case
+
+
+def _explicit(label: str, kind: str, fields: Fields, unit: str = "step") -> list[Explicit]:
+    root = ir.make_node(kind, **fields)
+    schedule = schedule_from(root, 0.1, unit=unit)
+    try:
+        ir.bind(schedule)
+    except ir.BindError:
+        return []  # a combination the registry's checks reject (OneCycleLR's length forms)
+    return [Explicit(label, make_case(schedule))]
+
+
+#: ``lr_lambda`` cases: every operator and function of the expression language, written so that
+#: a wrong operator (``<`` for ``<=``, floor for ceil, min for max) changes a value at some step.
+LAMBDA_CASES = (
+    "(t + 4) / (t + 8)",
+    "max(0.125, (40 - t) / 40)",
+    "0.5 * (1 + 1 / (t + 1))",
+    "0.5 ** (t // 7)",
+    "1 - (t % 10) / 20",
+    "0.5 ** (t / 9)",
+    "1.0 if t < 10 else 0.5",
+    "1.0 if t <= 10 else 0.5",
+    "0.5 if t > 10 else 1.0",
+    "0.5 if t >= 10 else 1.0",
+    "0.5 if t == 10 else 1.0",
+    "1.0 if t != 10 else 0.5",
+    "min(1.0, (t + 1) / 10)",
+    "abs(t - 20) / 20 + 0.125",
+    "0.5 ** floor(t / 7)",
+    "0.5 ** ceil(t / 7)",
+    "exp(-t / 30)",
+    "1 / (1 + log(t + 1))",
+    "1 / sqrt(t + 1)",
+    "0.625 + 0.375 * cos(pi * min(t, 50) / 50)",
+    "0.625 + 0.375 * sin(pi / 2 * min(step, 50) / 50)",
+    "tanh((epoch + 1) / 10)",
+    "e ** (-t / 20) + +0.125",
+)
+#: Numeric fields computed from params with every operator and function: (kind, fields,
+#: params). Each value sits where the wrong operator gives another valid value.
+NUMERIC_EXPRESSION_CASES: tuple[tuple[str, Fields, dict[str, float]], ...] = (
+    ("StepLR", {"step_size": "floor(p / 2)", "gamma": "p ** 2 / 400"}, {"p": 15}),
+    ("StepLR", {"step_size": "ceil(p / 2)", "gamma": "sqrt(p) / 4"}, {"p": 9}),
+    ("StepLR", {"step_size": "p // 2 + p % 4", "gamma": "exp(-p / 30)"}, {"p": 15}),
+    ("StepLR", {"step_size": "min(p, 9) - 1", "gamma": "log(p) / 3"}, {"p": 6}),
+    ("StepLR", {"step_size": "max(p, 9) * 1", "gamma": "cos(p / 10)"}, {"p": 6}),
+    ("StepLR", {"step_size": "abs(p - 20)", "gamma": "(sin(p / 10) + tanh(p / 10)) / 2"}, {"p": 6}),
+    ("StepLR", {"step_size": "5 if p <= 8 else 9", "gamma": "0.5 if p < 8 else 0.75"}, {"p": 8}),
+    ("StepLR", {"step_size": "5 if p >= 8 else 9", "gamma": "0.5 if p > 8 else 0.75"}, {"p": 8}),
+    ("StepLR", {"step_size": "5 if p == 8 else 9", "gamma": "0.5 if p != 8 else 0.75"}, {"p": 8}),
+    ("LinearWarmup", {"warmup_steps": "-p + 20 + floor(e) - floor(pi)"}, {"p": 6}),
+)
+
+
+def _numeric_expression_case(kind: str, fields: Fields, params: dict[str, float]) -> Case:
+    root = ir.make_node(kind, param_names=frozenset(params), **fields)
+    return make_case(schedule_from(root, 0.1, params))
+
+
+@functools.cache
+def explicit_cases() -> tuple[Explicit, ...]:
+    """Coverage by construction: every closed-form kind in every combination of its modes
+    (:func:`mode_matrix`), literal and with every field a param (overridden); the variants of
+    :data:`VARIANT_FIELDS`; each kind with ``unit: epoch``; every operator and function in
+    lambdas, in ``scale_fn`` and in numeric fields."""
+    out: list[Explicit] = []
+    for kind in CLOSED_FORM_KINDS:
+        for combo in mode_matrix(kind):
+            label = f"{kind}[{', '.join(map(str, combo))}]" if combo else kind
+            out += _explicit(label, kind, _mode_fields(kind, combo))
+        for p in KIND_MAP[kind].params:
+            if isinstance(p.default, Ref):  # given if the base leaves it out, else defaulted
+                fields = {k: v for k, v in BASE_FIELDS[kind].items() if k != p.name}
+                if p.name not in BASE_FIELDS[kind]:
+                    fields[p.name] = REF_GIVEN[p.name]
+                out += _explicit(f"{kind}:{p.name}", kind, fields)
+        for i, variant in enumerate(VARIANT_FIELDS.get(kind, ())):
+            out += _explicit(f"{kind}:variant{i}", kind, {**BASE_FIELDS[kind], **variant})
+        out += _explicit(f"{kind}:epoch", kind, dict(BASE_FIELDS[kind]), unit="epoch")
+    lifted = []
+    for item in out:
+        schedule, overrides = _with_params(item.case.schedule)
+        lifted.append(Explicit(f"{item.label}:params", make_case(schedule, overrides)))
+    out += lifted
+    for i, text in enumerate(LAMBDA_CASES):
+        out += _explicit(f"LambdaLR:expr{i}", "LambdaLR", {"lr_lambda": text})
+    for i, text in enumerate(SCALE_FN_TEMPLATES["iterations"] + SCALE_FN_TEMPLATES["cycle"]):
+        mode = "iterations" if i < len(SCALE_FN_TEMPLATES["iterations"]) else "cycle"
+        fields = {**BASE_FIELDS["CyclicLR"], "scale_fn": text.format(p=12), "scale_mode": mode}
+        out += _explicit(f"CyclicLR:scale_fn{i}", "CyclicLR", fields)
+    for i, (kind, fields, params) in enumerate(NUMERIC_EXPRESSION_CASES):
+        out.append(Explicit(f"{kind}:numeric{i}", _numeric_expression_case(kind, fields, params)))
+    return tuple(out)
