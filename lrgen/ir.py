@@ -16,7 +16,18 @@ from types import MappingProxyType
 from typing import Any
 
 from lrgen import expr as ex
-from lrgen.kinds import KIND_MAP, Increasing, Kind, LenMatch, Less, Ref, T, TotalSteps, camel_name
+from lrgen.kinds import (
+    KIND_MAP,
+    Increasing,
+    Kind,
+    LenMatch,
+    Less,
+    Ref,
+    T,
+    TotalSteps,
+    ZeroNeeds,
+    camel_name,
+)
 
 #: A field value: an expression (numbers), a tuple of expressions (lists), a bool, a string
 #: (choices), or None (a nullable field left null).
@@ -177,10 +188,36 @@ def _bind_node(node: Node, env: Mapping[str, float], lr: float) -> Bound:
         else:
             values[param.name] = _checked(param, raw, env, where, param.type is T.INTEGER)
     _cross_checks(kind, values, node)
+    if node.kind == "CosineDecayRestarts":
+        _check_restart_periods(values, node)
     children = tuple(_bind_node(child, env, lr) for child in node.children)
     return Bound(
         node.kind, MappingProxyType(values), children, lr, MappingProxyType(dict(env)), node.path
     )
+
+
+#: Restart periods the generated code tabulates at most (periods starting up to 2**31 - 1):
+#: ``CosineDecayRestarts`` with ``t_mul`` closer to 1 would need more (a table of millions).
+MAX_RESTART_PERIODS = 2**14
+
+
+def restart_periods(first: int, t_mul: float) -> int:
+    """How many ``CosineDecayRestarts`` periods start at or before step ``2**31 - 1``."""
+    if t_mul == 1:
+        return 0  # fixed periods: a modulo, no table
+    return math.floor(math.log1p((2**31 - 1) * (t_mul - 1) / first) / math.log(t_mul)) + 1
+
+
+def _check_restart_periods(values: Mapping[str, Any], node: Node) -> None:
+    count = restart_periods(values["first_decay_steps"], values["t_mul"])
+    if count > MAX_RESTART_PERIODS:
+        raise BindError(
+            f"{node.path}.t_mul",
+            f"{values['t_mul']!r} is too close to 1: about {count} restart periods start "
+            f"before step 2**31 - 1, more than the {MAX_RESTART_PERIODS} the generated code "
+            "tabulates; use t_mul: 1 (fixed periods), a larger t_mul or a longer "
+            "first_decay_steps",
+        )
 
 
 def _checked(
@@ -236,8 +273,17 @@ def _cross_checks(kind: Kind, values: Mapping[str, Any], node: Node) -> None:
                 raise BindError(
                     node.path, "give either total_steps or both epochs and steps_per_epoch"
                 )
+        elif isinstance(check, ZeroNeeds):
+            if values[check.field] == 0 and values[check.needs] is None:
+                raise BindError(f"{node.path}.{check.field}", zero_needs_message(check))
         elif isinstance(check, LenMatch):
             pass  # lengths are static: the loader checks them
+
+
+def zero_needs_message(check: ZeroNeeds) -> str:
+    return (
+        f"0 is allowed only with a {check.needs} (the warmup starts from it); else it must be > 0"
+    )
 
 
 def one_cycle_total_steps(bound: Bound) -> int:

@@ -124,7 +124,15 @@ class TotalSteps:
     """OneCycleLR: ``total_steps`` or both ``epochs`` and ``steps_per_epoch``, not both forms."""
 
 
-Check = Increasing | Less | LenMatch | TotalSteps
+@dataclass(frozen=True, slots=True)
+class ZeroNeeds:
+    """``field`` (bounded ``>= 0``) may be 0 only when ``needs`` is given (not null)."""
+
+    field: str
+    needs: str
+
+
+Check = Increasing | Less | LenMatch | TotalSteps | ZeroNeeds
 
 
 @dataclass(frozen=True, slots=True)
@@ -610,7 +618,14 @@ KINDS: tuple[Kind, ...] = (
         "warmup: initial + (warmup_target - initial) * t / warmup_steps; then "
         "peak * ((1 - alpha) * (1 + cos(pi * min(s, decay_steps) / decay_steps)) / 2 + alpha)",
         (
-            _INITIAL_LR,
+            _p(
+                "initial_learning_rate",
+                T.NUMBER,
+                "Learning rate at step 0 (defaults to the schedule's `lr`); with a "
+                "`warmup_target` it may be 0, Keras's usual warmup from zero.",
+                Ref("lr"),
+                minimum=0,
+            ),
             _p("decay_steps", T.INTEGER, "Ticks of the decay (after the warmup).", minimum=1),
             _p(
                 "alpha",
@@ -630,6 +645,7 @@ KINDS: tuple[Kind, ...] = (
             ),
             _p("warmup_steps", T.INTEGER, "Ticks of the linear warmup.", 0, minimum=0),
         ),
+        checks=(ZeroNeeds("initial_learning_rate", "warmup_target"),),
         origin=_keras("CosineDecay"),
     ),
     Kind(
@@ -772,7 +788,6 @@ RESERVED_NAMES = (
             "self",
             "optimizer",
             "last_epoch",
-            "steps_per_epoch",
             "name",
             "lr",
             "annotations",
@@ -784,6 +799,9 @@ RESERVED_NAMES = (
     )
 )
 COUNTER_NAMES = ("t", "step", "epoch")
+#: A param of this name is also the steps-per-epoch argument of the generated Keras and optax
+#: schedules (for ``unit: epoch`` they divide the optimizer step by it): one value serves both.
+STEPS_PER_EPOCH = "steps_per_epoch"
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 MAX_NAME_LENGTH = 64
 

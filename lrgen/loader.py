@@ -40,6 +40,7 @@ from lrgen.kinds import (
     MAX_NODES,
     NAME_PATTERN,
     RESERVED_NAMES,
+    STEPS_PER_EPOCH,
     Increasing,
     Kind,
     LenMatch,
@@ -47,6 +48,7 @@ from lrgen.kinds import (
     Param,
     T,
     TotalSteps,
+    ZeroNeeds,
     camel_name,
 )
 from lrgen.schema import DEFAULT_UNIT
@@ -976,6 +978,8 @@ class _Checker:
         )
         if self.too_many_nodes(entry["schedule"], (*path, "schedule")):
             return None
+        if not self.steps_per_epoch_ok(entry, path):
+            return None
         node = self.node(entry["schedule"], (*path, "schedule"), names, None)
         if node is None or lr_expr is None:
             return None
@@ -995,6 +999,22 @@ class _Checker:
             self.bind_problem(err, path)
             return None
         return schedule
+
+    def steps_per_epoch_ok(self, entry: Mapping[str, Any], path: Path) -> bool:
+        """For ``unit: epoch``, a param ``steps_per_epoch`` is also what the Keras schedule divides
+        the optimizer step by: it must be a whole number of steps, at least 1."""
+        value = (entry.get("params") or {}).get(STEPS_PER_EPOCH)
+        if entry.get("unit") != "epoch" or value is None:
+            return True
+        if float(value).is_integer() and value >= 1:
+            return True
+        self.at_value(
+            (*path, "params", STEPS_PER_EPOCH),
+            f"{_show(value)} is not an integer >= 1: with unit: epoch, the param "
+            f"{STEPS_PER_EPOCH} is also the number of optimizer steps in one epoch of the "
+            "generated Keras schedule",
+        )
+        return False
 
     def too_many_nodes(self, top: Mapping[str, Any], path: Path) -> bool:
         """Report the first node (in file order) past :data:`MAX_NODES`, if any."""
@@ -1102,6 +1122,10 @@ class _Checker:
                 message = _total_steps_problem(value)
                 if message:
                     self.at_value(path, message)
+            elif isinstance(check, ZeroNeeds):
+                low = _literal(kind, value, check.field)
+                if low == 0 and value.get(check.needs) is None:
+                    self.at_value((*path, check.field), ir.zero_needs_message(check))
         return len(self.problems) == before
 
     def bind_problem(self, err: ir.BindError, schedule_path: Path) -> None:
