@@ -24,7 +24,7 @@ from typing import Any
 
 from lrgen import expr as ex
 from lrgen.ir import Node, Schedule
-from lrgen.kinds import Increasing, Less, Param, T
+from lrgen.kinds import Increasing, Less, Param, T, ZeroNeeds
 
 INT, FLOAT, BOOL = "int", "float", "bool"
 INT_TABLE, FLOAT_TABLE = "int_table", "float_table"
@@ -325,17 +325,51 @@ def index(tup: L, i: int, dtype: str) -> L:
 
 
 def decay(base: L, exponent: L) -> L:
-    """``base ** exponent`` for a positive constant base, as ``exp(exponent * log(base))``.
+    """``base ** exponent`` for a non-negative constant base, as ``exp(exponent * log(base))``.
 
-    ``log(base)`` is taken once in float64. In float32, ``0.9 ** t`` first rounds 0.9, an
-    error that grows with t; here the error is that of rounding ``exponent * log(base)``, at
-    most |ln(1e-6)| * 2**-24 < 1e-6 relative wherever the result is >= 1e-6 of its start.
+    In float32, ``0.9 ** t`` first rounds 0.9, an error that grows with t. Here, for a literal
+    base, ``log(base)`` (divided by a literal divisor of the exponent, ``t / decay_steps``) is
+    split into ``hi + lo``, and the exponent is ``k * hi + k * lo``, with ``hi`` short enough
+    (:func:`_split_bits`) that ``k * hi`` is exact for every ``k`` where the result is >= 1e-6
+    of its start: the float32 error is then one rounding of the exponent, at most
+    ``|ln(1e-6)| * 2**-25 < 4.2e-7`` relative (plus exp's own). A base that depends on
+    parameters uses ``log(base)`` in float64, rounded once to the target's float.
     """
     exponent = to_float(exponent)
     if not exponent.varying:
         return to_float(base) ** exponent
-    log_base = Op("log", (to_float(base),), FLOAT, False)  # printed as math.log(...)
-    return op("exp", exponent * log_base)
+    count, divisor = exponent, None
+    if isinstance(exponent, Op) and exponent.op == "/" and isinstance(exponent.args[1], Const):
+        count, divisor = exponent.args
+    base = lit(base)
+    if isinstance(base, Const):
+        if base.value == 0:  # 0 ** 0 is 1, and 0 after
+            return where(eq(count, 0.0), 1.0, 0.0)
+        log_base = math.log(base.value) / (1.0 if divisor is None else divisor.value)
+        high = _leading_bits(log_base, _split_bits(log_base))
+        low = log_base - high
+        scaled = count * Const(high, FLOAT)
+        return op("exp", scaled + count * Const(low, FLOAT) if low else scaled)
+    log_op = Op("log", (to_float(base),), FLOAT, False)  # printed as math.log(...)
+    return op("exp", exponent * log_op)
+
+
+def _split_bits(log_base: float) -> int:
+    """Bits of ``hi`` such that ``k * hi`` is exact in float32 for every ``k`` where it matters:
+    up to ``|ln(1e-6)| / |log_base|`` for a decay (beyond, the result is below 1e-6 of its start),
+    up to float32 overflow (``exp(88)``) for a growth."""
+    if log_base == 0:
+        return 12
+    reach = (88.8 if log_base > 0 else 13.82) / abs(log_base)
+    return max(1, min(12, 24 - math.ceil(math.log2(reach + 1))))
+
+
+def _leading_bits(x: float, bits: int) -> float:
+    """``x`` rounded to its ``bits`` leading significant bits (exact in any float type)."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    mantissa, exp2 = math.frexp(x)
+    return math.ldexp(round(math.ldexp(mantissa, bits)), exp2 - bits)
 
 
 #: pi / 2, kept as an expression so that generated code reads ``math.pi / 2``.
@@ -588,6 +622,11 @@ def _cross_check(c: Ctx, check: Any) -> None:
             compare("<", c[check.low], c[check.high]),
             f"{c.node.path}.{check.low}: must be less than {check.high}",
         )
+    elif isinstance(check, ZeroNeeds) and c.node.arg(check.needs) is None:
+        c.b.check(
+            compare(">", c[check.field], lit(0)),
+            f"{c.node.path}.{check.field}: must be greater than 0 without a {check.needs}",
+        )
 
 
 @lowers("Constant")
@@ -646,8 +685,17 @@ def interpolate(start: L, end: L, elapsed: L, remaining: L, length: L, shape: st
 
 
 def _cosine_between(low: L, high: L, remaining: L, length: L) -> L:
-    """``low + (high - low) * (1 + cos(pi * (length - remaining) / length)) / 2``."""
-    return low + (high - low) * sin2_remaining(remaining, length)
+    """``low + (high - low) * (1 + cos(pi * (length - remaining) / length)) / 2``.
+
+    Anchored at the smaller endpoint, as :func:`interpolate`: when ``low`` (eta_min, min_lr) is
+    above ``high`` the cosine rises from ``high`` and is written ``high + (low - high) *
+    sin²(pi/2 * elapsed / length)``, so a small value near ``high`` keeps its relative accuracy.
+    """
+    fall = low + (high - low) * sin2_remaining(remaining, length)
+    if isinstance(low, Const) and isinstance(high, Const) and low.value <= high.value:
+        return fall
+    rise = high + (low - high) * sin2_remaining(length - remaining, length)
+    return where(compare("<=", low, high), fall, rise)
 
 
 @lowers("CosineAnnealingLR")
@@ -833,8 +881,10 @@ def _polynomial_decay(c: Ctx, t: L) -> L:
     if c["cycle"]:
         # Keras: the first multiple of decay_steps >= t (1 at t = 0); remaining in integers.
         # ceil(t / steps) without t + steps - 1, which overflows int32 near 2**31.
-        multiple = op("max", t // steps + where(compare(">", t % steps, 0), 1, 0), 1)
-        remaining = where(eq(t, 0), steps, (steps - t % steps) % steps)
+        cycle_position = t % steps
+        started = compare(">", cycle_position, 0)
+        multiple = op("max", t // steps + where(started, 1, 0), 1)
+        remaining = where(started, steps - cycle_position, where(eq(t, 0), steps, 0))
         fraction = to_float(remaining) / (to_float(multiple) * steps)
     else:
         fraction = to_float(steps - op("min", t, steps)) / steps
@@ -872,7 +922,9 @@ def _cosine_restarts(c: Ctx, t: L) -> L:
 
     def fixed() -> L:
         period = t // first
-        return initial * _restart_value(alpha, m_mul ** to_float(period), first - t % first, first)
+        # m_mul ** period as exp(period * log m_mul): float32 m_mul ** n rounds m_mul first
+        peak = decay(m_mul, period) if isinstance(m_mul, Const) else m_mul ** to_float(period)
+        return initial * _restart_value(alpha, peak, first - t % first, first)
 
     def growing() -> L:
         periods = c.let("periods", call("geometric_periods", first, t_mul, m_mul, dtype=TABLES))
@@ -1014,3 +1066,218 @@ def lower_settings(schedule: Schedule) -> LoweredSettings:
     root = Ctx(b, schedule.node, "", lr)
     settings = tuple((p.name, root[p.name]) for p in schedule.node.spec_kind.params)
     return LoweredSettings(schedule.name, schedule.params, tuple(b.lets), lr, settings)
+
+
+# --- 32-bit counters ----------------------------------------------------------------------------
+
+#: The largest value of an int32: the Keras counter's range is [0, INT32_MAX].
+INT32_MAX = 2**31 - 1
+_INT32_MIN = -(2**31)
+_Range = tuple[int, int]
+
+
+def narrow_int32(formula: L) -> L:
+    """``formula`` for a counter ``t`` held in int32, clamped to ``[0, INT32_MAX]`` (the Keras
+    and JAX targets): every integer the generated code computes fits in int32.
+
+    An integer literal beyond int32 (``decay_steps: 10000000000``, a milestone at ``3e9``, a
+    derived ``2 * T_max``) is decided where it meets the counter, from the counter's range:
+    a milestone beyond it is never reached, ``t // D`` is 0 and ``t % D`` is ``t``, ``min(t, D)``
+    is ``t``; a remaining count ``D - t`` that is converted to float is split as
+    ``float(D - INT32_MAX) + float(INT32_MAX - t)``, two non-negative terms (no cancellation).
+    Constants computed at construction (from runtime parameters) are checked to fit by the
+    generated class instead. A tree without such literals is returned unchanged; a literal left
+    over raises ``ValueError`` (a kind this pass does not cover).
+    """
+    if not any(_wide_const(n) for n in _walk(formula)):
+        return formula
+    memo: dict[int, tuple[L, L]] = {}
+    result = _narrow(formula, memo)
+    for node in _walk(result):
+        if _wide_const(node) or (
+            node.dtype == INT and _wider(_int_range(node)) and isinstance(node, Op)
+        ):
+            raise ValueError(
+                f"an integer beyond int32 ({_source(node)}) is left in the 32-bit counter "
+                "arithmetic"
+            )
+    return result
+
+
+def _source(node: L) -> str:
+    value = constant_value(node)
+    return repr(value) if value is not None else type(node).__name__
+
+
+def _wide_const(node: L) -> bool:
+    if not isinstance(node, Const) or node.dtype not in (INT, INT_TABLE):
+        return False
+    items = node.value if node.dtype == INT_TABLE else (node.value,)
+    return any(not _INT32_MIN <= v <= INT32_MAX for v in items)
+
+
+def _wider(r: _Range | None) -> bool:
+    return r is not None and (r[0] < _INT32_MIN or r[1] > INT32_MAX)
+
+
+def _int_range(node: L) -> _Range | None:
+    """Bounds of an integer node for ``t`` in [0, INT32_MAX]; None where unknown (a constant
+    computed at construction: checked to fit in int32)."""
+    if node.dtype != INT:
+        return None
+    if isinstance(node, Const):
+        return (node.value, node.value)
+    if isinstance(node, Var):
+        return (0, INT32_MAX) if node.varying else None
+    assert isinstance(node, Op)
+    if node.op == "count_le":
+        table = node.args[0]
+        return (0, len(table.value)) if isinstance(table, Const) else None
+    if node.op == "take":
+        table = node.args[0]
+        return (min(table.value), max(table.value)) if isinstance(table, Const) else None
+    ranges = [_int_range(a) for a in node.args if a.dtype == INT]
+    if node.op == "where":
+        ranges = ranges[-2:] if node.args[1].dtype == INT else []
+        if len(ranges) != 2 or None in ranges:
+            return None
+        return (min(r[0] for r in ranges), max(r[1] for r in ranges))  # type: ignore[index]
+    if None in ranges or not ranges:
+        return None
+    a = ranges[0]
+    assert a is not None
+    if node.op == "neg":
+        return (-a[1], -a[0])
+    if node.op == "abs":
+        low = 0 if a[0] <= 0 <= a[1] else min(abs(a[0]), abs(a[1]))
+        return (low, max(abs(a[0]), abs(a[1])))
+    if len(ranges) != 2:
+        return None
+    b = ranges[1]
+    assert b is not None
+    if node.op == "+":
+        return (a[0] + b[0], a[1] + b[1])
+    if node.op == "-":
+        return (a[0] - b[1], a[1] - b[0])
+    if node.op == "*":
+        products = [x * y for x in a for y in b]
+        return (min(products), max(products))
+    if node.op in ("min", "max"):
+        pick = min if node.op == "min" else max
+        return (pick(a[0], b[0]), pick(a[1], b[1]))
+    if node.op == "//" and b[0] > 0:
+        return (min(a[0] // b[0], a[0] // b[1]), max(a[1] // b[0], a[1] // b[1]))
+    if node.op == "%" and b[0] > 0:
+        return (0, b[1] - 1)
+    return None
+
+
+def _narrow(node: L, memo: dict[int, tuple[L, L]]) -> L:
+    """Shared subtrees stay shared (the tensor printers hoist them); the memo holds the node
+    itself too, so that an id is never reused while the pass runs."""
+    if id(node) in memo:
+        return memo[id(node)][1]
+    result = _narrow_op(node, memo) if isinstance(node, Op) else node
+    memo[id(node)] = (node, result)
+    return result
+
+
+def _narrow_op(node: Op, memo: dict[int, tuple[L, L]]) -> L:
+    name = node.op
+    if name == "where":
+        cond = _narrow(node.args[0], memo)
+        if isinstance(cond, Const):
+            return _narrow(node.args[1] if cond.value else node.args[2], memo)
+        return where(cond, _narrow(node.args[1], memo), _narrow(node.args[2], memo))
+    if name == "float":
+        (x,) = node.args
+        if isinstance(x, Op) and x.op == "where":  # convert each branch: one may be split
+            branches = [_narrow(Op("float", (b,), FLOAT, b.varying), memo) for b in x.args[1:]]
+            return where(_narrow(x.args[0], memo), *branches)
+        split = _split_float(x, memo)
+        return split if split is not None else to_float(_narrow(x, memo))
+    args = [_narrow(a, memo) for a in node.args]
+    ranges = [_int_range(a) for a in args]
+    wide = any(_wider(r) for r in ranges)
+    if wide and name in COMPARE and None not in ranges:
+        (a0, a1), (b0, b1) = ranges  # type: ignore[misc]
+        decided = {
+            "<": (a1 < b0, a0 >= b1),
+            "<=": (a1 <= b0, a0 > b1),
+            ">": (a0 > b1, a1 <= b0),
+            ">=": (a0 >= b1, a1 < b0),
+            "==": (a0 == a1 == b0 == b1, a1 < b0 or b1 < a0),
+            "!=": (a1 < b0 or b1 < a0, a0 == a1 == b0 == b1),
+        }[name]
+        if decided[0] or decided[1]:
+            return Const(decided[0], BOOL)
+    a = ranges[0] if ranges else None
+    b = ranges[1] if len(ranges) > 1 else None
+    if wide and a is not None and b is not None:
+        if name == "//" and b[0] > 0 and a[0] >= 0 and a[1] < b[0]:
+            return Const(0, INT)
+        if name == "%" and b[0] > 0 and a[0] >= 0 and a[1] < b[0]:
+            return args[0]
+        if name == "min":
+            if a[1] <= b[0]:
+                return args[0]
+            if b[1] <= a[0]:
+                return args[1]
+        if name == "max":
+            if a[1] <= b[0]:
+                return args[1]
+            if b[1] <= a[0]:
+                return args[0]
+    if name == "count_le" and isinstance(args[0], Const) and _wide_const(args[0]):
+        x = _int_range(args[1])
+        high = INT32_MAX if x is None else x[1]
+        kept = tuple(v for v in args[0].value if v <= high)  # the others are never <= x
+        if not kept:
+            return Const(0, INT)
+        return count_le(Const(kept, INT_TABLE), args[1])
+    return _rebuild(node, args)
+
+
+def _split_float(x: L, memo: dict[int, tuple[L, L]]) -> L | None:
+    """``float(M - y)`` or ``float(y - M)`` with an integer literal ``M`` beyond int32 and
+    ``y`` within it: two terms of one sign, each exact in int32 before its conversion."""
+    if not (isinstance(x, Op) and x.op in ("-", "+") and x.dtype == INT):
+        return None
+    left, right = (_narrow(a, memo) for a in x.args)
+    if x.op == "+":
+        if isinstance(right, Const) and _wide_const(right):
+            left, right = right, left
+        if isinstance(left, Const) and _wide_const(left):
+            return Const(float(left.value), FLOAT) + to_float(right)
+        return None
+    if isinstance(left, Const) and _wide_const(left):
+        y = _int_range(right)
+        if y is None or left.value < y[1]:
+            return None
+        anchor = y[1]  # M - y == (M - anchor) + (anchor - y), both >= 0
+        return Const(float(left.value - anchor), FLOAT) + to_float(anchor - right)
+    if isinstance(right, Const) and _wide_const(right):
+        y = _int_range(left)
+        if y is None or right.value < y[1]:
+            return None
+        anchor = y[1]  # y - M == (y - anchor) - (M - anchor), both <= 0
+        return to_float(left - anchor) - Const(float(right.value - anchor), FLOAT)
+    return None
+
+
+def _rebuild(node: Op, args: list[L]) -> L:
+    if all(a is b for a, b in zip(args, node.args, strict=True)):
+        return node
+    name = node.op
+    if name in ARITH:
+        return arith(name, *args)
+    if name in COMPARE:
+        return compare(name, *args)
+    if name in FUNCS or name in ("min", "max", "neg"):
+        return op(name, *args)
+    if name == "count_le":
+        return count_le(*args)
+    if name == "take":
+        return take(*args)
+    varying = any(a.varying for a in args)
+    return Op(name, tuple(args), node.dtype, varying)

@@ -28,6 +28,7 @@ from lrgen.lower import (
     L,
     Op,
     Var,
+    narrow_int32,
 )
 
 # Python operator precedence (higher binds tighter).
@@ -303,44 +304,64 @@ class TorchPrinter(_TensorPrinter):
 
 
 class KerasPrinter(_TensorPrinter):
-    """``keras.ops`` over an int32 counter tensor ``t``; results in float32."""
+    """``keras.ops`` over an int32 counter tensor ``t``; results in float32.
+
+    The counter is int32 on every backend (JAX has no int64 without x64) and clamped to
+    ``[0, 2**31 - 1]`` by the generated class: the tree goes through
+    :func:`lrgen.lower.narrow_int32` first, so integer literals beyond int32 never reach the
+    generated code. Subclasses (another ``keras.ops``-like module) change ``ops`` (the module
+    prefix), ``int_dtype`` and ``float_dtype``.
+    """
 
     target = "keras"
+    ops = "ops"
+    int_dtype = "int32"
+    float_dtype = "float32"
+
+    def block(self, node: L) -> Printed:
+        if self.target != "keras":  # a subclass with another counter width narrows itself
+            return super().block(node)
+        narrowed = narrow_int32(node)
+        printed = super().block(narrowed)
+        if node.varying and not narrowed.varying:  # e.g. t // D with D beyond int32 is 0
+            printed.text = f"{self.ops}.full_like(t, {printed.text}, dtype={self.float_dtype!r})"
+        return printed
 
     def _call(self, node: Op) -> str:
         if not node.varying:
             return super()._call(node)
         name, args = node.op, node.args
+        o = self.ops
         if name == "float":
-            return f'ops.cast({self._args(node)}, "float32")'
+            return f"{o}.cast({self._args(node)}, {self.float_dtype!r})"
         if name in ("min", "max"):
-            return f"ops.{name}imum({self._args(node)})"
+            return f"{o}.{name}imum({self._args(node)})"
         if name in ("abs", "floor", "ceil", *_MATH_FUNCS):
-            return f"ops.{name}({self._args(node)})"
+            return f"{o}.{name}({self._args(node)})"
         if name == "count_le":
             table, x = args
             return (
-                f"ops.sum(ops.cast(ops.expand_dims({self._wrap(x, _WHERE + 1)}, -1) >= "
-                f'ops.convert_to_tensor({self._wrap(table, _WHERE + 1)}, dtype="int32"), '
-                f'"int32"), axis=-1)'
+                f"{o}.sum({o}.cast({o}.expand_dims({self._wrap(x, _WHERE + 1)}, -1) >= "
+                f"{o}.convert_to_tensor({self._wrap(table, _WHERE + 1)}, "
+                f"dtype={self.int_dtype!r}), {self.int_dtype!r}), axis=-1)"
             )
         if name == "take":
             table, i = args
-            dtype = "float32" if table.dtype == FLOAT_TABLE else "int32"
+            dtype = self.float_dtype if table.dtype == FLOAT_TABLE else self.int_dtype
             return (
-                f"ops.take(ops.convert_to_tensor({self._wrap(table, _WHERE + 1)}, "
-                f'dtype="{dtype}"), {self._wrap(i, _WHERE + 1)})'
+                f"{o}.take({o}.convert_to_tensor({self._wrap(table, _WHERE + 1)}, "
+                f"dtype={dtype!r}), {self._wrap(i, _WHERE + 1)})"
             )
         raise ValueError(f"keras printer cannot print op {name!r}")
 
     def _op(self, node: Op) -> tuple[str, int]:
         if node.varying and node.op in ("//", "%") and node.dtype == INT:
             fn = "floor_divide" if node.op == "//" else "mod"
-            return f"ops.{fn}({self._args(node)})", _ATOM
+            return f"{self.ops}.{fn}({self._args(node)})", _ATOM
         if node.op == "where" and node.varying:
             if not node.args[0].varying:
                 return self._py_where(node)
-            return f"ops.where({self._args(node)})", _ATOM
+            return f"{self.ops}.where({self._args(node)})", _ATOM
         return super()._op(node)
 
 
