@@ -16,7 +16,18 @@ from types import MappingProxyType
 from typing import Any
 
 from lrgen import expr as ex
-from lrgen.kinds import KIND_MAP, Increasing, Kind, LenMatch, Less, Ref, T, TotalSteps, camel_name
+from lrgen.kinds import (
+    KIND_MAP,
+    Increasing,
+    Kind,
+    LenMatch,
+    Less,
+    Ref,
+    T,
+    TotalSteps,
+    ZeroNeeds,
+    camel_name,
+)
 
 #: A field value: an expression (numbers), a tuple of expressions (lists), a bool, a string
 #: (choices), or None (a nullable field left null).
@@ -262,8 +273,17 @@ def _cross_checks(kind: Kind, values: Mapping[str, Any], node: Node) -> None:
                 raise BindError(
                     node.path, "give either total_steps or both epochs and steps_per_epoch"
                 )
+        elif isinstance(check, ZeroNeeds):
+            if values[check.field] == 0 and values[check.needs] is None:
+                raise BindError(f"{node.path}.{check.field}", zero_needs_message(check))
         elif isinstance(check, LenMatch):
             pass  # lengths are static: the loader checks them
+
+
+def zero_needs_message(check: ZeroNeeds) -> str:
+    return (
+        f"0 is allowed only with a {check.needs} (the warmup starts from it); else it must be > 0"
+    )
 
 
 def one_cycle_total_steps(bound: Bound) -> int:
