@@ -1,0 +1,297 @@
+"""The JAX/optax target: a ``jax.numpy`` printer and the contexts of ``NAME_optax.py``.
+
+The printer shares :class:`~lrgen.printers.KerasPrinter`'s structure (hoisting, precedence,
+construction-time branches) and prints ``jax.numpy`` instead of ``keras.ops``. Integer width
+follows JAX's own switch: the counter is int64 under ``jax_enable_x64`` and int32 without it, and
+the result is the default float dtype (float64 under x64, else float32), as optax's built-in
+schedules give. optax's step counts are int32 even under x64, so the counter is always converted.
+
+Without x64 there is no int64: an integer that meets the counter and does not fit in int32 (a
+giant ``decay_steps``) makes the generated schedule raise a ValueError naming it when it is
+called (traced), instead of the OverflowError JAX would raise, or a wrapped value.
+
+``ReduceLROnPlateau`` is not generated for optax (see docs/differences.md): its schedules are
+left out of the module, with a build warning at the spec position.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lrgen.errors import Problem
+from lrgen.ir import Schedule, Spec
+from lrgen.lower import FLOAT_TABLE, INT, INT_TABLE, Const, L, Op, lower
+from lrgen.printers import _ATOM, _MATH_FUNCS, _WHERE, KerasPrinter, Printed
+
+INT32_MAX = 2**31 - 1
+#: Lowercase names the optax module binds itself; a schedule may not take them.
+MODULE_NAMES = frozenset({"annotations", "jax", "jnp", "math", "bisect"})
+
+
+class JaxPrinter(KerasPrinter):
+    """``jax.numpy`` over an integer counter array ``t`` (int32, or int64 under x64); floats in
+    the local ``dtype``. Records the integers that meet the counter (``counter_ints``), so the
+    generated code can check that they fit the counter's width."""
+
+    target = "optax"
+    module = "jnp"
+
+    def __init__(self, prefix: str = "c.") -> None:
+        super().__init__(prefix)
+        self.counter_ints: list[str] = []
+
+    def _note_counter_ints(self, node: Op) -> None:
+        """Remember each integer operand computed in Python that meets the counter."""
+        if not node.varying:
+            return
+        for arg in node.args:
+            if arg.varying or arg.dtype not in (INT, INT_TABLE):
+                continue
+            if isinstance(arg, Const):
+                values = arg.value if arg.dtype == INT_TABLE else (arg.value,)
+                if max((abs(v) for v in values), default=0) <= INT32_MAX:
+                    continue  # a literal that fits: nothing to check at run time
+            text = self._wrap(arg, _WHERE)
+            if arg.dtype == INT_TABLE:
+                text = f"*{text}"
+            if text not in self.counter_ints:
+                self.counter_ints.append(text)
+
+    def _call(self, node: Op) -> str:
+        if not node.varying:
+            return super()._call(node)
+        name, args = node.op, node.args
+        if name == "float":
+            return f"{self._wrap(args[0], _ATOM)}.astype(dtype)"
+        if name in ("min", "max"):
+            return f"jnp.{name}imum({self._args(node)})"
+        if name in ("abs", "floor", "ceil", *_MATH_FUNCS):
+            return f"jnp.{name}({self._args(node)})"
+        if name == "count_le":
+            table, x = args
+            return (
+                f"jnp.searchsorted(jnp.asarray({self._wrap(table, _WHERE + 1)}, dtype=t.dtype), "
+                f'{self._wrap(x, _WHERE + 1)}, side="right").astype(t.dtype)'
+            )
+        if name == "take":
+            table, i = args
+            dtype = "dtype" if table.dtype == FLOAT_TABLE else "t.dtype"
+            return (
+                f"jnp.take(jnp.asarray({self._wrap(table, _WHERE + 1)}, dtype={dtype}), "
+                f"{self._wrap(i, _WHERE + 1)})"
+            )
+        raise ValueError(f"optax printer cannot print op {name!r}")
+
+    def _op(self, node: Op) -> tuple[str, int]:
+        self._note_counter_ints(node)
+        if node.varying and node.op in ("//", "%") and node.dtype == INT:
+            fn = "floor_divide" if node.op == "//" else "mod"
+            return f"jnp.{fn}({self._args(node)})", _ATOM
+        if node.op == "where" and node.varying:
+            if not node.args[0].varying:
+                return self._py_where(node)
+            return f"jnp.where({self._args(node)})", _ATOM
+        return super(KerasPrinter, self)._op(node)
+
+
+def print_formula(printer: JaxPrinter, formula: L) -> Printed:
+    """The formula as ``jax.numpy`` text; a constant schedule still returns one value per step."""
+    printed = printer.block(formula)
+    if not formula.varying:
+        printed.text = f"jnp.full_like(t, {printed.text}, dtype=dtype)"
+    return printed
+
+
+# --- contexts -----------------------------------------------------------------------------------
+
+
+@dataclass
+class OptaxSchedule:
+    """What the optax template needs for one schedule, next to the shared context ``base``."""
+
+    base: Any  # lrgen.generate.ScheduleContext: names, constants, prelude, docstrings
+    lr: Printed
+    momentum: Printed | None
+    counter_ints: str  # ", c.a, *c.table": the integers the counter meets
+    doc: str
+    uses_constants: bool
+
+    @property
+    def lr_dtype(self) -> bool:
+        """Whether the learning-rate formula converts to the float dtype itself."""
+        return _mentions(self.lr, r"\bdtype\b")
+
+    @property
+    def momentum_dtype(self) -> bool:
+        return _mentions(self.momentum, r"\bdtype\b")
+
+    @property
+    def schedule_fn(self) -> str:
+        # Class-style private names: a spec name (lowercase) cannot produce or shadow them.
+        return f"_{self.base.class_name}Schedule"
+
+    @property
+    def momentum_fn(self) -> str:
+        return f"_{self.base.class_name}Momentum"
+
+
+def _reads_constants(*printed: Printed | None) -> bool:
+    return any(_mentions(p, r"\bc\.") for p in printed)
+
+
+def _mentions(printed: Printed | None, pattern: str) -> bool:
+    """Whether the printed code (or one of its locals) matches ``pattern``."""
+    if printed is None:
+        return False
+    texts = (printed.text, *(value for _, value in printed.locals))
+    return any(re.search(pattern, text) for text in texts)
+
+
+def optax_schedule(
+    schedule: Schedule, spec: Spec, base: Any, module: dict[str, Any]
+) -> OptaxSchedule:
+    """Print a closed-form schedule's formula (and momentum) for JAX."""
+    from lrgen.generate import schedule_doc
+
+    lowered = lower(schedule)
+    printer = JaxPrinter()
+    lr = print_formula(printer, lowered.formula)
+    momentum = None
+    if lowered.momentum is not None:
+        momentum = print_formula(printer, lowered.momentum)
+    module["imports"] |= printer.imports
+    module["helpers"] |= printer.helpers
+    ints = "".join(f", {text}" for text in printer.counter_ints)
+    where = "optax's step count" + (" // steps_per_epoch" if schedule.unit == "epoch" else "")
+    extra = (
+        f"Returns an ``optax.Schedule``: a pure function of {where} for "
+        "``optax.adamw(learning_rate=...)`` or ``optax.scale_by_schedule``; jit-, vmap- and "
+        "grad-safe (``jnp.where``, no Python control flow on traced values). The counter is "
+        "int64 under ``jax_enable_x64`` and int32 otherwise; results are the default float "
+        "dtype (float64 under x64, else float32). Floors, cycles and remaining steps are "
+        "integer arithmetic before any conversion to float."
+    )
+    if momentum is not None:
+        extra += (
+            f" Momentum: ``{schedule.name}_momentum`` gives the momentum (or Adam's b1) that "
+            "torch's scheduler cycles, for ``optax.inject_hyperparams``."
+        )
+    doc = schedule_doc(
+        schedule, spec, f"``{schedule.name}`` as an optax schedule (``jax.numpy`` only).", extra
+    )
+    return OptaxSchedule(
+        base=base,
+        lr=lr,
+        momentum=momentum,
+        counter_ints=ints,
+        doc=doc,
+        uses_constants=_reads_constants(lr, momentum),
+    )
+
+
+def optax_warnings(spec: Spec) -> list[Problem]:
+    """Schedules the optax target leaves out (metric-driven ones), at their spec positions."""
+    warnings = []
+    for schedule in spec.entries:
+        if not schedule.metric_driven:
+            continue
+        path = schedule.node.path
+        line, column = spec.positions.get(path, (1, 1))
+        warnings.append(
+            Problem(
+                spec.path,
+                line,
+                column,
+                path,
+                "ReduceLROnPlateau is not generated for optax: it needs the metric, which an "
+                "optax.Schedule (a function of the step) never sees; use "
+                "optax.contrib.reduce_on_plateau (its rules differ; see docs/differences.md)",
+                severity="warning",
+            )
+        )
+    return warnings
+
+
+def name_problems(spec: Spec) -> list[Problem]:
+    """Schedule names the optax module cannot define: its own imports, and ``X_momentum``
+    where schedule X cycles momentum."""
+    problems = []
+    momentum_names = {
+        f"{s.name}_momentum"
+        for s in spec.entries
+        if not s.metric_driven
+        and s.node.kind in ("CyclicLR", "OneCycleLR")
+        and s.node.arg("cycle_momentum")
+    }
+    for schedule in spec.entries:
+        clash = None
+        if schedule.name in MODULE_NAMES:
+            clash = "an import of the generated optax module"
+        elif schedule.name in momentum_names:
+            clash = "the momentum schedule the optax module generates for another schedule"
+        if clash is None:
+            continue
+        path = f"schedules.{schedule.name}"
+        line, column = spec.positions.get(path, (1, 1))
+        problems.append(
+            Problem(spec.path, line, column, path, f"name {schedule.name!r} is {clash}")
+        )
+    return problems
+
+
+def optax_problems(specs: Sequence[Spec]) -> tuple[list[Problem], list[Problem]]:
+    """Errors (names the optax module cannot define) and warnings (schedules it leaves out)."""
+    errors: list[Problem] = []
+    notes: list[Problem] = []
+    for spec in specs:
+        errors += name_problems(spec)
+        notes += optax_warnings(spec)
+    return errors, notes
+
+
+def render_optax(spec: Spec) -> str:
+    """The formatted source of ``NAME_optax.py``: the shared contexts (constants, checks,
+    docstrings) plus the ``jax.numpy`` formulas."""
+    from lrgen.generate import (
+        _environment,
+        format_source,
+        module_header,
+        schedule_context,
+    )
+
+    module: dict[str, Any] = {
+        "imports": set(),
+        "helpers": set(),
+        "checks": False,
+        "momentum": False,
+    }
+    schedules = []
+    for entry in spec.entries:
+        if entry.metric_driven:
+            continue
+        base = schedule_context(entry, spec, ("optax",), module)
+        schedules.append(optax_schedule(entry, spec, base, module))
+    if "geometric_periods" in module["helpers"]:
+        module["imports"].add("math")
+    exports = []
+    for s in schedules:
+        exports.append(s.base.name)
+        if s.momentum is not None:
+            exports.append(f"{s.base.name}_momentum")
+    context = {
+        "header": module_header(spec, "optax"),
+        "python_imports": sorted(module["imports"]),
+        "typing_imports": "Any, NamedTuple" if schedules else "",
+        "exports": "[" + ", ".join(repr(e) for e in sorted(exports)) + "]",
+        "helpers": frozenset(module["helpers"]),
+        "has_checks": module["checks"],
+        "counter_checks": any(s.counter_ints for s in schedules),
+        "schedules": schedules,
+        "left_out": [s.name for s in spec.entries if s.metric_driven],
+    }
+    template = _environment().get_template("optax_module.py.jinja")
+    return format_source(template.render(module=context), f"{Path(spec.path).stem}_optax.py")
