@@ -53,3 +53,16 @@ def test_cuda_requirements_pin_the_tested_versions() -> None:
     text = (ROOT / "requirements-cuda.txt").read_text()
     assert "tensorflow[and-cuda]==" in text and "jax[cuda12]==" in text
     assert "tensorflow-cpu" not in cuda and "\n-e .[plot,test]\n" in text
+
+
+def test_readme_test_command_runs_the_quality_gates() -> None:
+    """The quality gates are tests of the suite the README's command (and so CI) runs: nothing
+    in the command deselects them, and tests/test_quality.py has each gate."""
+    _, tests = _readme_commands()
+    pytest_args = tests.split("pytest", 1)[1].split()
+    assert not {"-k", "-m", "--ignore", "--deselect"} & set(pytest_args), pytest_args
+    assert not [a for a in pytest_args if a.startswith("tests/")], pytest_args
+    source = (ROOT / "tests" / "test_quality.py").read_text()
+    for gate in ('"ruff", "check"', '"ruff", "format", "--check"', '"mypy", "--cache-dir"'):
+        assert gate in source, gate
+    assert '"--strict"' in source and "def test_generated_modules_strict" in source
