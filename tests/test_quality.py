@@ -166,3 +166,25 @@ def test_strict_gate_detects(tmp_path: Path) -> None:
         "generated-pow-returns-any",
         None,
     ]
+
+
+# --- the mutation set of bench/mutation.py ---------------------------------------------------
+
+
+def test_mutations_apply_exactly_once_and_cover_the_generator() -> None:
+    """Each mutation's old text occurs exactly once in its file (a refactor that moves a line
+    shows up here, not hours into a mutation run), and the set covers every part of lrgen."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import mutation
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    assert mutation.problems(mutation.MUTATIONS, lambda f: (ROOT / f).read_text()) == []
+    ids = [m.id for m in mutation.MUTATIONS]
+    assert len(ids) == len(set(ids)) >= 40
+    files = {m.file for m in mutation.MUTATIONS}
+    for part in ("lower", "printers", "templates/", "reference", "expr", "kinds", "loader"):
+        assert any(part in f for f in files), part
+    assert any("generate" in f for f in files)
+    categories = {m.category for m in mutation.MUTATIONS}
+    assert {"mode", "operator", "default", "bound", "constructor check", "momentum"} <= categories
