@@ -18,7 +18,7 @@ import sys
 import tempfile
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -35,12 +35,15 @@ from lrgen.lower import (
     INT_TABLE,
     TABLES,
     Assert,
+    Builder,
     Const,
     Let,
     Lowered,
     LoweredSettings,
+    constant_value,
     lower,
     lower_settings,
+    to_float,
 )
 from lrgen.printers import KerasPrinter, Printed, PythonPrinter, TorchPrinter, literal
 
@@ -154,8 +157,12 @@ class ScheduleContext:
     kw_call: str
     constants_class: str
     constants_fn: str
-    signature: str
+    signature: str  # of the constants function
     lambda_class: str
+    at_fn: str
+    momentum_fn: str
+    params_dict: str  # ``{"a": a}``: the keyword arguments as a dict
+    arguments_dict: str  # the constants function's arguments as a dict
     fields: list[tuple[str, str]]
     fields_call: str
     prelude: list[str]
@@ -183,30 +190,77 @@ class ScheduleContext:
         return ", *" + self.kw_signature if self.param_names else ""
 
 
-def _prelude(lowered: Lowered | LoweredSettings, printer: PythonPrinter) -> tuple[list[str], bool]:
-    """Construction-time statements, and whether they use the check helpers."""
+def _prelude(
+    lowered: Lowered | LoweredSettings, printer: PythonPrinter, sources: dict[str, str]
+) -> tuple[list[str], bool]:
+    """Construction-time statements, and whether they use the check helpers. Their messages
+    name a field by what the user wrote (``T_max = total_steps - warmup_steps``), not by its
+    JSON path: the constructor's error says which arguments were passed."""
     lines: list[str] = []
     checks = False
     for item in lowered.lets:
         if isinstance(item, Assert):
             checks = True
-            lines.append(f"_require({printer.expr(item.cond)}, {item.message!r})")
+            lines.append(f"_require({printer.expr(item.cond)}, {_assert_message(item.message)!r})")
             continue
         value = item.value
         if getattr(value, "param", False) and getattr(value, "name", None) == item.name:
             continue  # a parameter used as is: the keyword argument is the value
         text = printer.expr(value)
+        what = _field_label(item.field, sources) if item.field else item.name
         if item.integer:
             checks = True
-            text = f"_integer({item.field!r}, {text})"
+            text = f"_integer({what!r}, {text})"
         lines.append(f"{item.name} = {text}")
-        for cmp, limit, message in item.bounds:
+        for cmp, limit, _ in item.bounds:
             checks = True
             lines.append(
-                f"_require({item.name} {cmp} {literal(limit)}, {item.field!r}, {item.name}, "
-                f"{message + ' ' + literal(limit)!r})"
+                f"_require({item.name} {cmp} {literal(limit)}, {what!r}, {item.name}, "
+                f"{cmp + ' ' + literal(limit)!r})"
             )
     return lines, checks
+
+
+def field_sources(schedule: Schedule) -> dict[str, str]:
+    """JSON path of each numeric field of ``schedule`` -> the expression the spec gives it."""
+    sources = {f"{schedule.path}.lr": ex.to_source(schedule.lr)}
+    nodes = [schedule.node]
+    while nodes:
+        node = nodes.pop()
+        nodes.extend(node.children)
+        for param in KIND_MAP[node.kind].params:
+            if param.type is T.NODES:
+                continue
+            value = node.arg(param.name)
+            where = f"{node.path}.{param.name}"
+            if isinstance(value, tuple):
+                for i, item in enumerate(value):
+                    if isinstance(item, _EXPRESSIONS):
+                        sources[f"{where}[{i}]"] = ex.to_source(item)
+            elif isinstance(value, _EXPRESSIONS):
+                sources[where] = ex.to_source(value)
+    return sources
+
+
+_EXPRESSIONS = (ex.Num, ex.Name, ex.Unary, ex.Binary, ex.Call, ex.IfElse)
+
+
+def _field_label(path: str, sources: dict[str, str]) -> str:
+    """``T_max = total_steps - warmup_steps``: the field's name and, when it is computed from
+    the parameters, the spec's expression for it."""
+    name = path.rsplit(".", 1)[-1]
+    source = sources.get(path)
+    if source and source.startswith("(") and source.endswith(")"):
+        source = source[1:-1]  # to_source wraps a binary expression
+    return f"{name} = {source}" if source and source != name else name
+
+
+def _assert_message(message: str) -> str:
+    """A cross-field check's message with its JSON path cut to the field's name."""
+    path, sep, rest = message.partition(": ")
+    if not sep or not path.startswith("schedules."):
+        return message
+    return f"{path.rsplit('.', 1)[-1]}: {rest}"
 
 
 def _fields(lowered: Lowered | LoweredSettings) -> tuple[list[tuple[str, str]], str]:
@@ -238,22 +292,23 @@ def schedule_context(
         param_names=names,
         kw_signature=kw_signature,
         kw_call=kw_call,
-        constants_class=f"_{camel}Constants",
-        constants_fn=f"_{schedule.name}_constants",
+        **private_names(camel),
         signature="*" + kw_signature if params else "",
-        lambda_class=f"_{camel}Lambda",
+        params_dict="{" + ", ".join(f"{k!r}: {k}" for k in names) + "}",
     )
+    base["arguments_dict"] = base["params_dict"]
+    sources = field_sources(schedule)
     where = f"a {schedule.unit} counter t"
     doc_function = schedule_doc(schedule, spec, f"Learning rate of ``{schedule.name}`` at {where}.")
     if schedule.metric_driven:
         settings = lower_settings(schedule)
         prelude_printer = PythonPrinter(prefix="")
-        prelude, checks = _prelude(settings, prelude_printer)
+        prelude, checks = _prelude(settings, prelude_printer, sources)
         fields, fields_call = _fields(settings)
         module["imports"] |= prelude_printer.imports
         if "keras" in targets:
             module["imports"].add("math")  # the callback's best value starts at +-inf
-        module["checks"] = module["checks"] or checks
+        module["checks"] = module["checks"] or checks or bool(prelude)
         return ScheduleContext(
             **base,
             fields=fields,
@@ -284,10 +339,16 @@ def schedule_context(
             ),
             extra=plateau_settings(settings),
         )
-    lowered = lower(schedule)
+    per_group = "torch" in targets
+    lowered = lower(_lr_argument(schedule) if per_group else schedule)
     py, torch_printer, keras_printer = PythonPrinter(), TorchPrinter(), KerasPrinter()
     prelude_printer = PythonPrinter(prefix="")
-    prelude, checks = _prelude(lowered, prelude_printer)
+    prelude, checks = _prelude(lowered, prelude_printer, sources)
+    if per_group:
+        lr_prelude, lr_default = _lr_default(schedule, prelude_printer, sources)
+        prelude = lr_prelude + prelude
+        base["signature"] = f"*{kw_signature}, lr: {lr_default}"
+        base["arguments_dict"] = "{" + "".join(f"{k!r}: {k}, " for k in [*names, "lr"]) + "}"
     fields, fields_call = _fields(lowered)
     py_printed = py.block(lowered.formula)
     torch_printed = _tensor(torch_printer, lowered.formula, "torch") if "torch" in targets else None
@@ -298,7 +359,7 @@ def schedule_context(
         module["imports"] |= printer.imports
         module["helpers"] |= printer.helpers
     module["helpers"] |= lowered.helpers
-    module["checks"] = module["checks"] or checks
+    module["checks"] = module["checks"] or checks or bool(prelude)
     module["momentum"] = module["momentum"] or momentum is not None
     extra = ""
     if momentum is not None:
@@ -320,10 +381,14 @@ def schedule_context(
             schedule,
             spec,
             f"``{schedule.name}`` as a PyTorch scheduler: the closed form at ``last_epoch``.",
-            "Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); "
-            "a group with another initial lr gets lr(t) * its initial lr / the spec's lr. "
-            "State (``state_dict``) holds the step and the constants, so resuming gives the "
-            "same learning rate as stepping." + (" " + extra if extra else ""),
+            "Param groups, as in torch: each group's initial lr takes the place of the "
+            "spec's lr; every other value (max_lr, base_lr, eta_min, min_lr, an explicit "
+            "initial_learning_rate) stays absolute. A group whose initial lr equals the spec's "
+            "gets exactly lr(t). ``state_dict`` holds the step and the keyword arguments "
+            "(``schedule_params``); ``load_state_dict`` restores both, so a resumed run follows "
+            "the schedule it was saved with (to change a parameter on resume, edit "
+            "``state['schedule_params']`` before loading). A negative step, or a learning rate "
+            "that is not a finite number, raises ValueError." + (" " + extra if extra else ""),
         ),
         doc_keras=schedule_doc(
             schedule,
@@ -342,6 +407,47 @@ def schedule_context(
         ),
         extra={},
     )
+
+
+def private_names(camel: str) -> dict[str, str]:
+    """The module-private names of one schedule: ``_`` + its class name + ``_`` + a role.
+
+    Spec names are ``[a-z][a-z0-9_]*``, so no public name the spec makes starts with ``_``;
+    class names are unique in a spec and hold no ``_``, so the part before the second ``_`` says
+    whose helper it is and these names cannot collide (``sgd``'s momentum helper is
+    ``_Sgd_momentum_at``, ``sgd_momentum``'s formula ``_SgdMomentum_at``).
+    """
+    return {
+        "constants_class": f"_{camel}_Constants",
+        "constants_fn": f"_{camel}_constants",
+        "lambda_class": f"_{camel}_Lambda",
+        "at_fn": f"_{camel}_at",
+        "momentum_fn": f"_{camel}_momentum_at",
+    }
+
+
+def _lr_argument(schedule: Schedule) -> Schedule:
+    """``schedule`` with its base lr read from an argument ``lr`` of the constants function:
+    the torch scheduler computes the constants once per param group, with that group's initial
+    lr in place of the spec's (``lr`` is a reserved name: no parameter takes it)."""
+    return replace(schedule, lr=ex.Name("lr"), params=(*schedule.params, ("lr", 0.0)))
+
+
+def _lr_default(
+    schedule: Schedule, printer: PythonPrinter, sources: dict[str, str]
+) -> tuple[list[str], str]:
+    """The constants function's ``lr`` argument: its annotation and default (the spec's lr),
+    and the statements that compute the default when the spec's lr depends on parameters."""
+    tree = to_float(Builder(schedule).spec_expr(schedule.lr, {}))
+    value = constant_value(tree)
+    if value is not None:
+        return [], f"float = {literal(float(value))}"
+    what = _field_label(f"{schedule.path}.lr", sources)
+    return [
+        "if lr is None:",
+        f"    lr = {printer.expr(tree)}",
+        f"    _require(lr > 0.0, {what!r}, lr, '> 0.0')",
+    ], "float | None = None"
 
 
 def _tensor(printer: TorchPrinter | KerasPrinter, formula: Any, target: str) -> Printed:
@@ -418,17 +524,13 @@ def render(spec: Spec, target: str) -> str:
         else:
             exports.append(s.class_name)
     closed_form = any(not s.metric_driven for s in schedules)
+    if target == "torch" and closed_form:
+        module["imports"].add("math")  # the finite-learning-rate check
     typing = {"NamedTuple", "Any"}
-    torch_imports = (
-        {"LambdaLR", "LRScheduler"} if any(not s.metric_driven for s in schedules) else set()
-    )
-    if any(s.metric_driven for s in schedules):
-        torch_imports.add("ReduceLROnPlateau")
     context = {
         "header": module_header(spec, target),
         "python_imports": sorted(module["imports"]),
         "typing_imports": ", ".join(sorted(typing)),
-        "torch_imports": ", ".join(sorted(torch_imports, key=str.lower)),
         "exports": "[" + ", ".join(repr(e) for e in sorted(exports)) + "]",
         "helpers": frozenset(module["helpers"]),
         "has_checks": module["checks"],

@@ -1025,7 +1025,9 @@ def _warmup_stable_decay(c: Ctx, t: L) -> L:
 
 def _base_lr(b: Builder, schedule: Schedule) -> L:
     lr = to_float(b.spec_expr(schedule.lr, {}))
-    if isinstance(lr, Const):
+    if isinstance(lr, Const) or "lr" in b.params:
+        # A literal, or an argument ``lr`` (the torch scheduler's per-group lr, generate.py):
+        # used as given; a param group may have lr 0.
         return lr
     bounds = ((">", 0.0, "is not greater than"),)
     return b.let("lr", lr, FLOAT, field=f"{schedule.path}.lr", bounds=bounds)

@@ -12,6 +12,7 @@ import ast
 import io
 import os
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -302,12 +303,18 @@ def _build_one(path: Path) -> Path:
 
 def test_derived_values_are_checked_at_construction(built: dict) -> None:
     _, mod, kmod = built["transformer"]
-    with pytest.raises(ValueError, match=r"schedulers\[1\]\.T_max: -\d+ is less than the min"):
-        mod.warmup_cosine(0, total_steps=100, warmup_steps=2000)
-    with pytest.raises(ValueError, match="must be an integer"):
-        mod.WarmupCosine(torch.optim.SGD([torch.zeros(1)], lr=1.0), warmup_steps=10.5)
-    with pytest.raises(ValueError, match="T_max"):
-        kmod.WarmupCosine(total_steps=100, warmup_steps=2000)
+    # The message names the arguments the caller passed and the field by what the spec says.
+    message = "WarmupCosine(total_steps=100): T_max = total_steps - warmup_steps must be >= 1, "
+    with pytest.raises(ValueError, match=re.escape(message + "got -1900")):
+        mod.warmup_cosine(0, total_steps=100)
+    with pytest.raises(ValueError, match=re.escape(message + "got -1900")):
+        kmod.WarmupCosine(total_steps=100)
+    with pytest.raises(ValueError) as caught:
+        mod.WarmupCosine(torch.optim.SGD([torch.zeros(1)], lr=5e-4), warmup_steps=10.5)
+    assert str(caught.value) == (
+        "WarmupCosine(warmup_steps=10.5): milestones[0] = warmup_steps must be an integer, "
+        "got 10.5"
+    )
 
 
 def test_params_change_the_schedule(built: dict) -> None:
