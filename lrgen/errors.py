@@ -39,11 +39,13 @@ def display_path(path: str | os.PathLike[str] | bytes) -> str:
     """``path`` as one printable line: bytes that are not UTF-8 (which Python keeps as lone
     surrogates in a file name) as ``\\xNN``, control characters escaped. Open files with the
     original path; show this one."""
-    raw = path if isinstance(path, bytes) else os.fspath(path)
-    if isinstance(raw, str):
+    name = path if isinstance(path, bytes) else os.fspath(path)
+    if isinstance(name, bytes):
+        raw = name
+    else:
         try:
-            raw = os.fsencode(raw)
+            raw = os.fsencode(name)
         except UnicodeEncodeError:  # a lone surrogate that no file system byte decodes to
-            raw = raw.encode("utf-8", "backslashreplace")
+            raw = name.encode("utf-8", "backslashreplace")
     text = raw.decode("utf-8", "backslashreplace")
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")

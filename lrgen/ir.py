@@ -18,6 +18,7 @@ from typing import Any
 from lrgen import expr as ex
 from lrgen.kinds import (
     KIND_MAP,
+    MAX_INT,
     Increasing,
     Kind,
     LenMatch,
@@ -205,7 +206,13 @@ def restart_periods(first: int, t_mul: float) -> int:
     """How many ``CosineDecayRestarts`` periods start at or before step ``2**31 - 1``."""
     if t_mul == 1:
         return 0  # fixed periods: a modulo, no table
-    return math.floor(math.log1p((2**31 - 1) * (t_mul - 1) / first) / math.log(t_mul)) + 1
+    ratio = (2**31 - 1) / first
+    growth = ratio * (t_mul - 1)
+    # log1p(growth), in logarithms where the product overflows (t_mul near the float maximum)
+    log_growth = (
+        math.log1p(growth) if math.isfinite(growth) else math.log(ratio) + math.log(t_mul - 1)
+    )
+    return math.floor(log_growth / math.log(t_mul)) + 1
 
 
 def _check_restart_periods(values: Mapping[str, Any], node: Node) -> None:
@@ -227,6 +234,10 @@ def _checked(
     if integer:
         if not float(value).is_integer():
             raise BindError(where, f"must be an integer, got {value!r}{_from(raw)}")
+        if abs(value) > MAX_INT:  # 1e308 is integral, and no step count
+            raise BindError(
+                where, f"{value!r} is too large: integers are limited to 2**53{_from(raw)}"
+            )
         value = int(value)
     problem = param.violation(value)
     if problem:

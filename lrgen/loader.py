@@ -716,7 +716,7 @@ class _JsonParser:
                 return result, index + 1
             self.fail(index, "expected ',' or '}'")
 
-    def array(self, start: int, path: Path) -> tuple[list[Any], int]:
+    def array(self, start: int, path: Path) -> tuple[list[Any] | None, int]:
         result: list[Any] = []
         self.enter(start, path)
         index = self.skip(start + 1)

@@ -167,13 +167,14 @@ def _replace_all(staged: Mapping[Path, str]) -> None:
                 raise
             done.append((target, backup))
     except OSError as err:
-        for target, backup in reversed(done):
+        failed = target
+        for replaced, backup in reversed(done):
             with contextlib.suppress(OSError):
                 if backup is None:
-                    target.unlink()
+                    replaced.unlink()
                 else:
-                    os.replace(backup, target)
-        raise _error(target, err) from None
+                    os.replace(backup, replaced)
+        raise _error(failed, err) from None
     for _, backup in done:
         if backup is not None:
             _remove(backup)

@@ -429,7 +429,8 @@ def _integer_periods(first: int, mult: int, t_max: int) -> tuple[Steps, Array]:
     start, length = 0, first
     while start <= t_max:
         starts.append(start)
-        lengths.append(float(length))
+        # a period longer than the largest float (t_mul near it): t_cur / inf is its 0
+        lengths.append(float(length) if length.bit_length() <= 1023 else math.inf)
         start, length = start + length, length * mult
     return np.asarray(starts, dtype=np.int64), np.asarray(lengths, dtype=np.float64)
 

@@ -23,6 +23,8 @@ from lrgen.kinds import NAME_PATTERN
 
 EXIT_OK, EXIT_INVALID = 0, 2
 FORMATS = ("text", "csv", "markdown", "json")
+#: Most rows a table prints: a schedule's default horizon can be up to 2**53 ticks.
+MAX_ROWS = 5_000_000
 
 
 class ToolError(Exception):
@@ -248,6 +250,12 @@ def run(args: argparse.Namespace) -> int:
         if not columns:
             raise ToolError("nothing to tabulate: every chosen schedule is metric-driven")
         steps = args.steps or max(item.default_steps() for item in columns)
+        rows = -(-steps // args.every)
+        if rows > MAX_ROWS:
+            raise ToolError(
+                f"{rows:,} rows (t from 0 to {steps - 1:,}); at most {MAX_ROWS:,}: choose "
+                "fewer with --steps N or --every K"
+            )
         t = np.arange(0, steps, args.every, dtype=np.int64)
         values = [sample(item, t) for item in columns]
     except ToolError as err:
