@@ -9,13 +9,12 @@ interrupted build leaves earlier output untouched. ``--check`` writes nothing an
 from __future__ import annotations
 
 import argparse
-import difflib
 import hashlib
+import keyword
 import os
 import re
 import subprocess
 import sys
-import tempfile
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -25,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from lrgen import expr as ex
-from lrgen.errors import Problem, SpecError
+from lrgen import output
+from lrgen.errors import Problem, SpecError, display_path
 from lrgen.ir import Node, Schedule, Spec
-from lrgen.kinds import KIND_MAP, T
+from lrgen.kinds import KIND_MAP, MAX_OUTPUT_CHARS, T
 from lrgen.lower import (
     FLOAT,
     FLOAT_TABLE,
@@ -577,20 +577,6 @@ def outputs(spec: Spec, out: Path, targets: Sequence[str]) -> dict[Path, str]:
     return {out / f"{spec.stem}_{target}.py": render(spec, target) for target in targets}
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same directory and ``os.replace``: readers see the old
-    file or the new one, never a half-written one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def build(
     paths: Sequence[str],
     out: Path,
@@ -617,6 +603,10 @@ def build(
             print(warning, file=sys.stderr)
     stems: dict[str, str] = {}
     for spec in specs:
+        name_problem = _module_name_problem(spec)
+        if name_problem:
+            echo(name_problem)
+            return 2
         if spec.stem in stems:
             echo(
                 f"{spec.path}:1:1: $: writes the same modules as {stems[spec.stem]} "
@@ -626,13 +616,46 @@ def build(
         stems[spec.stem] = spec.path
     rendered: dict[Path, str] = {}
     for spec in specs:  # render everything before writing anything
-        rendered.update(outputs(spec, out, targets))
-    if check:
-        return _check(rendered, echo)
-    for path, text in rendered.items():
-        write_atomic(path, text)
-    echo(f"built {len(rendered)} file(s) in {out}")
+        files = outputs(spec, out, targets)
+        too_large = _size_problem(spec, files)
+        if too_large:
+            echo(too_large)
+            return 2
+        rendered.update(files)
+    try:
+        if check:
+            return output.check(rendered, echo)
+        output.write_all(rendered)
+    except output.OutputError as err:
+        print(f"lrgen build: {err}", file=sys.stderr)
+        return 2
+    echo(f"built {len(rendered)} file(s) in {display_path(out)}")
     return 0
+
+
+def _module_name_problem(spec: Spec) -> str | None:
+    """The generated modules are imported by name: the spec's file name must make one."""
+    module = f"{spec.stem}_torch"
+    if module.isidentifier() and not keyword.iskeyword(module):
+        return None
+    suggestion = re.sub(r"\W", "_", spec.stem)
+    suggestion = suggestion if suggestion[:1].isalpha() else "spec_" + suggestion
+    return (
+        f"{display_path(spec.path)}:1:1: $: the file name '{display_path(spec.stem)}' does not "
+        f"give importable Python modules ({display_path(module)}.py); name the spec file like "
+        f"a Python module, e.g. {suggestion}{Path(spec.path).suffix}"
+    )
+
+
+def _size_problem(spec: Spec, files: dict[Path, str]) -> str | None:
+    for path, text in files.items():
+        if len(text) > MAX_OUTPUT_CHARS:
+            return (
+                f"{display_path(spec.path)}:1:1: $: the generated {path.name} would be "
+                f"{len(text):,} characters; lrgen writes at most {MAX_OUTPUT_CHARS:,} per "
+                "module (shorten the descriptions or split the spec)"
+            )
+    return None
 
 
 def keras_momentum_warnings(specs: Sequence[Spec]) -> list[Problem]:
@@ -661,27 +684,6 @@ def keras_momentum_warnings(specs: Sequence[Spec]) -> list[Problem]:
                 )
             )
     return warnings
-
-
-def _check(rendered: dict[Path, str], echo: Callable[[str], None]) -> int:
-    stale = 0
-    for path, text in rendered.items():
-        current = path.read_text("utf-8") if path.exists() else ""
-        if current == text:
-            continue
-        stale += 1
-        diff = difflib.unified_diff(
-            current.splitlines(keepends=True),
-            text.splitlines(keepends=True),
-            fromfile=f"{path} (on disk)",
-            tofile=f"{path} (from spec)",
-        )
-        echo("".join(diff).rstrip("\n"))
-    if stale:
-        echo(f"{stale} file(s) out of date; run lrgen build without --check")
-        return 1
-    echo(f"{len(rendered)} file(s) up to date")
-    return 0
 
 
 def spec_digest(data: bytes) -> str:
