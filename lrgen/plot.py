@@ -73,6 +73,8 @@ class Series:
     lr: np.ndarray
     marks: tuple[Mark, ...]
     metric: np.ndarray | None  # the synthetic metric driving a metric-driven schedule
+    final_index: int  # index into t of the last tick of training (see sample_series)
+    momentum: np.ndarray | None = None  # what a momentum-cycling schedule sets, when asked for
 
     @property
     def label(self) -> str:
@@ -87,7 +89,13 @@ class Series:
         return int(np.argmax(self.lr))
 
 
-def sample_series(chosen: Chosen, steps: int) -> Series:
+def sample_series(chosen: Chosen, steps: int, *, momentum: bool = False) -> Series:
+    """Sample ``chosen`` at ticks ``0 .. steps-1``.
+
+    Its *final* value is the one at the last tick of training: ``t = L - 1`` where ``L`` is the
+    training length the schedule declares (``total_steps``, ``epochs`` ...), or the last tick
+    shown when it declares none or when ``steps`` stops earlier.
+    """
     if steps <= MAX_SAMPLES:
         t = np.arange(steps, dtype=np.int64)
     else:
@@ -102,13 +110,22 @@ def sample_series(chosen: Chosen, steps: int) -> Series:
         found.append(
             Mark(declared.ticks, "end of training", "end", f"{chosen.schedule.path}.params")
         )
-    return Series(chosen, steps, t, lr, tuple(found), metric)
+    last = min(declared.ticks, steps) - 1 if declared is not None else steps - 1
+    final_index = max(0, int(np.searchsorted(t, last, side="right")) - 1)
+    cycled = None
+    if momentum:
+        from lrgen.reference import momentum as reference_momentum
+
+        cycled = reference_momentum(chosen.schedule, t, chosen.params or None)
+    return Series(chosen, steps, t, lr, tuple(found), metric, final_index, cycled)
 
 
-def _series_for(chosen: Sequence[Chosen], steps: int | None, shared: bool) -> list[Series]:
+def _series_for(
+    chosen: Sequence[Chosen], steps: int | None, shared: bool, *, momentum: bool = False
+) -> list[Series]:
     if steps is None and shared:
         steps = max(c.default_steps() for c in chosen)
-    return [sample_series(c, steps or c.default_steps()) for c in chosen]
+    return [sample_series(c, steps or c.default_steps(), momentum=momentum) for c in chosen]
 
 
 def _select(args: argparse.Namespace, command: str) -> list[Chosen] | int:
@@ -127,8 +144,8 @@ def text_plot(
     series: Series, *, width: int = DEFAULT_WIDTH, height: int = DEFAULT_HEIGHT, log: bool = False
 ) -> list[str]:
     """A braille plot of one series: a title line, ``height`` rows of ``width`` braille cells with
-    the max, min and start values on the left axis and the final value on the right, the
-    x axis, and a summary line."""
+    the max, min and start values on the left axis and the last value on the right, the
+    x axis, and a summary line (whose final value is the one at the end of training)."""
     values = _to_scale(series.lr, log)
     finite = values[np.isfinite(values)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
@@ -159,7 +176,7 @@ def text_plot(
         cells.append("".join(line))
 
     lr = series.lr
-    start, final, peak = float(lr[0]), float(lr[-1]), float(lr[series.peak_index])
+    start, last_value, peak = float(lr[0]), float(lr[-1]), float(lr[series.peak_index])
     low_value = float(np.min(lr))
     # the bottom of a log axis is the smallest positive value; zeros are not drawn
     left = {0: peak, height - 1: 10.0**lo if log and finite.size else low_value}
@@ -174,7 +191,7 @@ def text_plot(
             if row in left
             else " " * label_width + " │"
         )
-        right = f"├ {final:.2e}" if row == final_row else "│"
+        right = f"├ {last_value:.2e}" if row == final_row else "│"
         body.append(f"{tick}{text}{right}")
     last = series.steps - 1
     axis = " " * label_width + " └" + "─" * width + "┘"
@@ -189,9 +206,16 @@ def text_plot(
     )
     summary = (
         f"start {start:.3e}   peak {peak:.3e} at {series.unit} "
-        f"{int(series.t[series.peak_index])}   min {low_value:.3e}   final {final:.3e}"
+        f"{int(series.t[series.peak_index])}   min {low_value:.3e}   final {_final_text(series)}"
     )
     return [title, *body, axis, ticks, summary]
+
+
+def _final_text(series: Series) -> str:
+    """The value at the end of training, and where, unless that is the last tick shown."""
+    i = series.final_index
+    where = "" if i == len(series.t) - 1 else f" at {series.unit} {int(series.t[i])}"
+    return f"{float(series.lr[i]):.3e}{where}"
 
 
 def _to_scale(lr: np.ndarray, log: bool) -> np.ndarray:
@@ -280,15 +304,51 @@ def _at_least(minimum: int):
 
 # --- lrgen plot ---------------------------------------------------------------------------------
 
+#: Overlay at most this many schedules by default; more get one panel each.
+MAX_OVERLAY = 4
+#: Overlaid schedules whose horizons differ more than this factor get one panel each.
+MAX_HORIZON_RATIO = 4.0
+#: ... and so do those whose peaks differ more than this factor (on a linear axis).
+MAX_PEAK_RATIO = 20.0
+#: Dash patterns that tell overlaid curves apart beyond the palette, and mark a curve that lies
+#: exactly on an earlier one (its dashes let the curve below show through).
+DASHES: tuple[Any, ...] = ("-", (0, (5, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)))
+SAME_DASHES = (0, (3, 3))
+
 
 def add_plot_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", nargs="+", metavar="SPEC", help="spec files (YAML or JSON)")
     add_selection_arguments(parser)
     parser.add_argument("--log", action="store_true", help="logarithmic learning-rate axis")
-    parser.add_argument(
+    layout = parser.add_mutually_exclusive_group()
+    layout.add_argument(
         "--small-multiples",
         action="store_true",
-        help="one panel per schedule (always so when units are mixed)",
+        help="one panel per schedule (the default for more than "
+        f"{MAX_OVERLAY} schedules, mixed units, or very different lengths or peaks)",
+    )
+    layout.add_argument(
+        "--overlay", action="store_true", help="draw every schedule on one axes (one unit only)"
+    )
+    parser.add_argument(
+        "--momentum",
+        action="store_true",
+        help="add a momentum panel under each schedule that cycles momentum "
+        "(OneCycleLR, CyclicLR with cycle_momentum)",
+    )
+    parser.add_argument("--title", metavar="TEXT", help="figure title (default: the spec names)")
+    parser.add_argument(
+        "--size",
+        nargs=2,
+        type=_positive_float,
+        metavar=("W", "H"),
+        help="figure size in inches (default: from the number of panels)",
+    )
+    parser.add_argument(
+        "--no-labels",
+        dest="labels",
+        action="store_false",
+        help="leave out the value and line labels (the dots and dotted lines stay)",
     )
     parser.add_argument(
         "-o",
@@ -303,6 +363,16 @@ def add_plot_arguments(parser: argparse.ArgumentParser) -> None:
     _add_text_arguments(parser, "with --text: ")
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
 def run_plot(args: argparse.Namespace) -> int:
     output = args.output
     if not args.text:
@@ -313,13 +383,13 @@ def run_plot(args: argparse.Namespace) -> int:
         chosen = _select(args, "plot")
         if isinstance(chosen, int):
             return chosen
-        mixed = len({c.unit for c in chosen}) > 1
-        panels = args.small_multiples or mixed
         if args.text:
             _print_text(
                 _series_for(chosen, args.steps, shared=False), args.width, args.height, args.log
             )
             return EXIT_OK
+        if args.overlay and len({c.unit for c in chosen}) > 1:
+            return fail("plot", "--overlay: the schedules count in different units (step, epoch)")
         try:
             import matplotlib
         except ImportError:
@@ -328,18 +398,52 @@ def run_plot(args: argparse.Namespace) -> int:
                 "matplotlib is not installed: pip install 'lrgen[plot]' "
                 "(or use `lrgen show` for a text plot)",
             )
-        series = _series_for(chosen, args.steps, shared=not panels)
+        panels = args.small_multiples or (not args.overlay and _needs_panels(chosen, args.steps))
+        series = _series_for(chosen, args.steps, shared=not panels, momentum=args.momentum)
+        if not panels and not args.overlay and _peaks_too_far_apart(series, args.log):
+            panels = True
+            series = _series_for(chosen, args.steps, shared=False, momentum=args.momentum)
     except ToolError as err:
         return fail("plot", str(err))
+    if args.momentum and all(s.momentum is None for s in series):
+        print("lrgen plot: note: no chosen schedule cycles momentum", file=sys.stderr)
     # no pyplot and no global backend switch: the figure renders on its own Agg canvas
     with matplotlib.rc_context(STYLE):
-        figure = draw(series, title=_title(args.spec), log=args.log, panels=panels)
+        figure = draw(
+            series,
+            title=args.title if args.title is not None else _title(args.spec),
+            log=args.log,
+            panels=panels,
+            labels=args.labels,
+            size=args.size,
+            momentum=args.momentum,
+            own_title=args.title is not None,
+        )
         try:
             save_atomically(figure, output)
         except OSError as err:
             return fail("plot", f"{output}: {err.strerror or err}")
     print(output)
     return EXIT_OK
+
+
+def _needs_panels(chosen: Sequence[Chosen], steps: int | None) -> bool:
+    """One panel each for many schedules, mixed units, or lengths too different to share an
+    x axis (the short one would be squeezed against the left edge)."""
+    if len(chosen) > MAX_OVERLAY or len({c.unit for c in chosen}) > 1:
+        return True
+    if steps is not None or len(chosen) < 2:
+        return False
+    horizons = [c.default_steps() for c in chosen]
+    return max(horizons) > MAX_HORIZON_RATIO * min(horizons)
+
+
+def _peaks_too_far_apart(series: Sequence[Series], log: bool) -> bool:
+    """Peaks so different that the smaller curve would lie flat on the axis (linear axis only)."""
+    peaks = [float(s.lr[s.peak_index]) for s in series]
+    if log or len(series) < 2 or min(peaks) <= 0:
+        return False
+    return max(peaks) > MAX_PEAK_RATIO * min(peaks)
 
 
 def _default_output(spec: str) -> str:
@@ -351,55 +455,132 @@ def _title(paths: Sequence[str]) -> str:
     return ", ".join(os.path.basename(p) for p in paths)
 
 
-def draw(series: Sequence[Series], *, title: str, log: bool = False, panels: bool = False):
-    """A matplotlib figure of ``series``: overlaid on one axes, or one panel each.
+@dataclass(frozen=True, slots=True)
+class _Style:
+    """How one curve is drawn: its colour, its dashes, and the curve it coincides with."""
+
+    color: str
+    dashes: Any = "-"
+    same_as: str | None = None
+
+
+def _styles(series: Sequence[Series], overlaid: bool) -> list[_Style]:
+    """No colour twice in one figure: overlaid curves take the palette in order (then dash
+    patterns, should there be more curves than colours); panels take one colour each, or all the
+    same one when there are more panels than colours. A curve equal to an earlier overlaid one is
+    dashed on top of it and says so in the legend."""
+    n = len(series)
+    if not overlaid:
+        return [_Style(COLORS[i] if n <= len(COLORS) else COLORS[0]) for i in range(n)]
+    styles = []
+    for i, s in enumerate(series):
+        same = next((e for e in series[:i] if _same_curve(e, s)), None)
+        color = COLORS[i % len(COLORS)]
+        dashes = DASHES[(i // len(COLORS)) % len(DASHES)]
+        if same is not None:
+            styles.append(_Style(color, SAME_DASHES, same.label))
+        else:
+            styles.append(_Style(color, dashes))
+    return styles
+
+
+def _same_curve(a: Series, b: Series) -> bool:
+    return (
+        a.t.shape == b.t.shape
+        and bool(np.array_equal(a.t, b.t))
+        and bool(np.allclose(a.lr, b.lr, rtol=1e-9, atol=0.0, equal_nan=True))
+    )
+
+
+def draw(
+    series: Sequence[Series],
+    *,
+    title: str,
+    log: bool = False,
+    panels: bool = False,
+    labels: bool = True,
+    size: Sequence[float] | None = None,
+    momentum: bool = False,
+    own_title: bool = False,
+):
+    """A matplotlib figure of ``series``: overlaid on one axes, or one panel each; with
+    ``momentum``, a momentum panel under each learning-rate axes whose schedules cycle it.
 
     Draw and save it inside ``matplotlib.rc_context(STYLE)``. With one series per axes, the
     start, peak and final values are written next to their points; overlaid series carry them in
-    the legend instead.
+    the legend instead. ``labels=False`` leaves out every text label. The title of a figure of
+    one schedule is the schedule's name unless ``own_title`` (the user chose ``title``).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    if panels and len(series) > 1:
-        cols = 2 if len(series) <= 4 else 3
-        rows = math.ceil(len(series) / cols)
-        figure = Figure(figsize=(4.6 * cols, 3.3 * rows), dpi=DPI, layout="constrained")
-        grid = list(figure.subplots(rows, cols, squeeze=False).ravel())
-        groups = [([s], [COLORS[i % len(COLORS)]]) for i, s in enumerate(series)]
-        for ax in grid[len(series) :]:
-            ax.set_visible(False)
-        figure.suptitle(title, fontsize="large")
+    overlaid = not (panels and len(series) > 1)
+    styles = _styles(series, overlaid)
+    if overlaid:
+        groups = [(list(series), styles)]
+        cols = rows = 1
     else:
-        legend_rows = math.ceil(len(series) / 2) if len(series) > 1 else 0
-        figure = Figure(figsize=(7.0, 4.0 + 0.35 * legend_rows), dpi=DPI, layout="constrained")
-        grid = [figure.subplots()]
-        groups = [(list(series), [COLORS[i % len(COLORS)] for i in range(len(series))])]
+        groups = [([s], [style]) for s, style in zip(series, styles, strict=True)]
+        cols = len(series) if len(series) <= 3 else 2 if len(series) == 4 else 3
+        rows = math.ceil(len(series) / cols)
+    with_momentum = momentum and any(s.momentum is not None for s in series)
+    if size is None:
+        legend_rows = math.ceil(len(series) / 2) if overlaid and len(series) > 1 else 0
+        cell_w, cell_h = (7.0, 4.0 + 0.35 * legend_rows) if overlaid else (4.6, 3.3)
+        size = (cell_w * cols, (cell_h + (1.3 if with_momentum else 0.0)) * rows)
+    figure = Figure(figsize=tuple(size), dpi=DPI, layout="constrained")
     canvas = FigureCanvasAgg(figure)
-    for ax, (members, colors) in zip(grid, groups, strict=False):
-        _draw_axes(ax, members, colors, log)
+    grid = figure.add_gridspec(
+        rows * (2 if with_momentum else 1),
+        cols,
+        height_ratios=[3, 1] * rows if with_momentum else None,
+    )
+    cells = []
+    for i, (members, member_styles) in enumerate(groups):
+        row, col = divmod(i, cols)
+        if with_momentum and any(s.momentum is not None for s in members):
+            ax = figure.add_subplot(grid[2 * row, col])
+            mom_ax = figure.add_subplot(grid[2 * row + 1, col], sharex=ax)
+        elif with_momentum:  # no momentum here: the rate takes the whole cell
+            ax, mom_ax = figure.add_subplot(grid[2 * row : 2 * row + 2, col]), None
+        else:
+            ax, mom_ax = figure.add_subplot(grid[row, col]), None
+        cells.append((ax, mom_ax, members, member_styles))
+    if not overlaid:
+        figure.suptitle(title, fontsize="large")
+    for ax, mom_ax, members, member_styles in cells:
+        _draw_axes(ax, members, member_styles, log)
+        if mom_ax is not None:
+            _draw_momentum(mom_ax, members, member_styles)
+            mom_ax.set_xlabel(ax.get_xlabel())
+            ax.set_xlabel("")
+            ax.tick_params(labelbottom=False)
         synthetic = f" ({SYNTHETIC_NOTE})" if any(s.metric is not None for s in members) else ""
+        name = title if len(members) > 1 or (own_title and len(groups) == 1) else members[0].label
         ax.set_title(
-            (members[0].label if len(members) == 1 else title) + synthetic,
+            name + synthetic,
             fontsize="medium" if len(groups) > 1 else "large",
         )
-    if len(groups) == 1 and len(series) > 1:
-        handles, labels = grid[0].get_legend_handles_labels()
+    if overlaid and len(series) > 1:
+        ax = cells[0][0]
+        handles, names = ax.get_legend_handles_labels()
         # matplotlib fills a legend column by column; read it row by row, in spec order
-        cols = min(len(series), 2)
-        order = sorted(range(len(handles)), key=lambda i: (i % cols, i // cols))
+        ncols = min(len(series), 2)
+        order = sorted(range(len(handles)), key=lambda i: (i % ncols, i // ncols))
         figure.legend(
             [handles[i] for i in order],
-            [labels[i] for i in order],
+            [names[i] for i in order],
             loc="outside lower center",
-            ncols=cols,
+            ncols=ncols,
             frameon=False,
             fontsize="small",
         )
-    figure.draw_without_rendering()  # settle the layout: labels are placed in screen space
-    renderer = canvas.get_renderer()
-    for ax, (members, colors) in zip(grid, groups, strict=False):
-        _label_axes(ax, members, colors, log, renderer)
+    if labels:
+        figure.draw_without_rendering()  # settle the layout: labels are placed in screen space
+        renderer = canvas.get_renderer()
+        for ax, _, members, member_styles in cells:
+            colors = [style.color for style in member_styles]
+            _label_axes(ax, members, colors, log, renderer)
     return figure
 
 
@@ -412,25 +593,35 @@ STYLE: dict[Any, Any] = {
     "grid.linewidth": 0.6,
     "axes.titleweight": "bold",
     "lines.linewidth": 1.8,
-    "legend.handlelength": 1.6,
+    "legend.handlelength": 2.4,
     "svg.hashsalt": "lrgen",
     "svg.fonttype": "none",
 }
 _BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
 
 
-def _draw_axes(ax, series: Sequence[Series], colors: Sequence[str], log: bool) -> None:
+def _draw_axes(ax, series: Sequence[Series], styles: Sequence[_Style], log: bool) -> None:
     from matplotlib.ticker import EngFormatter, FuncFormatter
 
     single = len(series) == 1
-    for s, color in zip(series, colors, strict=True):
+    for s, style in zip(series, styles, strict=True):
         t, lr = _reduced(s.t, s.lr)
         if log:
             lr = np.where(lr > 0, lr, np.nan)
         label = s.label if single else f"{s.label}\n{_summary(s)}"
+        if style.same_as is not None:
+            label = f"{s.label} (the same curve as {style.same_as})\n{_summary(s)}"
         # lr(t) holds from tick t to tick t+1: a step plot is the honest picture
-        ax.plot(t, lr, color=color, label=label, drawstyle="steps-post", zorder=3)
-        for index in sorted({0, s.peak_index, len(s.t) - 1}):
+        ax.plot(
+            t,
+            lr,
+            color=style.color,
+            linestyle=style.dashes,
+            label=label,
+            drawstyle="steps-post",
+            zorder=3.5 if style.same_as else 3,
+        )
+        for index in sorted({0, s.peak_index, s.final_index}):
             value = float(s.lr[index])
             if not (log and value <= 0):
                 ax.plot(
@@ -438,12 +629,12 @@ def _draw_axes(ax, series: Sequence[Series], colors: Sequence[str], log: bool) -
                     [value],
                     marker="o",
                     markersize=4,
-                    color=color,
+                    color=style.color,
                     zorder=4,
                     clip_on=False,
                 )
         for t_mark, _, _ in _merged_marks(s):
-            ax.axvline(t_mark, color=color, linestyle=":", linewidth=1.1, alpha=0.9, zorder=2)
+            ax.axvline(t_mark, color=style.color, linestyle=":", linewidth=1.1, alpha=0.9, zorder=2)
         if s.metric is not None and single:
             twin = ax.twinx()
             twin.plot(
@@ -475,11 +666,22 @@ def _draw_axes(ax, series: Sequence[Series], colors: Sequence[str], log: bool) -
         ax.set_ylabel(f"learning rate ($\\times 10^{{{exponent}}}$)")
 
 
+def _draw_momentum(ax, series: Sequence[Series], styles: Sequence[_Style]) -> None:
+    """The momentum (or Adam's beta1) each momentum-cycling schedule sets, under its rate."""
+    for s, style in zip(series, styles, strict=True):
+        if s.momentum is not None:
+            t, value = _reduced(s.t, s.momentum)
+            ax.plot(t, value, color=style.color, linestyle=style.dashes, drawstyle="steps-post")
+    ax.set_ylabel("momentum")
+    ax.margins(y=0.15)
+
+
 def _summary(s: Series) -> str:
     peak = s.peak_index
     return (
         f"start {_num(s.lr[0])}, peak {_num(s.lr[peak])} at {_tick_text(s.t[peak])}, "
-        f"final {_num(s.lr[-1])}"
+        f"final {_num(s.lr[s.final_index])}"
+        + ("" if s.final_index == len(s.t) - 1 else f" at {_tick_text(s.t[s.final_index])}")
     )
 
 
@@ -505,7 +707,7 @@ def _merged_marks(s: Series) -> list[tuple[float, str, str]]:
 
 def _label_axes(ax, series: Sequence[Series], colors: Sequence[str], log: bool, renderer) -> None:
     """Write the mark labels (and, for a single series, the start/peak/final values) where they
-    overlap neither each other nor the curve, trying a few positions for each."""
+    overlap neither each other nor a curve, trying a few positions for each."""
     placer = _Placer(ax, renderer, series)
     if len(series) == 1:  # the values first: they matter most and have the fewest spots
         _label_values(placer, series[0], colors[0], log)
@@ -519,32 +721,40 @@ def _label_axes(ax, series: Sequence[Series], colors: Sequence[str], log: bool, 
             # where the label finds no free spot, its short form is tried, then it is left
             # out (the dotted line stays)
             for text in dict.fromkeys((label, short)):
-                if placer.place(f"{text} ({_tick_text(t)})", color, spots, optional=True):
+                if placer.place(f"{text} ({_tick_text(t)})", color, spots):
                     break
 
 
 def _label_values(placer: _Placer, s: Series, color: str, log: bool) -> None:
-    """The start, peak and final values next to their dots (merged where they coincide)."""
+    """The start, peak and final values next to their dots (merged where they coincide); a value
+    with no free spot next to its dot goes under the axes, after the unit."""
     names: dict[int, list[str]] = {}
-    for name, index in (("start", 0), ("peak", s.peak_index), ("final", len(s.t) - 1)):
+    for name, index in (("start", 0), ("peak", s.peak_index), ("final", s.final_index)):
         names.setdefault(index, []).append(name)
+    homeless = []
     for index in sorted(names, key=lambda i: "peak" not in names[i]):  # the peak first
         value = float(s.lr[index])
         text = " = ".join(names[index]) + f" {_num(value)}"
-        if "peak" in names[index] and index not in (0, len(s.t) - 1):
+        if index not in (0, len(s.t) - 1) and ("peak" in names[index] or "final" in names[index]):
             text += f" at {s.unit} {_tick_text(s.t[index])}"
         x = float(s.t[index])
         if log and value <= 0:  # not on a log axis: write it along the bottom instead
             spots = [
                 ((x, 0.02), (dx, 0), ha, "bottom", True) for dx, ha in ((-4, "right"), (4, "left"))
             ]
-            placer.place(text + " (off the log axis)", color, spots, rotate=False)
+            placed = placer.place(text + " (off the log axis)", color, spots, rotate=False)
         else:
-            placer.place(
-                text,
-                color,
-                [((x, value), (dx, dy), ha, va, False) for dx, dy, ha, va in _POINT_SPOTS],
-            )
+            spots = [
+                ((x, value), (dx * k, dy * k), ha, va, False)
+                for k in (1, 2.5, 4)
+                for dx, dy, ha, va in _POINT_SPOTS
+            ]
+            placed = placer.place(text, color, spots)
+        if not placed:
+            homeless.append(text)
+    if homeless:
+        ax = placer.ax
+        ax.set_xlabel(f"{ax.get_xlabel()}\n{';  '.join(homeless)}")
 
 
 #: (dx, dy in points, ha, va): where a value may go relative to its point, best first
@@ -557,33 +767,41 @@ _POINT_SPOTS = (
     (-8, 0, "right", "center"),
 )
 #: (height in axes coordinates, va): where a mark label may go along its line, best first
-_MARK_HEIGHTS = ((0.985, "top"), (0.015, "bottom"), (0.5, "center"))
+_MARK_HEIGHTS = (
+    (0.985, "top"),
+    (0.015, "bottom"),
+    *((0.5 + sign * k / 20, "center") for k in range(8) for sign in ((1,) if k == 0 else (-1, 1))),
+)
 _OUTSIDE, _CLASH = 100_000, 1000
+#: Distance in points a label keeps from the centre line of a curve (half its width, and a gap).
+_CURVE_CLEARANCE = 2.0
 
 
 class _Placer:
     """Greedy label placement in screen space: the first spot that stays inside the axes and
-    overlaps neither an earlier label nor the curves, else the one that overlaps least."""
+    overlaps neither an earlier label nor a curve. A label with no such spot is not drawn there
+    (the caller puts it elsewhere or leaves it out)."""
 
     def __init__(self, ax, renderer, series: Sequence[Series]) -> None:
         self.ax, self.renderer = ax, renderer
         self.taken: list = []
         log = ax.get_yscale() == "log"
-        points = []
+        self.segments = []  # (x0, x1, y0, y1) arrays of the drawn polylines, in pixels
         for s in series:
             t, lr = _reduced(s.t, s.lr)
-            ok = np.isfinite(lr) & (lr > 0) if log else np.isfinite(lr)
-            points.append(ax.transData.transform(np.column_stack([t[ok], lr[ok]])))
-        self.curve = np.concatenate(points)
+            self.segments.append(_step_segments(ax.transData, t, lr, log))
+            if s.metric is not None:  # the synthetic metric, on the twin axes drawn over ax
+                bounds = ax.get_position().bounds
+                twins = [a for a in ax.figure.axes if a is not ax]
+                twin = next((a for a in twins if a.get_position().bounds == bounds), None)
+                if twin is not None:
+                    tm, m = _reduced(np.arange(s.steps), s.metric)
+                    self.segments.append(_line_segments(twin.transData, tm, m))
 
-    def place(
-        self, text: str, color: str, spots, *, optional: bool = False, rotate: bool = True
-    ) -> bool:
+    def place(self, text: str, color: str, spots, *, rotate: bool = True) -> bool:
         """``spots``: (anchor, (dx, dy) in points, ha, va, on_line); a label on a vertical line
         has its anchor in (data x, axes y) and is rotated unless ``rotate`` is False; any other
-        anchor is in data coordinates. An ``optional`` label that would overlap another is
-        left out; returns whether the label was placed."""
-        best = None
+        anchor is in data coordinates. Returns whether a free spot was found (and used)."""
         for anchor, offset, ha, va, on_line in spots:
             label = self.ax.annotate(
                 text,
@@ -601,24 +819,16 @@ class _Placer:
                 annotation_clip=False,
             )
             label.set_in_layout(False)
-            box = label.get_window_extent(self.renderer).expanded(1.04, 1.1)
-            cost = self._cost(box)
-            if best is None or cost < best[0]:
-                if best is not None:
-                    best[1].remove()
-                best = (cost, label, box)
-            else:
-                label.remove()
-            if cost == 0:
-                break
-        assert best is not None
-        if optional and best[0] >= _CLASH:
-            best[1].remove()
-            return False
-        self.taken.append(best[2])
-        return True
+            box = label.get_window_extent(self.renderer).padded(2.0)
+            if self._cost(box) == 0:
+                self.taken.append(box)
+                return True
+            label.remove()
+        return False
 
     def _cost(self, box) -> float:
+        from matplotlib.transforms import Bbox
+
         inside = self.ax.bbox
         outside = (
             box.x0 < inside.x0 - 1
@@ -627,9 +837,46 @@ class _Placer:
             or box.y1 > inside.y1 + 1
         )
         clashes = sum(box.overlaps(other) for other in self.taken)
-        x, y = self.curve[:, 0], self.curve[:, 1]
-        hits = int(np.count_nonzero((x >= box.x0) & (x <= box.x1) & (y >= box.y0) & (y <= box.y1)))
+        # a curve is a stroke, not a line of zero width: keep clear of its edge too
+        pad = _CURVE_CLEARANCE * self.ax.figure.dpi / 72
+        wide = Bbox.from_extents(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad)
+        hits = sum(_crossings(wide, segments) for segments in self.segments)
         return _OUTSIDE * outside + _CLASH * clashes + hits
+
+
+def _step_segments(transform, t: np.ndarray, lr: np.ndarray, log: bool) -> np.ndarray:
+    """The horizontal and vertical segments of a steps-post curve, as rows (x0, x1, y0, y1) in
+    pixels; points off a log axis (zeros) are left out."""
+    ok = np.isfinite(lr) & (lr > 0) if log else np.isfinite(lr)
+    t, lr = t[ok].astype(np.float64), lr[ok]
+    if len(t) == 0:
+        return np.zeros((0, 4))
+    xy = transform.transform(np.column_stack([t, lr]))
+    x, y = xy[:, 0], xy[:, 1]
+    horizontal = np.column_stack([x[:-1], x[1:], y[:-1], y[:-1]])
+    vertical = np.column_stack([x[1:], x[1:], y[:-1], y[1:]])
+    point = np.column_stack([x[-1:], x[-1:], y[-1:], y[-1:]])
+    return np.concatenate([horizontal, vertical, point])
+
+
+def _line_segments(transform, t: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """A straight-line curve's segments, as rows (x0, x1, y0, y1) in pixels (approximated by the
+    bounding box of each segment, which is tight for the short segments drawn here)."""
+    xy = transform.transform(np.column_stack([t.astype(np.float64), values]))
+    x, y = xy[:, 0], xy[:, 1]
+    return np.column_stack([x[:-1], x[1:], y[:-1], y[1:]])
+
+
+def _crossings(box, segments: np.ndarray) -> int:
+    """How many axis-aligned segments (or segment bounding boxes) touch ``box``."""
+    if not len(segments):
+        return 0
+    x_lo = np.minimum(segments[:, 0], segments[:, 1])
+    x_hi = np.maximum(segments[:, 0], segments[:, 1])
+    y_lo = np.minimum(segments[:, 2], segments[:, 3])
+    y_hi = np.maximum(segments[:, 2], segments[:, 3])
+    touch = (x_hi >= box.x0) & (x_lo <= box.x1) & (y_hi >= box.y0) & (y_lo <= box.y1)
+    return int(np.count_nonzero(touch))
 
 
 def _reduced(t: np.ndarray, lr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
