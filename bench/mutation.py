@@ -376,9 +376,9 @@ MUTATIONS = (
     _m(
         "T06",
         KERAS_T,
-        '"{{ p }}": self.{{ p }},',
-        '"{{ p }}": self.{{ p }} * 2,',
-        "Keras get_config doubles the params",
+        '            "{{ p }}": {{ p }},\n',
+        '            "{{ p }}": {{ p }} * 2,\n',
+        "Keras get_config (the params it keeps) doubles the params",
         "serialization",
     ),
     _m(
@@ -585,12 +585,15 @@ MUTATIONS = (
         "bound",
     ),
     # --- lrgen/loader.py: validation ----------------------------------------------------------
+    # Not "repeated milestones accepted" (`not high > low` -> `not high >= low` in
+    # cross_checks): lrgen.ir._cross_checks refuses them too, with the same message at the same
+    # position, so that mutation cannot be caught (it survived on 2026-12-03).
     _m(
         "D01",
         LOADER,
-        "if _is_number(low) and _is_number(high) and not high > low:",
-        "if _is_number(low) and _is_number(high) and not high >= low:",
-        "loader: repeated milestones/boundaries accepted",
+        "    if not math.isfinite(value):\n",
+        "    if math.isnan(value):\n",
+        "loader: an infinite number (.inf, 1e999) is accepted",
         "check",
     ),
     _m(
