@@ -781,11 +781,6 @@ OPEN_FINDINGS: dict[str, str] = {
         "decay_steps=5, power=0.5, lr=0.1 at t=2**31-2 gives 4.31583728751555e-06 for "
         "4.3158372855058305e-06 (the generated code's integer remaining steps are exact)"
     ),
-    "float32-decay": (
-        "lrgen.lower.decay computes exp(t * log(gamma)) in float32: the rounding of log(gamma) "
-        "and of the product give up to ~1.25e-6 relative error where the rate is >= 1e-6 of its "
-        "peak (ExponentialLR gamma=0.75, lr=0.1, t=48), beyond the float32 rule's 1e-6"
-    ),
     "float32-restart-remaining": (
         "restart periods of growing length (CosineAnnealingWarmRestarts with T_mult > 1, "
         "CosineDecayRestarts with t_mul != 1) compute the steps remaining in a period as "
@@ -1189,3 +1184,15 @@ def explicit_cases() -> tuple[Explicit, ...]:
     for i, (kind, fields, params) in enumerate(NUMERIC_EXPRESSION_CASES):
         out.append(Explicit(f"{kind}:numeric{i}", _numeric_expression_case(kind, fields, params)))
     return tuple(out)
+
+
+def with_paths(schedule: ir.Schedule) -> ir.Schedule:
+    """``schedule`` with the JSON paths the loader gives its nodes (``schedules.NAME.schedule``,
+    ``...schedulers[i]``), which the generated checks name."""
+
+    def place(n: ir.Node, path: str) -> ir.Node:
+        children = tuple(place(c, f"{path}.schedulers[{i}]") for i, c in enumerate(n.children))
+        return dataclasses.replace(n, path=path, children=children)
+
+    path = f"schedules.{schedule.name}"
+    return dataclasses.replace(schedule, path=path, node=place(schedule.node, f"{path}.schedule"))
