@@ -9,6 +9,7 @@ interrupted build leaves earlier output untouched. ``--check`` writes nothing an
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import keyword
 import os
@@ -16,7 +17,7 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
@@ -540,7 +541,80 @@ def render(spec: Spec, target: str) -> str:
         "schedules": schedules,
     }
     template = _environment().get_template(f"{target}_module.py.jinja")
-    return format_source(template.render(module=context), f"{spec.stem}_{target}.py")
+    source = format_source(template.render(module=context), f"{spec.stem}_{target}.py")
+    problems = name_problems(spec, target, source, public_names(schedules, target))
+    if problems:
+        raise SpecError(problems)
+    return source
+
+
+def public_names(schedules: Sequence[ScheduleContext], target: str) -> dict[str, list[str]]:
+    """Each top-level name the spec's schedule names make in a ``target`` module -> the
+    schedules that make it. Every other name the module defines starts with ``_`` (which no
+    spec name does) or comes from an import."""
+    names: dict[str, list[str]] = {}
+    for s in schedules:
+        made = [s.class_name]
+        if target == "torch" and not s.metric_driven:
+            made += [s.name, f"{s.name}_lambda", f"{s.name}_tensor"]
+        for name in made:
+            names.setdefault(name, []).append(s.name)
+    return names
+
+
+def name_problems(
+    spec: Spec, target: str, source: str, made: Mapping[str, list[str]]
+) -> list[Problem]:
+    """A name the generated module binds twice would silently replace the first binding (an
+    import, another schedule's function) for every schedule of the module. This counts the
+    top-level bindings of the module's actual source, so it covers whatever the templates and
+    printers come to define; each problem is placed at a schedule whose name made the clash."""
+    imports: dict[str, list[str]] = {}
+    count: dict[str, int] = {}
+    for statement in ast.parse(source).body:
+        for name, imported in _bindings(statement):
+            count[name] = count.get(name, 0) + 1
+            if imported:
+                imports.setdefault(name, []).append(imported)
+    problems = []
+    for name, schedules in made.items():
+        if count.get(name, 0) < 2:
+            continue
+        for i, schedule in enumerate(schedules):
+            if i == 0 and len(schedules) > 1:
+                continue  # the clash is reported at the schedules after the first
+            others = [f"schedule {o!r}" for o in schedules if o != schedule]
+            others += [f"'{text}'" for text in imports.get(name, [])]
+            path = f"schedules.{schedule}"
+            line, column = spec.positions.get(path, (1, 1))
+            problems.append(
+                Problem(
+                    spec.path,
+                    line,
+                    column,
+                    path,
+                    f"the generated {target} module would define {name!r} for this schedule "
+                    f"and for {' and '.join(others)}: one would replace the other for every "
+                    "schedule; rename the schedule",
+                )
+            )
+    return problems
+
+
+def _bindings(statement: ast.stmt) -> list[tuple[str, str | None]]:
+    """The top-level names ``statement`` binds, each with the import text that binds it."""
+    if isinstance(statement, ast.Import | ast.ImportFrom):
+        source = f"from {statement.module} " if isinstance(statement, ast.ImportFrom) else ""
+        return [
+            ((alias.asname or alias.name).split(".")[0], f"{source}import {alias.name}")
+            for alias in statement.names
+        ]
+    if isinstance(statement, ast.FunctionDef | ast.ClassDef):
+        return [(statement.name, None)]
+    targets = statement.targets if isinstance(statement, ast.Assign) else []
+    if isinstance(statement, ast.AnnAssign):
+        targets = [statement.target]
+    return [(t.id, None) for t in targets if isinstance(t, ast.Name)]
 
 
 @cache
@@ -616,12 +690,20 @@ def build(
         stems[spec.stem] = spec.path
     rendered: dict[Path, str] = {}
     for spec in specs:  # render everything before writing anything
-        files = outputs(spec, out, targets)
+        try:
+            files = outputs(spec, out, targets)
+        except SpecError as err:  # generated names that clash (name_problems)
+            problems.extend(err.problems)
+            continue
         too_large = _size_problem(spec, files)
         if too_large:
             echo(too_large)
             return 2
         rendered.update(files)
+    if problems:
+        for problem in sorted(set(problems)):
+            echo(str(problem))
+        return 2
     try:
         if check:
             return output.check(rendered, echo)

@@ -35,6 +35,7 @@ from lrgen.lower import (
 _WHERE, _CMP, _ADD, _MUL, _UNARY, _POW, _ATOM = 1, 5, 10, 11, 12, 13, 20
 _BINARY_PREC = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "//": _MUL, "%": _MUL, "**": _POW}
 _CMP_OPS = ("<", "<=", ">", ">=", "==", "!=")
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 _MATH_FUNCS = ("cos", "sin", "exp", "log", "sqrt", "tanh")
 
 
@@ -126,7 +127,12 @@ class PythonPrinter:
         if name in _BINARY_PREC:
             return self._binary(node)
         if name in _CMP_OPS:
-            return f"{self._wrap(args[0], _CMP + 1)} {name} {self._wrap(args[1], _CMP + 1)}", _CMP
+            left, right = args
+            if isinstance(left, Const) and not isinstance(right, Const):
+                # ``c.lr >= 0.0``, not ``0.0 <= c.lr``: the literal on the right, as people write
+                # it (and as ruff's SIM300 wants in generated code).
+                left, right, name = right, left, _FLIPPED[name]
+            return f"{self._wrap(left, _CMP + 1)} {name} {self._wrap(right, _CMP + 1)}", _CMP
         if name == "neg":
             return f"-{self._wrap(args[0], _UNARY)}", _UNARY
         if name == "where":
