@@ -202,6 +202,12 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return line, index - starts[line - 1] + 1
 
 
+#: Line breaks folded away inside a scalar (with the indentation after them).
+_FOLD = re.compile(r"(?:[ \t]*(?:\r\n?|\n))+[ \t]*")
+#: A backslash-escaped line break in a double-quoted scalar: it adds nothing to the value.
+_ESCAPED_BREAK = re.compile(r"\\(?:\r\n?|\n)[ \t]*")
+
+
 def _source_index(text: str, start: int, end: int, value: str, offset: int) -> int:
     """Where in ``text`` character ``offset`` of the scalar ``value`` (written at
     ``text[start:end]``) comes from: past quotes, escapes and folded line breaks."""
@@ -213,7 +219,7 @@ def _source_index(text: str, start: int, end: int, value: str, offset: int) -> i
         if char == value[i]:
             i, j = i + 1, j + 1
         elif char in "\r\n":  # a folded line break, and the indentation after it
-            match = re.compile(r"(?:[ \t]*(?:\r\n?|\n))+[ \t]*").match(source, j)
+            match = _FOLD.match(source, j)
             j = match.end() if match else j + 1
             i += value[i] in " \n"
         elif quote == '"' and char == "\\":
@@ -223,6 +229,8 @@ def _source_index(text: str, start: int, end: int, value: str, offset: int) -> i
             i, j = i + 1, j + 2
         else:
             j += 1
+    while quote == '"' and (match := _ESCAPED_BREAK.match(source, j)):
+        j = match.end()
     return start + j
 
 

@@ -80,9 +80,15 @@ def mutate(data: dict, rng: random.Random) -> dict:
         parent = result
         for part in path[:-1]:
             parent = parent[part]
-        if choice < 0.15 and isinstance(parent, dict):
+        current = parent[path[-1]]
+        if choice < 0.5 and isinstance(current, int | float) and not isinstance(current, bool):
+            # a valid-looking neighbour of a number: the boundaries that usually break
+            factor = rng.choice([0, -1, 1e-12, 1e-3, 2, 1e3, 1e6, 2**31, 2**52])
+            tweaked = current * factor + rng.choice([0, 0, 1, -1])
+            parent[path[-1]] = int(tweaked) if isinstance(current, int) else tweaked
+        elif choice < 0.6 and isinstance(parent, dict):
             del parent[path[-1]]
-        elif choice < 0.25 and isinstance(parent, list):
+        elif choice < 0.7 and isinstance(parent, list):
             parent.extend(copy.deepcopy(parent) * rng.randint(1, 40))
         else:
             _set(result, path, copy.deepcopy(rng.choice(ODD_VALUES)))
