@@ -263,8 +263,8 @@ MUTATIONS = (
     _m(
         "P02",
         PRINTERS,
-        "right = str(int(b.value)) if small_int else self._wrap(b, _UNARY)",
-        "right = str(int(b.value) + 1) if small_int else self._wrap(b, _UNARY)",
+        "right = str(int(value)) if small_int else self._wrap(b, _UNARY)",
+        "right = str(int(value) + 1) if small_int else self._wrap(b, _UNARY)",
         "small integer exponents printed one higher",
         "operator",
     ),
