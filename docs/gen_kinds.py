@@ -198,7 +198,10 @@ def draw() -> None:
     for kind in KINDS:
         t, lr, note = example_curve(kind)
         fig, ax = plt.subplots(figsize=(4.0, 1.8), dpi=110)
-        ax.plot(t, lr, color="#1f5fa6", linewidth=1.6)
+        # lr(t) holds from t to t + 1 (a step plot), and the axis starts at 0 so that a constant
+        # or a small change does not look like a large one
+        ax.plot(t, lr, color="#0072B2", linewidth=1.6, drawstyle="steps-post")
+        ax.set_ylim(0, float(np.max(lr)) * 1.1)
         ax.set_title(kind.name + (f" ({note})" if note else ""), fontsize=9)
         ax.set_xlabel("t", fontsize=8)
         ax.set_ylabel("lr", fontsize=8)

@@ -528,7 +528,7 @@ def draw(
         legend_rows = math.ceil(len(series) / 2) if overlaid and len(series) > 1 else 0
         cell_w, cell_h = (7.0, 4.0 + 0.35 * legend_rows) if overlaid else (4.6, 3.3)
         size = (cell_w * cols, (cell_h + (1.3 if with_momentum else 0.0)) * rows)
-    figure = Figure(figsize=tuple(size), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(float(size[0]), float(size[1])), dpi=DPI, layout="constrained")
     canvas = FigureCanvasAgg(figure)
     grid = figure.add_gridspec(
         rows * (2 if with_momentum else 1),
@@ -576,12 +576,30 @@ def draw(
             fontsize="small",
         )
     if labels:
-        figure.draw_without_rendering()  # settle the layout: labels are placed in screen space
-        renderer = canvas.get_renderer()
-        for ax, _, members, member_styles in cells:
-            colors = [style.color for style in member_styles]
-            _label_axes(ax, members, colors, log, renderer)
+        _place_labels(figure, canvas, cells, log)
     return figure
+
+
+def _place_labels(figure, canvas, cells, log: bool) -> None:
+    """Label every axes in screen space, on a settled layout. Values with no free spot go under
+    the lowest axes of their cell, which changes the layout: then everything is placed again on
+    the new layout, so that no label ends up over a curve that moved."""
+    units = [(mom_ax or ax).get_xlabel() for ax, mom_ax, _, _ in cells]
+    homeless: list[list[str]] = [[] for _ in cells]
+    for _ in range(2):
+        figure.draw_without_rendering()  # settle the layout
+        renderer = canvas.get_renderer()
+        before = homeless
+        homeless = []
+        for ax, _, members, member_styles in cells:
+            for text in list(ax.texts):
+                text.remove()
+            colors = [style.color for style in member_styles]
+            homeless.append(_label_axes(ax, members, colors, log, renderer))
+        for (ax, mom_ax, _, _), unit, lines in zip(cells, units, homeless, strict=True):
+            (mom_ax or ax).set_xlabel("\n".join([unit, ";  ".join(lines)]) if lines else unit)
+        if homeless == before:
+            break
 
 
 STYLE: dict[Any, Any] = {
@@ -705,12 +723,16 @@ def _merged_marks(s: Series) -> list[tuple[float, str, str]]:
     ]
 
 
-def _label_axes(ax, series: Sequence[Series], colors: Sequence[str], log: bool, renderer) -> None:
+def _label_axes(
+    ax, series: Sequence[Series], colors: Sequence[str], log: bool, renderer
+) -> list[str]:
     """Write the mark labels (and, for a single series, the start/peak/final values) where they
-    overlap neither each other nor a curve, trying a few positions for each."""
+    overlap neither each other nor a curve, trying a few positions for each. Returns the values
+    that found no such spot."""
     placer = _Placer(ax, renderer, series)
+    homeless = []
     if len(series) == 1:  # the values first: they matter most and have the fewest spots
-        _label_values(placer, series[0], colors[0], log)
+        homeless = _label_values(placer, series[0], colors[0], log)
     for s, color in zip(series, colors, strict=True):
         for t, label, short in _merged_marks(s):
             spots = [
@@ -723,11 +745,12 @@ def _label_axes(ax, series: Sequence[Series], colors: Sequence[str], log: bool, 
             for text in dict.fromkeys((label, short)):
                 if placer.place(f"{text} ({_tick_text(t)})", color, spots):
                     break
+    return homeless
 
 
-def _label_values(placer: _Placer, s: Series, color: str, log: bool) -> None:
-    """The start, peak and final values next to their dots (merged where they coincide); a value
-    with no free spot next to its dot goes under the axes, after the unit."""
+def _label_values(placer: _Placer, s: Series, color: str, log: bool) -> list[str]:
+    """The start, peak and final values next to their dots (merged where they coincide); returns
+    those with no free spot next to their dot (they go under the axes, after the unit)."""
     names: dict[int, list[str]] = {}
     for name, index in (("start", 0), ("peak", s.peak_index), ("final", s.final_index)):
         names.setdefault(index, []).append(name)
@@ -738,6 +761,7 @@ def _label_values(placer: _Placer, s: Series, color: str, log: bool) -> None:
         if index not in (0, len(s.t) - 1) and ("peak" in names[index] or "final" in names[index]):
             text += f" at {s.unit} {_tick_text(s.t[index])}"
         x = float(s.t[index])
+        spots: list[Any]
         if log and value <= 0:  # not on a log axis: write it along the bottom instead
             spots = [
                 ((x, 0.02), (dx, 0), ha, "bottom", True) for dx, ha in ((-4, "right"), (4, "left"))
@@ -752,9 +776,7 @@ def _label_values(placer: _Placer, s: Series, color: str, log: bool) -> None:
             placed = placer.place(text, color, spots)
         if not placed:
             homeless.append(text)
-    if homeless:
-        ax = placer.ax
-        ax.set_xlabel(f"{ax.get_xlabel()}\n{';  '.join(homeless)}")
+    return homeless
 
 
 #: (dx, dy in points, ha, va): where a value may go relative to its point, best first

@@ -108,7 +108,8 @@ def tidy_argv(argv: Sequence[str]) -> list[str]:
         looks_like = _SELECTION_VALUES.get(token)
         if looks_like is None:
             continue
-        values, files = [], []
+        values: list[str] = []
+        files: list[str] = []
         while i < len(argv) and not argv[i].startswith("-"):
             (values if looks_like(argv[i]) and not files else files).append(argv[i])
             i += 1
