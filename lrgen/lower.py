@@ -114,7 +114,7 @@ class Const(L):
     dtype: str
 
     @property
-    def varying(self) -> bool:
+    def varying(self) -> bool:  # type: ignore[override]  # a literal never varies
         return False
 
 
@@ -332,26 +332,30 @@ def decay(base: L, exponent: L) -> L:
     split into ``hi + lo``, and the exponent is ``k * hi + k * lo``, with ``hi`` short enough
     (:func:`_split_bits`) that ``k * hi`` is exact for every ``k`` where the result is >= 1e-6
     of its start: the float32 error is then one rounding of the exponent, at most
-    ``|ln(1e-6)| * 2**-25 < 4.2e-7`` relative (plus exp's own). A base that depends on
-    parameters uses ``log(base)`` in float64, rounded once to the target's float.
+    ``|ln(1e-6)| * 2**-25 < 4.2e-7`` relative (plus exp's own). A base or divisor that depends
+    on parameters is split the same way at construction (the generated ``_log_split``).
     """
     exponent = to_float(exponent)
     if not exponent.varying:
         return to_float(base) ** exponent
-    count, divisor = exponent, None
-    if isinstance(exponent, Op) and exponent.op == "/" and isinstance(exponent.args[1], Const):
+    count: L = exponent
+    divisor: L = Const(1.0, FLOAT)
+    if isinstance(exponent, Op) and exponent.op == "/" and not exponent.args[1].varying:
         count, divisor = exponent.args
-    base = lit(base)
-    if isinstance(base, Const):
+    base = to_float(base)
+    if isinstance(base, Const) and isinstance(divisor, Const):
         if base.value == 0:  # 0 ** 0 is 1, and 0 after
             return where(eq(count, 0.0), 1.0, 0.0)
-        log_base = math.log(base.value) / (1.0 if divisor is None else divisor.value)
+        log_base = math.log(base.value) / divisor.value
         high = _leading_bits(log_base, _split_bits(log_base))
         low = log_base - high
         scaled = count * Const(high, FLOAT)
         return op("exp", scaled + count * Const(low, FLOAT) if low else scaled)
-    log_op = Op("log", (to_float(base),), FLOAT, False)  # printed as math.log(...)
-    return op("exp", exponent * log_op)
+    # The same split, computed at construction by the generated helper ``_log_split``.
+    parts = call("log_split", base, divisor, dtype=TABLES)
+    high_part = Op("index:0", (parts,), FLOAT, False)
+    low_part = Op("index:1", (parts,), FLOAT, False)
+    return op("exp", count * high_part + count * low_part)
 
 
 def _split_bits(log_base: float) -> int:
@@ -1231,8 +1235,8 @@ def _narrow_op(node: Op, memo: dict[int, tuple[L, L]]) -> L:
             if b[1] <= a[0]:
                 return args[0]
     if name == "count_le" and isinstance(args[0], Const) and _wide_const(args[0]):
-        x = _int_range(args[1])
-        high = INT32_MAX if x is None else x[1]
+        span = _int_range(args[1])
+        high = INT32_MAX if span is None else span[1]
         kept = tuple(v for v in args[0].value if v <= high)  # the others are never <= x
         if not kept:
             return Const(0, INT)

@@ -113,8 +113,9 @@ class PythonPrinter:
         prec = _BINARY_PREC[node.op]
         if node.op == "**":  # right-associative; a unary operand on the left needs parentheses
             left = self._wrap(a, _POW + 1)
-            small_int = isinstance(b, Const) and float(b.value).is_integer() and abs(b.value) < 10
-            right = str(int(b.value)) if small_int else self._wrap(b, _UNARY)
+            value = b.value if isinstance(b, Const) else math.nan
+            small_int = float(value).is_integer() and abs(value) < 10
+            right = str(int(value)) if small_int else self._wrap(b, _UNARY)
         else:
             left = self._wrap(a, prec)
             right = self._wrap(b, prec + 1)
@@ -180,6 +181,8 @@ class PythonPrinter:
         if name == "take":
             return f"{self._wrap(args[0], _ATOM)}[{self._wrap(args[1], _WHERE + 1)}]"
         if name.startswith("call:"):
+            self.helpers.add(name[5:])
+            self.imports.add("math")
             return f"_{name[5:]}({self._args(node)})"
         if name.startswith("index:"):
             return f"{self._wrap(args[0], _ATOM)}[{name[6:]}]"
@@ -238,7 +241,7 @@ class _TensorPrinter(PythonPrinter):
 
     def _p(self, node: L) -> tuple[str, int]:
         key = id(node)
-        hoist = getattr(self, "_hoist", set())
+        hoist: set[int] = getattr(self, "_hoist", set())
         if key in hoist:
             if key not in self._names:
                 text = super()._p(node)[0]

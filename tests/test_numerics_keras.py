@@ -116,6 +116,10 @@ schedules:
   exponential_slow:
     lr: 0.1
     schedule: {kind: ExponentialLR, gamma: 0.999991}
+  exponential_param:
+    lr: 0.1
+    params: {g: 0.75, d: 7}
+    schedule: {kind: ExponentialDecay, decay_steps: d, decay_rate: g}
   restart_peaks:
     lr: 0.1
     schedule: {kind: CosineDecayRestarts, first_decay_steps: 1, t_mul: 1.0, m_mul: 0.99999996}

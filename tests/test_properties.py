@@ -110,7 +110,7 @@ COSINE_LARGE_T = example_case("CosineAnnealingLR", lr=1.0, T_max=2)
 POLYNOMIAL_CYCLE_SQRT = example_case(
     "PolynomialDecay", decay_steps=5, power=0.5, end_learning_rate=0.0, cycle=True
 )
-#: Open finding "float32-decay": 0.1 * 0.75**48 in float32 is 1.1e-6 relative off.
+#: Fixed finding "float32-decay": 0.1 * 0.75**48 in float32 was 1.1e-6 relative off.
 FLOAT32_DECAY = example_case("ExponentialLR", lr=0.1, gamma=0.75)
 #: Fixed finding "restart-multiplier-param": T_mult from a param that is 1.
 RESTART_PARAM = example_case(
