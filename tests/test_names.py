@@ -87,9 +87,7 @@ PARAMS = {
 def _spec() -> str:
     lines = ["lrgen: 1", "schedules:"]
     # sgd's momentum helper and sgd_momentum's formula once shared the name _sgd_momentum_at.
-    lines.append(
-        "  sgd: {lr: 0.1, schedule: {kind: OneCycleLR, max_lr: 0.01, total_steps: 100}}"
-    )
+    lines.append("  sgd: {lr: 0.1, schedule: {kind: OneCycleLR, max_lr: 0.01, total_steps: 100}}")
     lines.append(
         "  sgd_momentum: {lr: 0.1, schedule: {kind: OneCycleLR, max_lr: 0.05, total_steps: 40,"
         " base_momentum: 0.7, max_momentum: 0.99}}"

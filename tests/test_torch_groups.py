@@ -77,7 +77,8 @@ schedules:
   inverse_time: {lr: 0.1, schedule: {kind: InverseTimeDecay, decay_steps: 10, decay_rate: 0.5}}
   cosine_decay:
     lr: 0.1
-    schedule: {kind: CosineDecay, decay_steps: 100, alpha: 0.1, warmup_target: 0.2, warmup_steps: 20}
+    schedule:
+      {kind: CosineDecay, decay_steps: 100, alpha: 0.1, warmup_target: 0.2, warmup_steps: 20}
   cosine_decay_absolute:
     lr: 0.1
     schedule: {kind: CosineDecay, initial_learning_rate: 0.03, decay_steps: 100}
@@ -86,7 +87,9 @@ schedules:
     schedule: {kind: CosineDecayRestarts, first_decay_steps: 30, t_mul: 1.5, m_mul: 0.8}
   constant: {lr: 0.1, schedule: {kind: Constant}}
   linear_warmup: {lr: 0.1, schedule: {kind: LinearWarmup, warmup_steps: 25}}
-  exponential_warmup: {lr: 0.1, schedule: {kind: ExponentialWarmup, warmup_steps: 25, start_lr: 1.0e-4}}
+  exponential_warmup:
+    lr: 0.1
+    schedule: {kind: ExponentialWarmup, warmup_steps: 25, start_lr: 1.0e-4}
   cosine_warmup: {lr: 0.1, schedule: {kind: CosineWarmup, warmup_steps: 25}}
   warmup_decay:
     lr: 0.1
