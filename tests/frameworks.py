@@ -166,3 +166,65 @@ def boundary_steps(bound: Bound, horizon: int = 1000) -> np.ndarray:
     visit(bound, 0)
     steps = set(range(horizon + 1)) | {s for s in found if 0 <= s < 2**31}
     return np.array(sorted(steps), dtype=np.int64)
+
+
+# --- what a regeneration changes, in numbers ------------------------------------------------------
+
+
+def _module_values(text: str, schedule: Any, target: str, steps: np.ndarray, tag: str) -> Any:
+    """The values of one schedule of a generated module's text (torch: the function; keras: the
+    schedule class, at ``steps`` epochs of 1 step). An exception is returned, not raised."""
+    import hashlib
+    import tempfile
+
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    directory = Path(tempfile.gettempdir()) / "lrgen-numeric-changes"
+    directory.mkdir(exist_ok=True)
+    path = directory / f"{tag}_{digest}_{target}.py"
+    path.write_text(text, encoding="utf-8")
+    try:
+        module = import_path(path, prefix="_lrgen_changes")
+        if target == "torch":
+            function = getattr(module, schedule.name)
+            return np.array([function(int(t)) for t in steps], dtype=np.float64)
+        cls = getattr(module, schedule.class_name)
+        instance = cls(steps_per_epoch=1) if schedule.unit == "epoch" else cls()
+        return np.asarray(instance(steps), dtype=np.float64)
+    except Exception as error:  # reported as text: the message must still come out
+        return error
+
+
+def numeric_changes(old_text: str, new_text: str, spec: Any, target: str) -> str:
+    """What changes in numbers between two generated modules of ``spec`` for ``target``
+    ("torch" or "keras"): per closed-form schedule, the largest relative difference between the
+    old and the new module over 0..1000 and every boundary -1/0/+1, and where. A text diff says
+    that the code changed; this says whether a schedule's values did, so that regenerating a
+    golden file or generated/ is a decision about numbers, not a reflex."""
+    from lrgen.ir import bind
+
+    lines = []
+    for schedule in spec.entries:
+        if schedule.metric_driven:
+            continue
+        steps = boundary_steps(bind(schedule), 1000)
+        old = _module_values(old_text, schedule, target, steps, "old")
+        new = _module_values(new_text, schedule, target, steps, "new")
+        if isinstance(old, Exception) or isinstance(new, Exception):
+            which = "old" if isinstance(old, Exception) else "new"
+            error = old if isinstance(old, Exception) else new
+            lines.append(f"  {schedule.name}: the {which} module fails: {error!r}")
+            continue
+        diff = np.abs(new - old)
+        rel = diff / np.maximum(np.abs(old), 1e-300)
+        rel[diff == 0] = 0.0
+        if not rel.any():
+            lines.append(f"  {schedule.name}: values unchanged")
+            continue
+        i = int(np.argmax(rel))
+        lines.append(
+            f"  {schedule.name}: max relative difference {rel[i]:.3g} at t={int(steps[i])} "
+            f"(old {float(old[i])!r}, new {float(new[i])!r}; {int(np.count_nonzero(rel))} of "
+            f"{steps.size} "
+            "steps differ)"
+        )
+    return f"numbers ({target}), old module -> new:\n" + "\n".join(lines)

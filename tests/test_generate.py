@@ -33,6 +33,7 @@ from tests.frameworks import (
     keras_builtin,
     keras_values,
     mirrors_torch,
+    numeric_changes,
     torch_builtin,
     torch_trace,
 )
@@ -312,8 +313,7 @@ def test_derived_values_are_checked_at_construction(built: dict) -> None:
     with pytest.raises(ValueError) as caught:
         mod.WarmupCosine(torch.optim.SGD([torch.zeros(1)], lr=5e-4), warmup_steps=10.5)
     assert str(caught.value) == (
-        "WarmupCosine(warmup_steps=10.5): milestones[0] = warmup_steps must be an integer, "
-        "got 10.5"
+        "WarmupCosine(warmup_steps=10.5): milestones[0] = warmup_steps must be an integer, got 10.5"
     )
 
 
@@ -384,7 +384,20 @@ def test_generated_dir_is_current() -> None:
     """generated/ holds the build of spec/examples; regenerate with
     `lrgen build spec/examples/*.yaml`."""
     code = main(["build", *map(str, EXAMPLES), "--out", str(ROOT / "generated"), "--check"])
-    assert code == 0, "generated/ is stale: run `lrgen build spec/examples/*.yaml`"
+    if code != 0:
+        changes = []
+        for path in EXAMPLES:
+            spec = lrgen.load(path)
+            for target in ("torch", "keras"):
+                file = ROOT / "generated" / f"{path.stem}_{target}.py"
+                old = file.read_text(encoding="utf-8") if file.exists() else ""
+                new = generate.render(spec, target)
+                if old != new:
+                    changes.append(f"{file.name}: " + numeric_changes(old, new, spec, target))
+        pytest.fail(
+            "generated/ is stale. Before regenerating (`lrgen build spec/examples/*.yaml`), "
+            "check that these changes in numbers are intended:\n" + "\n".join(changes)
+        )
 
 
 @pytest.mark.parametrize("target", ["torch", "keras"])
@@ -407,7 +420,9 @@ def test_golden(target: str) -> None:
             )
         )
         pytest.fail(
-            "golden file differs; if intended, regenerate with "
+            "golden file differs. Check that these changes in numbers are intended:\n"
+            + numeric_changes(expected, text, spec, target)
+            + "\nthen regenerate with "
             "LRGEN_REGEN_GOLDEN=1 python -m pytest tests/test_generate.py -k golden\n" + diff
         )
 
