@@ -187,6 +187,29 @@ def test_groups_match_torch(built: dict, name: str) -> None:
     assert ours[:, 0].tolist() == spec_lr  # the group whose lr is the spec's: exactly lr(t)
 
 
+@pytest.mark.parametrize("name", ["cosine", "one_cycle", "sequential"])
+def test_groups_sharing_an_lr_match_torch(built: dict, name: str) -> None:
+    """Groups with the same initial lr share one evaluation per step; each still gets its own
+    lr (and momentum)."""
+    spec, module = built["torch_kinds"]
+    bound = ir.bind(spec.schedules[name])
+    lrs = (0.1, 0.02, 0.1, 0.02, 0.5)
+
+    def trace(make: object) -> np.ndarray:
+        groups = [{"params": [torch.zeros(1, requires_grad=True)], "lr": lr} for lr in lrs]
+        optimizer = torch.optim.SGD(groups, lr=0.1, momentum=0.9)
+        scheduler = make(optimizer)  # type: ignore[operator]
+        out = []
+        for _ in range(80):
+            optimizer.step()
+            scheduler.step()
+            out.append([g[k] for g in optimizer.param_groups for k in ("lr", "momentum")])
+        return np.array(out)
+
+    theirs = trace(lambda opt: torch_builtin(bound, opt))
+    np.testing.assert_allclose(trace(_class(module, name)), theirs, rtol=1e-9, atol=1e-15)
+
+
 OTHER_NAMES = [
     "exp_decay",
     "piecewise",
