@@ -336,8 +336,8 @@ MUTATIONS = (
     _m(
         "T01",
         TORCH_T,
-        "return [{{ s.at_fn }}(t, c) for c in group_constants]",
-        "return [{{ s.at_fn }}(t + 1, c) for c in group_constants]",
+        "        constants = self._per_group()\n        if len(constants) == 1:",
+        "        t += 1\n        constants = self._per_group()\n        if len(constants) == 1:",
         "the torch class runs one step ahead",
         "off-by-one",
     ),
@@ -360,8 +360,8 @@ MUTATIONS = (
     _m(
         "T04",
         TORCH_T,
-        "    if not math.isfinite(lr):\n",
-        "    if math.isnan(lr):\n",
+        "    if math.isfinite(lr):\n        return lr\n",
+        "    if not math.isnan(lr):\n        return lr\n",
         "the torch targets let an infinite learning rate through",
         "check",
     ),
