@@ -395,7 +395,7 @@ def run_plot(args: argparse.Namespace) -> int:
         except ImportError:
             return fail(
                 "plot",
-                "matplotlib is not installed: pip install 'lrgen[plot]' "
+                "matplotlib is not installed: pip install matplotlib "
                 "(or use `lrgen show` for a text plot)",
             )
         panels = args.small_multiples or (not args.overlay and _needs_panels(chosen, args.steps))

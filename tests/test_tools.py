@@ -386,8 +386,8 @@ def test_plot_without_matplotlib(capsys, spec_path, tmp_path, monkeypatch):
     code, out, err = run(capsys, "plot", spec_path, "-o", tmp_path / "lr.png")
     assert code == 2 and out == ""
     assert err.splitlines() == [
-        "lrgen plot: matplotlib is not installed: pip install "
-        "'lrgen[plot]' (or use `lrgen show` for a text plot)"
+        "lrgen plot: matplotlib is not installed: pip install matplotlib "
+        "(or use `lrgen show` for a text plot)"
     ]
     assert not (tmp_path / "lr.png").exists()
     assert run(capsys, "plot", spec_path, "--text")[0] == 0  # the text path needs none
