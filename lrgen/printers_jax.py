@@ -73,10 +73,8 @@ class JaxPrinter(KerasPrinter):
             return f"jnp.{name}({self._args(node)})"
         if name == "count_le":
             table, x = args
-            return (
-                f"jnp.searchsorted(jnp.asarray({self._wrap(table, _WHERE + 1)}, dtype=t.dtype), "
-                f'{self._wrap(x, _WHERE + 1)}, side="right").astype(t.dtype)'
-            )
+            self.helpers.add("count_le")
+            return f"_count_le({self._wrap(table, _WHERE)}, {self._wrap(x, _WHERE)})"
         if name == "take":
             table, i = args
             dtype = "dtype" if table.dtype == FLOAT_TABLE else "t.dtype"
