@@ -347,6 +347,17 @@ def decay(base: L, exponent: L) -> L:
         if base.value == 0:  # 0 ** 0 is 1, and 0 after
             return where(eq(count, 0.0), 1.0, 0.0)
         log_base = math.log(base.value) / divisor.value
+        counter = count.args[0] if isinstance(count, Op) and count.op == "float" else None
+        if counter is not None and counter.dtype == INT and _reach(log_base) >= 2**24:
+            # k beyond 2**24 matters (a base very close to 1), where float32(k) is rounded: k is
+            # split in integers as coarse + fine (fine = k % 4096, coarse has <= 19 significant
+            # bits) and hi keeps 5 bits, so coarse * hi and fine * hi are exact; the rest,
+            # fine * hi + k * lo, is small, and the exponent is rounded once when it is added.
+            high = _leading_bits(log_base, 5)
+            low = Const(log_base - high, FLOAT)
+            fine = counter % 4096
+            coarse = to_float(counter - fine) * Const(high, FLOAT)
+            return op("exp", coarse + (to_float(fine) * Const(high, FLOAT) + count * low))
         high = _leading_bits(log_base, _split_bits(log_base))
         low = log_base - high
         scaled = count * Const(high, FLOAT)
@@ -364,8 +375,12 @@ def _split_bits(log_base: float) -> int:
     up to float32 overflow (``exp(88)``) for a growth."""
     if log_base == 0:
         return 12
-    reach = (88.8 if log_base > 0 else 13.82) / abs(log_base)
-    return max(1, min(12, 24 - math.ceil(math.log2(reach + 1))))
+    return max(1, min(12, 24 - math.ceil(math.log2(_reach(log_base) + 1))))
+
+
+def _reach(log_base: float) -> float:
+    """The largest exponent ``k`` where ``exp(k * log_base)`` matters for the float32 rule."""
+    return (88.8 if log_base > 0 else 13.82) / abs(log_base) if log_base else math.inf
 
 
 def _leading_bits(x: float, bits: int) -> float:
@@ -688,7 +703,7 @@ def interpolate(start: L, end: L, elapsed: L, remaining: L, length: L, shape: st
     return where(compare("<=", start, end), rise, fall)
 
 
-def _cosine_between(low: L, high: L, remaining: L, length: L) -> L:
+def _cosine_between(low: L, high: L, remaining: L, length: L, elapsed: L | None = None) -> L:
     """``low + (high - low) * (1 + cos(pi * (length - remaining) / length)) / 2``.
 
     Anchored at the smaller endpoint, as :func:`interpolate`: when ``low`` (eta_min, min_lr) is
@@ -698,7 +713,8 @@ def _cosine_between(low: L, high: L, remaining: L, length: L) -> L:
     fall = low + (high - low) * sin2_remaining(remaining, length)
     if isinstance(low, Const) and isinstance(high, Const) and low.value <= high.value:
         return fall
-    rise = high + (low - high) * sin2_remaining(length - remaining, length)
+    elapsed = length - remaining if elapsed is None else elapsed
+    rise = high + (low - high) * sin2_remaining(elapsed, length)
     return where(compare("<=", low, high), fall, rise)
 
 
@@ -721,10 +737,15 @@ def _warm_restarts(c: Ctx, t: L) -> L:
         cycles = c.let("cycles", call("geometric_cycles", t0, mult, dtype=TABLES))
         starts = c.let("cycle_starts", index(cycles, 0, INT_TABLE), INT_TABLE)
         lengths = c.let("cycle_lengths", index(cycles, 1, FLOAT_TABLE), FLOAT_TABLE)
+        ends = c.let("cycle_ends", index(cycles, 2, INT_TABLE), INT_TABLE)
+        rests = c.let("cycle_end_rests", index(cycles, 3, FLOAT_TABLE), FLOAT_TABLE)
         i = count_le(starts, t) - 1
         length = take(lengths, i)
-        elapsed = to_float(t - take(starts, i))  # exact: an integer below 2**31
-        return _cosine_between(eta_min, c.lr, length - elapsed, length)
+        elapsed = to_float(t - take(starts, i))  # an integer below 2**31
+        # The steps to the cycle's end in integers (plus the part beyond 2**31 - 1): float32
+        # ``length - elapsed`` cancels at the end of a cycle longer than 2**24.
+        remaining = to_float(take(ends, i) - t) + take(rests, i)
+        return _cosine_between(eta_min, c.lr, remaining, length, elapsed)
 
     if isinstance(mult, Const):
         return fixed() if mult.value == 1 else growing()
@@ -933,14 +954,17 @@ def _cosine_restarts(c: Ctx, t: L) -> L:
     def growing() -> L:
         periods = c.let("periods", call("geometric_periods", first, t_mul, m_mul, dtype=TABLES))
         starts = c.let("period_starts", index(periods, 0, INT_TABLE), INT_TABLE)
-        offsets = c.let("period_start_offsets", index(periods, 1, FLOAT_TABLE), FLOAT_TABLE)
-        lengths = c.let("period_lengths", index(periods, 2, FLOAT_TABLE), FLOAT_TABLE)
-        peaks = c.let("period_peaks", index(periods, 3, FLOAT_TABLE), FLOAT_TABLE)
+        lengths = c.let("period_lengths", index(periods, 1, FLOAT_TABLE), FLOAT_TABLE)
+        peaks = c.let("period_peaks", index(periods, 2, FLOAT_TABLE), FLOAT_TABLE)
+        lasts = c.let("period_last_steps", index(periods, 3, INT_TABLE), INT_TABLE)
+        rests = c.let("period_end_rests", index(periods, 4, FLOAT_TABLE), FLOAT_TABLE)
         i = count_le(starts, t) - 1
-        # Period i starts at the real S_i = ceil(S_i) - offset: the integer part stays exact.
-        elapsed = to_float(t - take(starts, i)) + take(offsets, i)
+        # Period i ends at the real S_(i+1) = lasts[i] + rests[i] (its last integer step plus a
+        # rest in (0, 1]): the steps remaining are two non-negative terms, exact in integers and
+        # in the rest's own precision, where float32 ``length - elapsed`` would cancel.
+        remaining = to_float(take(lasts, i) - t) + take(rests, i)
         length = take(lengths, i)
-        return initial * _restart_value(alpha, take(peaks, i), length - elapsed, length)
+        return initial * _restart_value(alpha, take(peaks, i), remaining, length)
 
     if isinstance(t_mul, Const):
         return fixed() if t_mul.value == 1 else growing()

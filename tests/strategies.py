@@ -781,15 +781,6 @@ OPEN_FINDINGS: dict[str, str] = {
         "decay_steps=5, power=0.5, lr=0.1 at t=2**31-2 gives 4.31583728751555e-06 for "
         "4.3158372855058305e-06 (the generated code's integer remaining steps are exact)"
     ),
-    "float32-restart-remaining": (
-        "restart periods of growing length (CosineAnnealingWarmRestarts with T_mult > 1, "
-        "CosineDecayRestarts with t_mul != 1) compute the steps remaining in a period as "
-        "float(length) - float(elapsed), which cancels in float32 near the end of a period: "
-        "with integer growth once periods exceed 2**24 steps (T_0=10, T_mult=2, lr=0.05 at "
-        "t=1326844755: 3.9e-6 relative off), with non-integer t_mul at any step "
-        "(first_decay_steps=1, t_mul=1.25, lr=0.1 at t=54: 7.849002e-05 for 7.849018e-05, "
-        "2.0e-6); the remaining steps should be an integer difference plus the exact fraction"
-    ),
 }
 
 #: Kinds whose generated code goes through lrgen.lower.decay (exp(x * log(base))).

@@ -126,6 +126,21 @@ schedules:
   restart_peaks_fast:
     lr: 0.1
     schedule: {kind: CosineDecayRestarts, first_decay_steps: 3, t_mul: 1.0, m_mul: 0.9999}
+  exponential_close_to_1:
+    lr: 0.1
+    schedule: {kind: ExponentialLR, gamma: 0.9999999}
+  restarts_doubling:
+    lr: 0.05
+    schedule: {kind: CosineAnnealingWarmRestarts, T_0: 10, T_mult: 2}
+  restarts_fractional:
+    lr: 0.1
+    schedule: {kind: CosineDecayRestarts, first_decay_steps: 1, t_mul: 1.25}
+  restarts_fractional_fine:
+    lr: 0.1
+    schedule: {kind: CosineDecayRestarts, first_decay_steps: 1, t_mul: 1.05078125}
+  restarts_fractional_slow:
+    lr: 0.1
+    schedule: {kind: CosineDecayRestarts, first_decay_steps: 3, t_mul: 1.003, m_mul: 0.9}
   rising_annealing:
     lr: 0.001
     schedule: {kind: CosineAnnealingLR, T_max: 1000, eta_min: 0.1}
@@ -137,14 +152,16 @@ schedules:
     schedule: {kind: WarmupWithDecay, warmup_steps: 10, total_steps: 2000, min_lr: 0.1}
 """
 
-LARGE = [2**24, 2**24 + 1, 10**8, 2**30, 2**31 - 3, 2**31 - 2, INT32_MAX]
+LARGE = [2**24, 2**24 + 1, 10**8, 1326844755, 2**30, 2**31 - 3, 2**31 - 2, INT32_MAX]
+#: Random steps above 2**24 (float32 has no units digit there), the same on every run.
+HIGH = np.random.default_rng(10).integers(2**24, INT32_MAX, 3000)
 STEPS_PER_EPOCH = 3
 
 
 def _steps(schedule: ir.Schedule) -> np.ndarray:
     base = np.arange(0, 2100)
     spaced = np.arange(0, 2_000_000, 997)
-    steps = np.unique(np.concatenate([base, spaced, LARGE]))
+    steps = np.unique(np.concatenate([base, spaced, LARGE, HIGH]))
     if schedule.unit == "epoch":
         steps = steps[steps * STEPS_PER_EPOCH <= INT32_MAX]
     return steps
@@ -204,7 +221,8 @@ def test_keras_equals_reference(backend_values: tuple, what: str, stem: str) -> 
     """Before: ``decay_steps: 10000000000`` wrapped in int32 (wrong from step 0), ``T_max:
     2**30`` raised OverflowError on JAX, milestones beyond 2**31 wrapped to negative steps;
     ExponentialLR gamma 0.75 was 1.1e-6 off at t = 48, ``m_mul ** n`` 79% off for
-    m_mul = 0.99999996, rising cosines 1e-5..3e-5 off."""
+    m_mul = 0.99999996, rising cosines 1e-5..3e-5 off, growing restart periods up to 2e-5 off
+    near their ends (T_mult 2 at t = 1326844755, t_mul 1.25 at t = 54)."""
     backend, results, expected = backend_values
     problems = []
     for key, (steps, ref) in expected.items():

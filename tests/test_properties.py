@@ -119,7 +119,7 @@ RESTART_PARAM = example_case(
 RESTART_PARAM_KERAS = example_case(
     "CosineDecayRestarts", lr=1.0, params={"m": 1.0}, first_decay_steps=10, t_mul="m"
 )
-#: Open finding "float32-restart-remaining": a period of 10 * 2**27 steps, near its end.
+#: Fixed finding "float32-restart-remaining": a period of 10 * 2**27 steps, near its end.
 RESTART_FLOAT32 = example_case("CosineAnnealingWarmRestarts", lr=0.05, T_0=10, T_mult=2)
 RESTART_FLOAT32_STEPS = [1326844755]  # 6.43713e-05 in float32, 6.43710e-05 exact
 RESTART_FRACTIONAL = example_case("CosineDecayRestarts", first_decay_steps=1, t_mul=1.25)
