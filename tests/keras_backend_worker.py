@@ -9,7 +9,10 @@ REQUEST holds the generated module sources (rendered by the test, so this proces
 Keras, its backend and NumPy — never lrgen) and, per schedule, the class, its keyword arguments
 and the optimizer iterations to evaluate. RESULT gets, per schedule and device, the eager values,
 the compiled values (``jax.jit`` / ``tf.function(jit_compile=True)``; none on the torch backend),
-and a few scalar calls, as an optimizer makes them.
+and a few scalar calls, as an optimizer makes them. A schedule's ``"jit": false`` skips the
+compiled values and ``"scalars": n`` sets how many scalar calls (besides the last step) it gets:
+the explicit coverage cases (hundreds) are compared eagerly, the examples and random ones also
+compiled.
 """
 
 from __future__ import annotations
@@ -85,9 +88,10 @@ def evaluate(module: Any, item: dict[str, Any], device: str) -> dict[str, Any]:
         steps = keras.ops.convert_to_tensor(iterations.astype(np.int32))
         eager = schedule(steps)
         out: dict[str, Any] = {"eager": to_list(eager), "placed": str(getattr(eager, "device", ""))}
-        jit = compiled(schedule)
+        jit = compiled(schedule) if item.get("jit", True) else None
         out["jit"] = None if jit is None else to_list(jit(steps))
-        picks = sorted({*range(min(SCALARS, len(iterations))), len(iterations) - 1})
+        scalars = item.get("scalars", SCALARS)
+        picks = sorted({*range(min(scalars, len(iterations))), len(iterations) - 1})
         out["scalar_index"] = picks
         out["scalar"] = [to_list(schedule(int(iterations[i])))[0] for i in picks]
     return out

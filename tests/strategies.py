@@ -28,7 +28,7 @@ import json
 import math
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1187,3 +1187,16 @@ def with_paths(schedule: ir.Schedule) -> ir.Schedule:
 
     path = f"schedules.{schedule.name}"
     return dataclasses.replace(schedule, path=path, node=place(schedule.node, f"{path}.schedule"))
+
+
+def coverage_spec(items: Iterable[Explicit]) -> tuple[ir.Spec, tuple[Case, ...]]:
+    """One spec holding every explicit case's schedule, renamed ``c<i>`` (same params)."""
+    cases = tuple(
+        dataclasses.replace(
+            item.case,
+            schedule=dataclasses.replace(item.case.schedule, name=f"c{i}", path=f"schedules.c{i}"),
+        )
+        for i, item in enumerate(items)
+    )
+    spec = ir.Spec("coverage.json", "0" * 64, 1, tuple(c.schedule for c in cases))
+    return spec, cases

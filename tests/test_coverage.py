@@ -19,7 +19,7 @@ tests/test_keras_backends.py (one worker process per backend).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,7 @@ from tests.strategies import (
     MAX_STEP,
     Case,
     Explicit,
+    coverage_spec,
     explicit_cases,
     float32_rule,
     float32_steps,
@@ -64,19 +65,6 @@ class Built:
     cases: tuple[Case, ...]  # the renamed schedules, same params
     torch_module: Any
     keras_module: Any
-
-
-def coverage_spec(items: Iterable[Explicit]) -> tuple[ir.Spec, tuple[Case, ...]]:
-    """One spec holding every case's schedule, named ``c<i>``."""
-    cases = tuple(
-        dataclasses.replace(
-            item.case,
-            schedule=dataclasses.replace(item.case.schedule, name=f"c{i}", path=f"schedules.c{i}"),
-        )
-        for i, item in enumerate(items)
-    )
-    spec = ir.Spec("coverage.json", "0" * 64, 1, tuple(c.schedule for c in cases))
-    return spec, cases
 
 
 @pytest.fixture(scope="module")
