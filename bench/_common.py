@@ -43,6 +43,7 @@ SECTIONS: dict[str, str] = {
     "reference_eval": "4. Reference evaluator (`lrgen.evaluate`)",
     "cli_startup": "5. CLI start-up",
     "scale": "6. Scale: a spec with 500 schedules",
+    "optax_schedule": "7. optax: a generated schedule in a jitted train step",
 }
 
 _BEGIN = "<!-- bench:{name} begin -->"
@@ -342,6 +343,7 @@ python bench/keras_fit.py             # 3. Keras fit, jit_compile=True
 OMP_NUM_THREADS=1 python bench/reference_eval.py  # 4. lrgen.evaluate throughput and memory
 python bench/cli_startup.py           # 5. CLI cold start
 python bench/scale.py                 # 6. 500-schedule spec
+python bench/optax_schedule.py        # 7. optax train step, recompiles
 ```
 
 Each script updates its own section of this file and the summary table (`--out PATH` writes

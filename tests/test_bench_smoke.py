@@ -26,6 +26,7 @@ SCRIPTS = (
     "reference_eval",
     "cli_startup",
     "scale",
+    "optax_schedule",
 )
 TIMEOUT_S = 600
 

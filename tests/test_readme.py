@@ -48,7 +48,7 @@ def test_cuda_requirements_pin_the_tested_versions() -> None:
     CUDA TensorFlow at tensorflow-cpu's version, torch, Keras, JAX at constraints.txt's."""
     cpu, cuda = _pins("constraints.txt"), _pins("requirements-cuda.txt")
     assert cuda["tensorflow"] == cpu["tensorflow-cpu"]
-    for name in ("torch", "keras", "jax", "jaxlib", "numpy"):
+    for name in ("torch", "keras", "jax", "jaxlib", "optax", "numpy"):
         assert cuda[name] == cpu[name], name
     text = (ROOT / "requirements-cuda.txt").read_text()
     assert "tensorflow[and-cuda]==" in text and "jax[cuda12]==" in text
