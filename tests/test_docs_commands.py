@@ -131,12 +131,17 @@ def test_quickstart_runs_as_written(tmp_path: Path) -> None:
     (tmp_path / "spec").mkdir()
     (tmp_path / "spec" / "schedules.yaml").write_text(spec.group(1))
     scripts = dict(re.findall(r"```python\n# (\w+\.py)\n(.*?)```", text, flags=re.S))
-    assert set(scripts) == {"train_torch.py", "train_keras.py", "restore_keras.py"}
+    assert set(scripts) == {
+        "train_torch.py",
+        "train_keras.py",
+        "restore_keras.py",
+        "train_optax.py",
+    }
     for name, code in scripts.items():
         (tmp_path / name).write_text(code)
     for command in console_commands(ROOT / "docs" / QUICKSTART):
         if command.line.startswith("python "):
-            framework = "torch" if "torch" in command.line else "keras"
+            framework = next(f for f in ("torch", "optax", "keras") if f in command.line)
             pytest.importorskip(framework)
             code, printed = shell(command.line, tmp_path, merge=False)
         else:
