@@ -307,15 +307,7 @@ def problems(built: Built) -> tuple[list[Problem], int]:
 _ALL = frozenset({"function", "tensor", "class", "lambda", "keras"})
 OPEN_CONSTRUCTOR_FINDINGS: dict[str, tuple[str, frozenset[str]]] = {
     "F1-cyclic-gamma-unchecked": ("CyclicLR.gamma > 0", _ALL),
-    "F2-tensor-momentum-unchecked-cyclic": ("CyclicLR.base_momentum", frozenset({"tensor"})),
-    "F2-tensor-max-momentum-unchecked-cyclic": ("CyclicLR.max_momentum", frozenset({"tensor"})),
-    "F2-tensor-momentum-unchecked-one-cycle": ("OneCycleLR.base_momentum", frozenset({"tensor"})),
-    "F2-tensor-max-momentum-unchecked-one-cycle": (
-        "OneCycleLR.max_momentum",
-        frozenset({"tensor"}),
-    ),
     "F3-cosine-decay-warmup-steps-unchecked": ("CosineDecay.warmup_steps", _ALL),
-    "F4-torch-class-lr-unchecked": ("lr > 0", frozenset({"class"})),
 }
 
 
@@ -360,15 +352,7 @@ def test_open_constructor_finding(problems: tuple, finding: str) -> None:
     [
         (0, False),
         (-3, False),
-        pytest.param(
-            1.5,
-            False,
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=pytest.fail.Exception,  # "DID NOT RAISE": int(1.5) is taken as 1
-                reason="F5-keras-steps-per-epoch-fraction (/tmp/findings_h4a.md)",
-            ),
-        ),
+        (1.5, False),
         (1, True),
     ],
 )
