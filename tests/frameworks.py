@@ -118,6 +118,28 @@ def torch_trace(make: Callable[[Any], Any], steps: int, lr: float, **opt: Any) -
     return out
 
 
+def _optimizer(kind: str, lr: float) -> Any:
+    import torch
+
+    param = torch.zeros(1, requires_grad=True)
+    if kind == "sgd":
+        return torch.optim.SGD([param], lr=lr, momentum=0.9)
+    return torch.optim.Adam([param], lr=lr, betas=(0.9, 0.999))
+
+
+def momentum_trace(make: Callable[[Any], Any], n: int, lr: float, optimizer: str) -> np.ndarray:
+    """SGD's ``momentum`` or Adam's ``betas[0]`` of group 0 before each of ``n`` steps."""
+    opt = _optimizer(optimizer, lr)
+    sched = make(opt)
+    out = np.empty(n)
+    for i in range(n):
+        group = opt.param_groups[0]
+        out[i] = group["momentum"] if optimizer == "sgd" else group["betas"][0]
+        opt.step()
+        sched.step()
+    return out
+
+
 def keras_builtin(bound: Bound) -> Any:
     import keras
 

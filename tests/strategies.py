@@ -508,6 +508,8 @@ class Case:
     #: A pinned case (``@example``): compared by the rules as they are, without steering around
     #: the open findings, so that its example fails until the finding is fixed.
     strict: bool = False
+    #: The open finding this pinned case shows (see FINDING_SIGNATURES), if any.
+    finding: str | None = None
 
     @property
     def lr(self) -> float:
@@ -549,11 +551,14 @@ def example_case(
     params: Mapping[str, float] | None = None,
     overrides: Mapping[str, float] | None = None,
     unit: str = "step",
+    finding: str | None = None,
     **fields: Any,
 ) -> Case:
-    """A pinned case (strict): one node of ``kind`` (``schedulers`` may hold child nodes)."""
+    """A pinned case (strict): one node of ``kind`` (``schedulers`` may hold child nodes);
+    ``finding`` names the open finding it shows."""
     root = ir.make_node(kind, param_names=frozenset(params or {}), **fields)
-    return make_case(schedule_from(root, lr, params, unit), overrides, strict=True)
+    case = make_case(schedule_from(root, lr, params, unit), overrides, strict=True)
+    return dataclasses.replace(case, finding=finding)
 
 
 @st.composite
@@ -610,6 +615,21 @@ def cases(
     ir.bind(schedule)  # valid at the defaults by construction
     keep = torch_compatible if torch_safe else (lambda bound: True)
     return make_case(schedule, draw(_overrides(schedule, keep)))
+
+
+def momentum_cases(torch_safe: bool = False) -> st.SearchStrategy[Case]:
+    """A top-level CyclicLR or OneCycleLR that cycles the momentum (random otherwise)."""
+
+    @st.composite
+    def root(draw: st.DrawFn, c: Ctx) -> ir.Node:
+        kind = draw(st.sampled_from(("CyclicLR", "OneCycleLR")))
+        fields = LEAVES[kind](draw, c)
+        low = draw(st.sampled_from((0.0, 0.5, 0.75, 0.85)) | st.floats(0.0, 1.0))
+        high = draw(st.sampled_from((low, 0.9, 0.95, 1.0)) | st.floats(low, 1.0))
+        fields.update(cycle_momentum=True, base_momentum=low, max_momentum=high)
+        return ir.make_node(kind, param_names=c.pool.names, **fields)
+
+    return cases(lambda c: root(c), torch_safe=torch_safe)
 
 
 def torch_compatible(bound: ir.Bound) -> bool:
@@ -803,6 +823,41 @@ def kinds_in(bound: ir.Bound) -> set[str]:
 
 def _nodes(bound: ir.Bound) -> list[ir.Bound]:
     return [bound, *(n for child in bound.children for n in _nodes(child))]
+
+
+class FindingReproduced(AssertionError):
+    """A pinned example failed exactly as its open finding says (target precision and step)."""
+
+
+@dataclass(frozen=True)
+class Signature:
+    """How an open finding shows: the precision of the comparison and the steps it fails at."""
+
+    precision: str  # "float64" or "float32"
+    steps: frozenset[int]
+
+
+#: The failure each open finding's pinned example must show; any other failure of the example
+#: (another step, another precision, an exception) fails the test instead of passing as xfail.
+FINDING_SIGNATURES: dict[str, Signature] = {
+    "reference-polynomial-cycle": Signature("float64", frozenset({2**31 - 2})),
+}
+#: One exception class per open finding, for ``xfail(raises=...)``.
+FINDING_ERRORS: dict[str, type[FindingReproduced]] = {
+    name: type(f"Finding_{name.replace('-', '_')}", (FindingReproduced,), {})
+    for name in OPEN_FINDINGS
+}
+assert set(FINDING_SIGNATURES) == set(OPEN_FINDINGS), "each open finding needs its signature"
+
+
+def finding_error(case: Case, precision: str, step: int) -> type[AssertionError]:
+    """The exception for a failure of ``case`` at ``step``: its finding's own class if the case
+    pins an open finding and the failure is that finding's, else AssertionError."""
+    if case.finding in OPEN_FINDINGS:
+        signature = FINDING_SIGNATURES[case.finding]
+        if signature.precision == precision and step in signature.steps:
+            return FINDING_ERRORS[case.finding]
+    return AssertionError
 
 
 def _open(case: Case, finding: str) -> bool:

@@ -27,9 +27,15 @@ import pytest
 
 import lrgen
 from lrgen import expr as ex
-from lrgen import ir
+from lrgen import ir, reference
 from lrgen.kinds import KIND_MAP, KINDS, T
-from tests.frameworks import float64_close, mirrors_torch, torch_builtin, torch_trace
+from tests.frameworks import (
+    float64_close,
+    mirrors_torch,
+    momentum_trace,
+    torch_builtin,
+    torch_trace,
+)
 from tests.strategies import (
     CLOSED_FORM_KINDS,
     MAX_STEP,
@@ -335,26 +341,6 @@ def _cycles_momentum(case: Case) -> bool:
     return case.bound.kind in ("CyclicLR", "OneCycleLR") and bool(case.bound["cycle_momentum"])
 
 
-def _optimizer(kind: str, lr: float) -> Any:
-    param = torch.zeros(1, requires_grad=True)
-    if kind == "sgd":
-        return torch.optim.SGD([param], lr=lr, momentum=0.9)
-    return torch.optim.Adam([param], lr=lr, betas=(0.9, 0.999))
-
-
-def momentum_trace(make: Callable[[Any], Any], n: int, lr: float, optimizer: str) -> np.ndarray:
-    """SGD's ``momentum`` or Adam's ``betas[0]`` of group 0 before each of ``n`` steps."""
-    opt = _optimizer(optimizer, lr)
-    sched = make(opt)
-    out = np.empty(n)
-    for i in range(n):
-        group = opt.param_groups[0]
-        out[i] = group["momentum"] if optimizer == "sgd" else group["betas"][0]
-        opt.step()
-        sched.step()
-    return out
-
-
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_momentum_equals_reference(built: Built, optimizer: str) -> None:
     """CyclicLR and OneCycleLR with ``cycle_momentum``: the generated class moves SGD's momentum
@@ -364,7 +350,7 @@ def test_momentum_equals_reference(built: Built, optimizer: str) -> None:
         cls = getattr(built.torch_module, case.schedule.class_name)
         n = _dense(case)
         got = momentum_trace(lambda opt: cls(opt, **case.params), n, case.lr, optimizer)
-        ref = lrgen.reference.momentum(case.schedule, np.arange(n), params=case.params)
+        ref = reference.momentum(case.schedule, np.arange(n), params=case.params)
         return got, ref, np.arange(n), float64_close
 
     assert _check_all(built, f"momentum ({optimizer})", compare, _cycles_momentum) >= 40

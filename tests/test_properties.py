@@ -15,17 +15,18 @@ fail the test once fixed.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import example, given, note, settings
+from hypothesis import assume, example, given, note, settings
 from hypothesis import strategies as st
 
 import lrgen
-from lrgen import ir
+from lrgen import ir, reference
 from lrgen.loader import load_text
 from tests.conftest import torch_devices
 from tests.frameworks import (
@@ -33,21 +34,27 @@ from tests.frameworks import (
     float64_close,
     keras_builtin,
     keras_values,
+    momentum_trace,
     torch_builtin,
     torch_trace,
 )
 from tests.strategies import (
+    FINDING_ERRORS,
+    FINDING_SIGNATURES,
     MAX_STEP,
     OPEN_FINDINGS,
     Case,
+    FindingReproduced,
     cases,
     example_case,
     extra_steps,
+    finding_error,
     float32_rule,
     float32_steps,
     float64_steps,
     generated_module,
     keras_cases,
+    momentum_cases,
     spec_json,
     steps_for,
     torch_cases,
@@ -71,11 +78,24 @@ def _worst(got: np.ndarray, ref: np.ndarray, steps: np.ndarray, ok: np.ndarray) 
     )
 
 
-def _assert_close(rule: Callable[..., np.ndarray], got: Any, ref: np.ndarray, steps: Any) -> None:
+def _assert_close(
+    rule: Callable[..., np.ndarray],
+    got: Any,
+    ref: np.ndarray,
+    steps: Any,
+    case: Case | None = None,
+    precision: str = "float64",
+) -> None:
+    """Fail at the first step where ``rule`` does not hold; with ``case`` a pinned example of an
+    open finding, a failure that is that finding's raises its own class (the xfail's)."""
     got = np.asarray(got, dtype=np.float64)
     assert got.shape == ref.shape, (got.shape, ref.shape)
     ok = rule(got, ref)
-    assert ok.all(), _worst(got, ref, np.asarray(steps), ok)
+    if not ok.all():
+        steps = np.asarray(steps)
+        step = int(steps[int(np.argmax(~ok))])
+        error = finding_error(case, precision, step) if case else AssertionError
+        raise error(_worst(got, ref, steps, ok))
 
 
 def _reference(case: Case, steps: np.ndarray) -> np.ndarray:
@@ -98,8 +118,14 @@ def _dense(steps: np.ndarray) -> int:
     return int(small.max()) + 1 if small.size else DENSE
 
 
-def _xfail(finding: str, raises: type[BaseException] | tuple = AssertionError) -> dict:
-    return {"condition": finding in OPEN_FINDINGS, "reason": finding, "raises": raises}
+def _xfail(finding: str) -> dict:
+    """A strict xfail for a pinned example of an open finding, which passes only if the example
+    fails as the finding says (FINDING_SIGNATURES); a closed finding runs as a plain example."""
+    return {
+        "condition": finding in OPEN_FINDINGS,
+        "reason": finding,
+        "raises": FINDING_ERRORS.get(finding, FindingReproduced),
+    }
 
 
 # --- pinned cases ------------------------------------------------------------------------------
@@ -108,7 +134,12 @@ def _xfail(finding: str, raises: type[BaseException] | tuple = AssertionError) -
 COSINE_LARGE_T = example_case("CosineAnnealingLR", lr=1.0, T_max=2)
 #: Open finding "reference-polynomial-cycle": 1 - t / D' cancels at t = 2**31 - 2.
 POLYNOMIAL_CYCLE_SQRT = example_case(
-    "PolynomialDecay", decay_steps=5, power=0.5, end_learning_rate=0.0, cycle=True
+    "PolynomialDecay",
+    decay_steps=5,
+    power=0.5,
+    end_learning_rate=0.0,
+    cycle=True,
+    finding="reference-polynomial-cycle",
 )
 #: Fixed finding "float32-decay": 0.1 * 0.75**48 in float32 was 1.1e-6 relative off.
 FLOAT32_DECAY = example_case("ExponentialLR", lr=0.1, gamma=0.75)
@@ -228,7 +259,7 @@ def test_torch_function_and_class_equal_reference(case: Case, extra: Sequence[in
     ref = _reference(case, steps)
     function = getattr(mod, case.schedule.name)
     got = np.array([function(int(t), **case.params) for t in steps])
-    _assert_close(float64_close, got, ref, steps)
+    _assert_close(float64_close, got, ref, steps, case, "float64")
 
     n = _dense(steps)
     cls = getattr(mod, case.schedule.class_name)
@@ -331,13 +362,13 @@ def test_torch_tensor_equals_reference(device: str, case: Case, extra: Sequence[
     assert got64.dtype == torch.float64 and got64.device == t.device
     keep = np.isin(steps, float64_steps(case, steps))
     ref = _reference(case, steps[keep])
-    _assert_close(float64_close, got64.cpu().numpy()[keep], ref, steps[keep])
+    _assert_close(float64_close, got64.cpu().numpy()[keep], ref, steps[keep], case, "float64")
 
     got32 = tensor_fn(t, **case.params, dtype=torch.float32)
     assert got32.dtype == torch.float32 and got32.device == t.device
     keep = np.isin(steps, float32_steps(case, steps))
     ref = _reference(case, steps[keep])
-    _assert_close(float32_rule(case), got32.cpu().numpy()[keep], ref, steps[keep])
+    _assert_close(float32_rule(case), got32.cpu().numpy()[keep], ref, steps[keep], case, "float32")
 
 
 # --- keras (TensorFlow backend, in process) -----------------------------------------------------
@@ -379,7 +410,7 @@ def test_keras_tensorflow_equals_reference(
     else:
         iterations = steps
     got = _keras_schedule(case, per_epoch)(iterations)
-    _assert_close(float32_rule(case), got, _reference(case, steps), steps)
+    _assert_close(float32_rule(case), got, _reference(case, steps), steps, case, "float32")
 
 
 @given(case=cases())
@@ -479,3 +510,79 @@ def test_generated_keras_equals_keras_builtin(case: Case) -> None:
     if case.bound.kind == "CosineDecayRestarts":
         ok |= _keras_restart_steps(case.bound, steps)
     assert ok.all(), _worst(ours, theirs, steps, ok)
+
+
+# --- momentum and beta1 -------------------------------------------------------------------------
+
+#: Pinned: three-phase OneCycleLR whose momentum comes back up in phase 2 and holds in phase 3;
+#: CyclicLR exp_range with asymmetric halves (momentum moves inversely, scaled by gamma**t).
+ONE_CYCLE_MOMENTUM = example_case(
+    "OneCycleLR",
+    max_lr=0.1,
+    total_steps=30,
+    pct_start=0.3,
+    three_phase=True,
+    base_momentum=0.75,
+    max_momentum=0.875,
+)
+CYCLIC_MOMENTUM = example_case(
+    "CyclicLR",
+    base_lr=0.01,
+    max_lr=0.1,
+    step_size_up=4,
+    step_size_down=2,
+    mode="exp_range",
+    gamma=0.96875,
+    base_momentum=0.75,
+    max_momentum=0.875,
+)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@given(case=momentum_cases())
+@settings(max_examples=15)
+@example(case=ONE_CYCLE_MOMENTUM)
+@example(case=CYCLIC_MOMENTUM)
+def test_momentum_equals_reference(optimizer: str, case: Case) -> None:
+    """CyclicLR and OneCycleLR with cycle_momentum: the generated class sets SGD's momentum
+    (Adam's beta1) to ``lrgen.reference.momentum`` at every step, inversely to the rate."""
+    cls = getattr(_module(case, "torch"), case.schedule.class_name)
+    n = _dense(steps_for(case.bound))
+    got = momentum_trace(lambda opt: cls(opt, **case.params), n, case.lr, optimizer)
+    ref = reference.momentum(case.schedule, np.arange(n), params=case.params)
+    _assert_close(float64_close, got, ref, np.arange(n))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@given(case=momentum_cases(torch_safe=True))
+@settings(max_examples=15)
+@example(case=ONE_CYCLE_MOMENTUM)
+@example(case=CYCLIC_MOMENTUM)
+def test_momentum_equals_torch_builtin(optimizer: str, case: Case) -> None:
+    """The same against torch's own CyclicLR / OneCycleLR (1e-9 relative, as for the rate)."""
+    assume(case.strict or _torch_means_the_same(case))
+    cls = getattr(_module(case, "torch"), case.schedule.class_name)
+    n = torch_horizon(case.bound, DENSE)
+    ours = momentum_trace(lambda opt: cls(opt, **case.params), n, case.lr, optimizer)
+    theirs = momentum_trace(lambda opt: torch_builtin(case.bound, opt), n, case.lr, optimizer)
+    _assert_close(lambda a, b: float64_close(a, b, rel=1e-9), ours, theirs, np.arange(n))
+
+
+def _torch_means_the_same(case: Case) -> bool:
+    from tests.strategies import torch_compatible
+
+    return torch_compatible(case.bound)
+
+
+def test_a_pinned_finding_passes_as_xfail_only_with_its_own_failure() -> None:
+    """An open finding's pinned example is an expected failure only where it fails as the
+    finding says (precision and step); anything else about it is an ordinary failure."""
+    for finding, signature in FINDING_SIGNATURES.items():
+        case = dataclasses.replace(POLYNOMIAL_CYCLE_SQRT, finding=finding)
+        step = min(signature.steps)
+        other = "float32" if signature.precision == "float64" else "float64"
+        assert finding_error(case, signature.precision, step) is FINDING_ERRORS[finding]
+        assert finding_error(case, other, step) is AssertionError
+        assert finding_error(case, signature.precision, step - 1) is AssertionError
+        unpinned = dataclasses.replace(case, finding=None)
+        assert finding_error(unpinned, signature.precision, step) is AssertionError
