@@ -402,8 +402,6 @@ def _cosine_decay(draw: st.DrawFn, c: Ctx) -> Fields:
 @leaf("CosineDecayRestarts")
 def _cosine_restarts(draw: st.DrawFn, c: Ctx) -> Fields:
     t_mul = draw(st.sampled_from((1.0, 2.0, 3.0)) | st.floats(1.05, 3.0))
-    if "float32-restart-remaining" in OPEN_FINDINGS:
-        t_mul = float(round(t_mul))  # integer growth: integer period lengths
     fields = {
         "first_decay_steps": _ints(draw, c, 1, 100),
         "t_mul": _num(draw, c, t_mul, t_mul),

@@ -37,6 +37,7 @@ from tests.frameworks import (
     torch_trace,
 )
 from tests.strategies import (
+    BASE_FIELDS,
     CLOSED_FORM_KINDS,
     MAX_STEP,
     Case,
@@ -47,8 +48,10 @@ from tests.strategies import (
     float32_steps,
     float64_steps,
     generated_module,
+    make_case,
     mode_matrix,
     mode_of,
+    schedule_from,
     spec_json,
     steps_for,
     torch_compatible,
@@ -391,3 +394,72 @@ def test_torch_class_equals_torch_builtin(built: Built) -> None:
         return ours, theirs, np.arange(n), lambda a, b: float64_close(a, b, rel=1e-9)
 
     assert _check_all(built, "torch built-in", compare, _torch_mirrored) >= 100
+
+
+# --- defaults -----------------------------------------------------------------------------------
+
+
+def _required_fields(kind: str) -> dict[str, Any]:
+    """The kind's fields that have no default (OneCycleLR: total_steps), from BASE_FIELDS."""
+    spec_kind = KIND_MAP[kind]
+    names = {p.name for p in spec_kind.params if p.required}
+    if kind == "OneCycleLR":
+        names.add("total_steps")
+    return {k: v for k, v in BASE_FIELDS[kind].items() if k in names}
+
+
+MIRRORED_LEAVES = tuple(
+    k.name
+    for k in KINDS
+    if k.family in ("torch", "keras")
+    and not k.metric_driven
+    and k.name not in ("SequentialLR", "ChainedScheduler", "LambdaLR")
+)
+
+
+@pytest.fixture(scope="module")
+def defaults_built() -> tuple[tuple[Case, ...], Any, Any]:
+    items = [
+        Explicit(f"{kind}:defaults", make_case(schedule_from(ir.make_node(kind, **fields), 0.1)))
+        for kind in MIRRORED_LEAVES
+        for fields in [_required_fields(kind)]
+    ]
+    spec, cases = coverage_spec(items)
+    return cases, generated_module(spec, "torch"), generated_module(spec, "keras")
+
+
+def test_defaults_equal_the_frameworks_defaults(defaults_built: tuple) -> None:
+    """Each mirrored kind given only its required fields, against the framework built-in given
+    the same fields: lrgen's registry defaults (filled in by ``make_node``) must mean what the
+    framework's own defaults mean (a wrong default moves the numbers here)."""
+    cases, mod, kmod = defaults_built
+    problems = []
+    for case in cases:
+        kind = case.bound.kind
+        given = _required_fields(kind)
+        if KIND_MAP[kind].family == "torch":
+            from torch.optim import lr_scheduler
+
+            cls = getattr(mod, case.schedule.class_name)
+            n = torch_horizon(case.bound, DENSE)
+            ours = torch_trace(cls, n, case.lr)
+            theirs = torch_trace(
+                lambda opt, kind=kind, given=given: getattr(lr_scheduler, kind)(opt, **given),
+                n,
+                case.lr,
+            )
+            ok = float64_close(ours, theirs, rel=1e-9)
+            steps = np.arange(n)
+        else:
+            steps = steps_for(case.bound, horizon=HORIZON)
+            steps = steps[steps <= 1000]  # Keras's built-ins count in float32
+            ours = np.asarray(getattr(kmod, case.schedule.class_name)()(steps), dtype=np.float64)
+            initial = {} if kind == "PiecewiseConstantDecay" else {"initial_learning_rate": case.lr}
+            builtin = getattr(keras.optimizers.schedules, kind)(**initial, **given)
+            theirs = np.array([float(builtin(int(t))) for t in steps])
+            peak = float(np.max(np.abs(theirs)))
+            ok = np.abs(ours - theirs) <= 2e-5 * np.abs(theirs) + 2e-7 * peak
+        if not ok.all():
+            problems.append(f"{kind} {given}: {_first_failure(ours, theirs, steps, ok)}")
+    assert not problems, "defaults differ from the framework's:\n" + "\n".join(problems)
+    assert {c.bound.kind for c in cases} == set(MIRRORED_LEAVES)
