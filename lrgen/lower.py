@@ -1121,17 +1121,19 @@ def narrow_int32(formula: L) -> L:
     """
     if not any(_wide_const(n) for n in _walk(formula)):
         return formula
-    memo: dict[int, tuple[L, L]] = {}
-    result = _narrow(formula, memo)
+    memo: dict[tuple[int, _Range], tuple[L, L]] = {}
+    result = _narrow(formula, memo, _COUNTER)
     for node in _walk(result):
-        if _wide_const(node) or (
-            node.dtype == INT and _wider(_int_range(node)) and isinstance(node, Op)
-        ):
+        if _wide_const(node):
             raise ValueError(
                 f"an integer beyond int32 ({_source(node)}) is left in the 32-bit counter "
                 "arithmetic"
             )
     return result
+
+
+#: The counter's range in the 32-bit targets.
+_COUNTER: _Range = (0, INT32_MAX)
 
 
 def _source(node: L) -> str:
@@ -1150,15 +1152,15 @@ def _wider(r: _Range | None) -> bool:
     return r is not None and (r[0] < _INT32_MIN or r[1] > INT32_MAX)
 
 
-def _int_range(node: L) -> _Range | None:
-    """Bounds of an integer node for ``t`` in [0, INT32_MAX]; None where unknown (a constant
+def _int_range(node: L, counter: _Range = _COUNTER) -> _Range | None:
+    """Bounds of an integer node for ``t`` in ``counter``; None where unknown (a constant
     computed at construction: checked to fit in int32)."""
     if node.dtype != INT:
         return None
     if isinstance(node, Const):
         return (node.value, node.value)
     if isinstance(node, Var):
-        return (0, INT32_MAX) if node.varying else None
+        return counter if node.varying else None
     assert isinstance(node, Op)
     if node.op == "count_le":
         table = node.args[0]
@@ -1166,7 +1168,7 @@ def _int_range(node: L) -> _Range | None:
     if node.op == "take":
         table = node.args[0]
         return (min(table.value), max(table.value)) if isinstance(table, Const) else None
-    ranges = [_int_range(a) for a in node.args if a.dtype == INT]
+    ranges = [_int_range(a, counter) for a in node.args if a.dtype == INT]
     if node.op == "where":
         ranges = ranges[-2:] if node.args[1].dtype == INT else []
         if len(ranges) != 2 or None in ranges:
@@ -1202,32 +1204,53 @@ def _int_range(node: L) -> _Range | None:
     return None
 
 
-def _narrow(node: L, memo: dict[int, tuple[L, L]]) -> L:
-    """Shared subtrees stay shared (the tensor printers hoist them); the memo holds the node
-    itself too, so that an id is never reused while the pass runs."""
-    if id(node) in memo:
-        return memo[id(node)][1]
-    result = _narrow_op(node, memo) if isinstance(node, Op) else node
-    memo[id(node)] = (node, result)
+_Memo = dict[tuple[int, _Range], tuple[L, L]]
+
+
+def _narrow(node: L, memo: _Memo, counter: _Range) -> L:
+    """``node`` narrowed for ``t`` in ``counter``. Shared subtrees stay shared (the tensor
+    printers hoist them); the memo holds the node itself too, so that an id is never reused
+    while the pass runs."""
+    key = (id(node), counter)
+    if key in memo:
+        return memo[key][1]
+    result = _narrow_op(node, memo, counter) if isinstance(node, Op) else node
+    memo[key] = (node, result)
     return result
 
 
-def _narrow_op(node: Op, memo: dict[int, tuple[L, L]]) -> L:
+def _branch_ranges(cond: L, counter: _Range) -> tuple[_Range, _Range]:
+    """The counter's range where ``cond`` holds and where it does not (``t < M`` and such)."""
+    if not (isinstance(cond, Op) and cond.op in ("<", "<=", ">", ">=") and len(cond.args) == 2):
+        return counter, counter
+    left, right = cond.args
+    name = cond.op
+    if isinstance(left, Const) and isinstance(right, Var) and right.varying:
+        left, right, name = right, left, {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[name]
+    if not (isinstance(left, Var) and left.varying and isinstance(right, Const)):
+        return counter, counter
+    if right.dtype != INT:
+        return counter, counter
+    low, high, m = counter[0], counter[1], right.value
+    below = {"<": m - 1, "<=": m, ">": m, ">=": m - 1}[name]  # t <= below, or t > below
+    under, over = (low, min(high, below)), (max(low, below + 1), high)
+    return (under, over) if name in ("<", "<=") else (over, under)
+
+
+def _narrow_op(node: Op, memo: _Memo, counter: _Range) -> L:
     name = node.op
     if name == "where":
-        cond = _narrow(node.args[0], memo)
+        cond = _narrow(node.args[0], memo, counter)
         if isinstance(cond, Const):
-            return _narrow(node.args[1] if cond.value else node.args[2], memo)
-        return where(cond, _narrow(node.args[1], memo), _narrow(node.args[2], memo))
+            return _narrow(node.args[1] if cond.value else node.args[2], memo, counter)
+        when, otherwise = _branch_ranges(cond, counter)
+        return where(
+            cond, _narrow(node.args[1], memo, when), _narrow(node.args[2], memo, otherwise)
+        )
     if name == "float":
-        (x,) = node.args
-        if isinstance(x, Op) and x.op == "where":  # convert each branch: one may be split
-            branches = [_narrow(Op("float", (b,), FLOAT, b.varying), memo) for b in x.args[1:]]
-            return where(_narrow(x.args[0], memo), *branches)
-        split = _split_float(x, memo)
-        return split if split is not None else to_float(_narrow(x, memo))
-    args = [_narrow(a, memo) for a in node.args]
-    ranges = [_int_range(a) for a in args]
+        return _float_of(_narrow(node.args[0], memo, counter), counter)
+    args = [_narrow(a, memo, counter) for a in node.args]
+    ranges = [_int_range(a, counter) for a in args]
     wide = any(_wider(r) for r in ranges)
     if wide and name in COMPARE and None not in ranges:
         (a0, a1), (b0, b1) = ranges  # type: ignore[misc]
@@ -1243,6 +1266,11 @@ def _narrow_op(node: Op, memo: dict[int, tuple[L, L]]) -> L:
             return Const(decided[0], BOOL)
     a = ranges[0] if ranges else None
     b = ranges[1] if len(ranges) > 1 else None
+    if wide and name == "abs" and a is not None:
+        if a[0] >= 0:
+            return args[0]
+        if a[1] <= 0:
+            return op("neg", args[0])
     if wide and a is not None and b is not None:
         if name == "//" and b[0] > 0 and a[0] >= 0 and a[1] < b[0]:
             return Const(0, INT)
@@ -1259,7 +1287,7 @@ def _narrow_op(node: Op, memo: dict[int, tuple[L, L]]) -> L:
             if b[1] <= a[0]:
                 return args[0]
     if name == "count_le" and isinstance(args[0], Const) and _wide_const(args[0]):
-        span = _int_range(args[1])
+        span = _int_range(args[1], counter)
         high = INT32_MAX if span is None else span[1]
         kept = tuple(v for v in args[0].value if v <= high)  # the others are never <= x
         if not kept:
@@ -1268,12 +1296,20 @@ def _narrow_op(node: Op, memo: dict[int, tuple[L, L]]) -> L:
     return _rebuild(node, args)
 
 
-def _split_float(x: L, memo: dict[int, tuple[L, L]]) -> L | None:
-    """``float(M - y)`` or ``float(y - M)`` with an integer literal ``M`` beyond int32 and
-    ``y`` within it: two terms of one sign, each exact in int32 before its conversion."""
-    if not (isinstance(x, Op) and x.op in ("-", "+") and x.dtype == INT):
+def _float_of(x: L, counter: _Range) -> L:
+    """``float(x)`` of a narrowed integer ``x``; ``M - y`` or ``y - M`` with an integer literal
+    ``M`` beyond int32 and ``y`` within it as two terms of one sign, each exact in int32."""
+    if isinstance(x, Op) and x.op == "where":  # convert each branch: one may be split
+        when, otherwise = _branch_ranges(x.args[0], counter)
+        return where(x.args[0], _float_of(x.args[1], when), _float_of(x.args[2], otherwise))
+    split = _split_float(x, counter) if isinstance(x, Op) and x.dtype == INT else None
+    return split if split is not None else to_float(x)
+
+
+def _split_float(x: Op, counter: _Range) -> L | None:
+    if x.op not in ("-", "+"):
         return None
-    left, right = (_narrow(a, memo) for a in x.args)
+    left, right = x.args
     if x.op == "+":
         if isinstance(right, Const) and _wide_const(right):
             left, right = right, left
@@ -1281,13 +1317,13 @@ def _split_float(x: L, memo: dict[int, tuple[L, L]]) -> L | None:
             return Const(float(left.value), FLOAT) + to_float(right)
         return None
     if isinstance(left, Const) and _wide_const(left):
-        y = _int_range(right)
+        y = _int_range(right, counter)
         if y is None or left.value < y[1]:
             return None
         anchor = y[1]  # M - y == (M - anchor) + (anchor - y), both >= 0
         return Const(float(left.value - anchor), FLOAT) + to_float(anchor - right)
     if isinstance(right, Const) and _wide_const(right):
-        y = _int_range(left)
+        y = _int_range(left, counter)
         if y is None or right.value < y[1]:
             return None
         anchor = y[1]  # y - M == (y - anchor) - (M - anchor), both <= 0

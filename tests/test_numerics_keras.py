@@ -96,6 +96,50 @@ schedules:
   warmup_decay_giant:
     lr: 0.1
     schedule: {kind: WarmupWithDecay, warmup_steps: 10, total_steps: 5000000000}
+  sequential_nested_giant:
+    lr: 0.1
+    schedule:
+      kind: SequentialLR
+      milestones: [100, 3000000000]
+      schedulers:
+        - {kind: LinearWarmup, warmup_steps: 100}
+        - {kind: CosineAnnealingLR, T_max: 3000000000}
+        - {kind: ExponentialLR, gamma: 0.5}
+  one_cycle_three_phase_giant:
+    lr: 0.1
+    schedule:
+      kind: OneCycleLR
+      max_lr: 0.1
+      total_steps: 3000000000
+      three_phase: true
+      anneal_strategy: linear
+  cyclic_down_giant:
+    lr: 0.1
+    schedule:
+      kind: CyclicLR
+      base_lr: 0.01
+      max_lr: 0.1
+      step_size_up: 10
+      step_size_down: 3000000000
+      mode: triangular2
+  restarts_decay_giant:
+    lr: 0.1
+    schedule: {kind: CosineDecayRestarts, first_decay_steps: 3000000000, t_mul: 2.0}
+  restarts_fixed_giant:
+    lr: 0.1
+    schedule: {kind: CosineDecayRestarts, first_decay_steps: 3000000000, t_mul: 1.0, m_mul: 0.9}
+  warm_restarts_giant:
+    lr: 0.1
+    schedule: {kind: CosineAnnealingWarmRestarts, T_0: 3000000000, T_mult: 2}
+  wsd_decay_giant:
+    lr: 0.1
+    schedule:
+      kind: WarmupStableDecay
+      warmup_steps: 10
+      stable_steps: 100
+      decay_steps: 3000000000
+      decay_type: cosine
+      warmup_type: 1-sqrt
   polynomial_giant_epochs:
     lr: 0.1
     unit: epoch
