@@ -48,7 +48,9 @@ from lrgen.lower import (
 )
 from lrgen.printers import KerasPrinter, Printed, PythonPrinter, TorchPrinter, literal
 
-TARGETS = ("torch", "keras")
+TARGETS = ("torch", "keras", "optax")
+#: What ``lrgen build`` writes without ``--target`` (the checked-in generated/ is this build).
+DEFAULT_TARGETS = ("torch", "keras")
 LINE_LENGTH = 100
 _ANNOTATIONS = {
     INT: "int",
@@ -507,6 +509,10 @@ def _environment() -> Any:
 
 def render(spec: Spec, target: str) -> str:
     """The formatted source of ``NAME_<target>.py`` for ``spec``."""
+    if target == "optax":  # jax.numpy formulas over the same contexts (lrgen/printers_jax.py)
+        from lrgen.printers_jax import render_optax
+
+        return render_optax(spec)
     module: dict[str, Any] = {
         "imports": set(),
         "helpers": set(),
@@ -675,6 +681,11 @@ def build(
     if "keras" in targets:
         for warning in keras_momentum_warnings(specs):
             print(warning, file=sys.stderr)
+    if "optax" in targets:
+        from lrgen.printers_jax import optax_warnings
+
+        for warning in optax_warnings(specs):
+            print(warning, file=sys.stderr)
     stems: dict[str, str] = {}
     for spec in specs:
         name_problem = _module_name_problem(spec)
@@ -780,8 +791,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="generated", help="output directory (default: generated)")
     parser.add_argument(
         "--target",
-        default=",".join(TARGETS),
-        help="comma-separated targets: torch, keras (default: both)",
+        default=",".join(DEFAULT_TARGETS),
+        help="comma-separated targets: torch, keras, optax (default: torch,keras)",
     )
     parser.add_argument(
         "--check",

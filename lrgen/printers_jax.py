@@ -6,9 +6,13 @@ follows JAX's own switch: the counter is int64 under ``jax_enable_x64`` and int3
 the result is the default float dtype (float64 under x64, else float32), as optax's built-in
 schedules give. optax's step counts are int32 even under x64, so the counter is always converted.
 
-Without x64 there is no int64: an integer that meets the counter and does not fit in int32 (a
-giant ``decay_steps``) makes the generated schedule raise a ValueError naming it when it is
-called (traced), instead of the OverflowError JAX would raise, or a wrapped value.
+Without x64 there is no int64. The int32 form of a formula goes through
+:func:`lrgen.lower.narrow_int32`, as the Keras target's does: a spec integer beyond int32 (a
+giant ``decay_steps``, a milestone at 3e9) is decided from the counter's range, and the int64
+form (x64) computes it as it is; both forms are generated where they differ, and the schedule
+picks one from the counter's dtype while it is traced. A constant computed from runtime
+parameters that does not fit in int32 makes the schedule raise a ValueError when it is called
+(traced) without x64, instead of the OverflowError JAX would raise, or a wrapped value.
 
 ``ReduceLROnPlateau`` is not generated for optax (see docs/differences.md): its schedules are
 left out of the module, with a build warning at the spec position.
@@ -19,17 +23,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from lrgen.errors import Problem
+from lrgen.errors import Problem, SpecError
 from lrgen.ir import Schedule, Spec
-from lrgen.lower import FLOAT_TABLE, INT, INT_TABLE, Const, L, Op, lower
+from lrgen.lower import FLOAT_TABLE, INT, INT_TABLE, Const, L, Op, lower, narrow_int32
 from lrgen.printers import _ATOM, _MATH_FUNCS, _WHERE, KerasPrinter, Printed
 
 INT32_MAX = 2**31 - 1
-#: Lowercase names the optax module binds itself; a schedule may not take them.
-MODULE_NAMES = frozenset({"annotations", "jax", "jnp", "math", "bisect"})
 
 
 class JaxPrinter(KerasPrinter):
@@ -40,13 +41,17 @@ class JaxPrinter(KerasPrinter):
     target = "optax"
     module = "jnp"
 
+    ops = "jnp"
+    int_dtype = "int32"  # without x64; the int64 form prints the same text over an int64 t
+
     def __init__(self, prefix: str = "c.") -> None:
         super().__init__(prefix)
         self.counter_ints: list[str] = []
+        self.int32 = True  # whether the tree printed now is the int32 (narrowed) form
 
     def _note_counter_ints(self, node: Op) -> None:
-        """Remember each integer operand computed in Python that meets the counter."""
-        if not node.varying:
+        """Remember each integer operand computed in Python that meets the int32 counter."""
+        if not node.varying or not self.int32:
             return
         for arg in node.args:
             if arg.varying or arg.dtype not in (INT, INT_TABLE):
@@ -96,8 +101,24 @@ class JaxPrinter(KerasPrinter):
         return super(KerasPrinter, self)._op(node)
 
 
-def print_formula(printer: JaxPrinter, formula: L) -> Printed:
-    """The formula as ``jax.numpy`` text; a constant schedule still returns one value per step."""
+def print_formula(printer: JaxPrinter, formula: L) -> tuple[Printed, Printed | None]:
+    """The formula as ``jax.numpy`` text for the int32 counter, and, where the spec has integers
+    beyond int32, the formula as it is for the int64 counter of ``jax_enable_x64``.
+
+    The int32 form goes through :func:`lrgen.lower.narrow_int32` (as the Keras target does): a
+    literal beyond int32 is decided from the counter's range, so it never reaches int32
+    arithmetic. A constant schedule still returns one value per step.
+    """
+    narrowed = narrow_int32(formula)
+    printer.int32 = True
+    int32 = _block(printer, narrowed)
+    printer.int32 = False
+    int64 = None if narrowed is formula else _block(printer, formula)
+    printer.int32 = True
+    return int32, int64
+
+
+def _block(printer: JaxPrinter, formula: L) -> Printed:
     printed = printer.block(formula)
     if not formula.varying:
         printed.text = f"jnp.full_like(t, {printed.text}, dtype=dtype)"
@@ -112,8 +133,10 @@ class OptaxSchedule:
     """What the optax template needs for one schedule, next to the shared context ``base``."""
 
     base: Any  # lrgen.generate.ScheduleContext: names, constants, prelude, docstrings
-    lr: Printed
+    lr: Printed  # over the int32 counter
+    lr_int64: Printed | None  # over the int64 counter (x64), where it differs
     momentum: Printed | None
+    momentum_int64: Printed | None
     counter_ints: str  # ", c.a, *c.table": the integers the counter meets
     doc: str
     uses_constants: bool
@@ -121,11 +144,13 @@ class OptaxSchedule:
     @property
     def lr_dtype(self) -> bool:
         """Whether the learning-rate formula converts to the float dtype itself."""
-        return _mentions(self.lr, r"\bdtype\b")
+        return _mentions(self.lr, r"\bdtype\b") or _mentions(self.lr_int64, r"\bdtype\b")
 
     @property
     def momentum_dtype(self) -> bool:
-        return _mentions(self.momentum, r"\bdtype\b")
+        return _mentions(self.momentum, r"\bdtype\b") or _mentions(
+            self.momentum_int64, r"\bdtype\b"
+        )
 
     @property
     def schedule_fn(self) -> str:
@@ -157,10 +182,10 @@ def optax_schedule(
 
     lowered = lower(schedule)
     printer = JaxPrinter()
-    lr = print_formula(printer, lowered.formula)
-    momentum = None
+    lr, lr_int64 = print_formula(printer, lowered.formula)
+    momentum = momentum_int64 = None
     if lowered.momentum is not None:
-        momentum = print_formula(printer, lowered.momentum)
+        momentum, momentum_int64 = print_formula(printer, lowered.momentum)
     module["imports"] |= printer.imports
     module["helpers"] |= printer.helpers
     ints = "".join(f", {text}" for text in printer.counter_ints)
@@ -184,19 +209,20 @@ def optax_schedule(
     return OptaxSchedule(
         base=base,
         lr=lr,
+        lr_int64=lr_int64,
         momentum=momentum,
+        momentum_int64=momentum_int64,
         counter_ints=ints,
         doc=doc,
-        uses_constants=_reads_constants(lr, momentum),
+        uses_constants=_reads_constants(lr, lr_int64, momentum, momentum_int64),
     )
 
 
-def optax_warnings(spec: Spec) -> list[Problem]:
+def optax_warnings(specs: Sequence[Spec]) -> list[Problem]:
     """Schedules the optax target leaves out (metric-driven ones), at their spec positions."""
     warnings = []
-    for schedule in spec.entries:
-        if not schedule.metric_driven:
-            continue
+    left_out = [(spec, s) for spec in specs for s in spec.entries if s.metric_driven]
+    for spec, schedule in left_out:
         path = schedule.node.path
         line, column = spec.positions.get(path, (1, 1))
         warnings.append(
@@ -207,48 +233,11 @@ def optax_warnings(spec: Spec) -> list[Problem]:
                 path,
                 "ReduceLROnPlateau is not generated for optax: it needs the metric, which an "
                 "optax.Schedule (a function of the step) never sees; use "
-                "optax.contrib.reduce_on_plateau (its rules differ; see docs/differences.md)",
+                "optax.contrib.reduce_on_plateau (its rules differ: docs/differences.md, item 20)",
                 severity="warning",
             )
         )
     return warnings
-
-
-def name_problems(spec: Spec) -> list[Problem]:
-    """Schedule names the optax module cannot define: its own imports, and ``X_momentum``
-    where schedule X cycles momentum."""
-    problems = []
-    momentum_names = {
-        f"{s.name}_momentum"
-        for s in spec.entries
-        if not s.metric_driven
-        and s.node.kind in ("CyclicLR", "OneCycleLR")
-        and s.node.arg("cycle_momentum")
-    }
-    for schedule in spec.entries:
-        clash = None
-        if schedule.name in MODULE_NAMES:
-            clash = "an import of the generated optax module"
-        elif schedule.name in momentum_names:
-            clash = "the momentum schedule the optax module generates for another schedule"
-        if clash is None:
-            continue
-        path = f"schedules.{schedule.name}"
-        line, column = spec.positions.get(path, (1, 1))
-        problems.append(
-            Problem(spec.path, line, column, path, f"name {schedule.name!r} is {clash}")
-        )
-    return problems
-
-
-def optax_problems(specs: Sequence[Spec]) -> tuple[list[Problem], list[Problem]]:
-    """Errors (names the optax module cannot define) and warnings (schedules it leaves out)."""
-    errors: list[Problem] = []
-    notes: list[Problem] = []
-    for spec in specs:
-        errors += name_problems(spec)
-        notes += optax_warnings(spec)
-    return errors, notes
 
 
 def render_optax(spec: Spec) -> str:
@@ -258,6 +247,7 @@ def render_optax(spec: Spec) -> str:
         _environment,
         format_source,
         module_header,
+        name_problems,
         schedule_context,
     )
 
@@ -292,4 +282,14 @@ def render_optax(spec: Spec) -> str:
         "left_out": [s.name for s in spec.entries if s.metric_driven],
     }
     template = _environment().get_template("optax_module.py.jinja")
-    return format_source(template.render(module=context), f"{Path(spec.path).stem}_optax.py")
+    source = format_source(template.render(module=context), f"{spec.stem}_optax.py")
+    # the names the schedules make, checked against every top-level binding (as for torch/Keras)
+    made: dict[str, list[str]] = {}
+    for s in schedules:
+        made.setdefault(s.base.name, []).append(s.base.name)
+        if s.momentum is not None:
+            made.setdefault(f"{s.base.name}_momentum", []).append(s.base.name)
+    problems = name_problems(spec, "optax", source, made)
+    if problems:
+        raise SpecError(problems)
+    return source
