@@ -604,13 +604,15 @@ MUTATIONS = (
         "loader: list-length rule off by two (values vs boundaries, milestones vs schedulers)",
         "check",
     ),
+    # Not "WarmupWithDecay warmup_steps == total_steps accepted" (`not low < high` -> `not low <=
+    # high` in cross_checks): lrgen.ir refuses it too, same message, same place (survived).
     _m(
         "D03",
         LOADER,
-        "if _is_number(low) and _is_number(high) and not low < high:",
-        "if _is_number(low) and _is_number(high) and not low <= high:",
-        "loader: WarmupWithDecay warmup_steps == total_steps accepted",
-        "check",
+        "if value is None or abs(value) > MAX_INT:",
+        "if value is None or abs(value) >= MAX_INT:",
+        "loader: the integer 2**53 itself is refused (the limit is inclusive)",
+        "boundary",
     ),
     _m(
         "D04",
