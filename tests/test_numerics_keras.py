@@ -374,9 +374,11 @@ def test_negative_steps_raise_in_eager_mode(backend_errors: tuple) -> None:
     _, result = backend_errors
     assert result["negative_scalar"] == {
         "error": "ValueError",
-        "message": "cosine_giant: step must be >= 0, got -1",
+        "message": "cosine_giant: step -1 is negative; steps count from 0",
     }
-    assert result["negative_tensor"]["message"] == "cosine_giant: step must be >= 0, got -2"
+    assert result["negative_tensor"]["message"] == (
+        "cosine_giant: step -2 is negative; steps count from 0"
+    )
 
 
 def test_steps_past_int32_are_held_not_wrapped(backend_errors: tuple) -> None:
