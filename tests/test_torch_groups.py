@@ -104,6 +104,9 @@ schedules:
       decay_steps: 60
       min_lr_ratio: 0.1
       decay_type: cosine
+  relative_floor:
+    lr: 0.1
+    schedule: {kind: CosineAnnealingLR, T_max: 50, eta_min: "lr / 100"}
   from_params:
     lr: "base * 2"
     params: {base: 0.05}
@@ -225,6 +228,7 @@ OTHER_NAMES = [
     "warmup_decay",
     "inverse_sqrt",
     "wsd",
+    "relative_floor",
     "from_params",
 ]
 
