@@ -287,7 +287,7 @@ def schedule_context(
     kw_signature = "".join(f", {k}: float = {literal(v)}" for k, v in params)
     kw_call = ", ".join(f"{k}={k}" for k in names)
     camel = schedule.class_name
-    base = dict(
+    base: dict[str, Any] = dict(
         name=schedule.name,
         class_name=camel,
         unit=schedule.unit,
