@@ -1203,7 +1203,8 @@ def explicit_cases() -> tuple[Explicit, ...]:
     out: list[Explicit] = []
     for kind in CLOSED_FORM_KINDS:
         for combo in mode_matrix(kind):
-            label = f"{kind}[{', '.join(map(str, combo))}]" if combo else kind
+            names = [name for name, _ in mode_axes(kind)]
+            label = f"{kind}[{', '.join(f'{n}={v}' for n, v in zip(names, combo, strict=True))}]"
             out += _explicit(label, kind, _mode_fields(kind, combo))
         for p in KIND_MAP[kind].params:
             if isinstance(p.default, Ref):  # given if the base leaves it out, else defaulted

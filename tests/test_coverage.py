@@ -83,15 +83,15 @@ def built() -> Built:
     return Built(items, cases, generated_module(spec, "torch"), generated_module(spec, "keras"))
 
 
-def _where(item: Explicit, case: Case) -> str:
-    return f"{item.label} {spec_json(item.case.schedule)} params={dict(case.params)}"
+def _spec(item: Explicit, case: Case) -> str:
+    return f"{spec_json(item.case.schedule)} params={dict(case.params)}"
 
 
 def _first_failure(got: Any, ref: np.ndarray, steps: np.ndarray, ok: np.ndarray) -> str:
     got = np.asarray(got, dtype=np.float64)
     i = int(np.argmax(~ok))
     rel = abs(got[i] - ref[i]) / max(abs(ref[i]), 1e-300)
-    return f"t={int(steps[i])}: got {got[i]!r}, expected {ref[i]!r} (rel {rel:.3g})"
+    return f"t={int(steps[i])}: got {float(got[i])!r}, expected {float(ref[i])!r} (rel {rel:.3g})"
 
 
 def _check_all(
@@ -110,15 +110,19 @@ def _check_all(
         try:
             got, ref, steps, rule = compare(case)
         except Exception as error:  # one case's exception names its case, the others still run
-            problems.append(f"{_where(item, case)}: raised {type(error).__name__}: {error}")
+            problems.append(
+                f"{item.label}: raised {type(error).__name__}: {error}\n    {_spec(item, case)}"
+            )
             continue
         got = np.asarray(got, dtype=np.float64)
         if got.shape != ref.shape:
-            problems.append(f"{_where(item, case)}: shape {got.shape}, expected {ref.shape}")
+            problems.append(f"{item.label}: shape {got.shape}, expected {ref.shape}")
             continue
         ok = rule(got, ref)
         if not ok.all():
-            problems.append(f"{_where(item, case)}: {_first_failure(got, ref, steps, ok)}")
+            problems.append(
+                f"{item.label}: {_first_failure(got, ref, steps, ok)}\n    {_spec(item, case)}"
+            )
     assert not problems, f"{what}: {len(problems)} of {count} cases differ:\n" + "\n".join(
         problems[:12]
     )
