@@ -347,17 +347,10 @@ def decay(base: L, exponent: L) -> L:
         if base.value == 0:  # 0 ** 0 is 1, and 0 after
             return where(eq(count, 0.0), 1.0, 0.0)
         log_base = math.log(base.value) / divisor.value
-        counter = count.args[0] if isinstance(count, Op) and count.op == "float" else None
-        if counter is not None and counter.dtype == INT and _reach(log_base) >= 2**24:
-            # k beyond 2**24 matters (a base very close to 1), where float32(k) is rounded: k is
-            # split in integers as coarse + fine (fine = k % 4096, coarse has <= 19 significant
-            # bits) and hi keeps 5 bits, so coarse * hi and fine * hi are exact; the rest,
-            # fine * hi + k * lo, is small, and the exponent is rounded once when it is added.
+        counter = _counter_of(count)
+        if counter is not None and _reach(log_base) >= 2**24:
             high = _leading_bits(log_base, 5)
-            low = Const(log_base - high, FLOAT)
-            fine = counter % 4096
-            coarse = to_float(counter - fine) * Const(high, FLOAT)
-            return op("exp", coarse + (to_float(fine) * Const(high, FLOAT) + count * low))
+            return op("exp", _wide_exponent(counter, count, lit(high), lit(log_base - high)))
         high = _leading_bits(log_base, _split_bits(log_base))
         low = log_base - high
         scaled = count * Const(high, FLOAT)
@@ -366,7 +359,28 @@ def decay(base: L, exponent: L) -> L:
     parts = call("log_split", base, divisor, dtype=TABLES)
     high_part = Op("index:0", (parts,), FLOAT, False)
     low_part = Op("index:1", (parts,), FLOAT, False)
-    return op("exp", count * high_part + count * low_part)
+    narrow = op("exp", count * high_part + count * low_part)
+    counter = _counter_of(count)
+    if counter is None:
+        return narrow
+    wide = Op("index:2", (parts,), BOOL, False)  # chosen at construction: lazy in every target
+    return where(wide, op("exp", _wide_exponent(counter, count, high_part, low_part)), narrow)
+
+
+def _counter_of(count: L) -> L | None:
+    """The integer ``k`` of an exponent ``float(k)``, else None."""
+    if isinstance(count, Op) and count.op == "float" and count.args[0].dtype == INT:
+        return count.args[0]
+    return None
+
+
+def _wide_exponent(counter: L, count: L, high: L, low: L) -> L:
+    """``k * (hi + lo)`` where ``k`` beyond 2**24 matters (a base very close to 1) and
+    float32(k) is rounded: ``k`` is split in integers as coarse + fine (fine = k % 4096, coarse
+    has <= 19 significant bits) and ``hi`` has 5 bits, so coarse * hi and fine * hi are exact;
+    the rest, fine * hi + k * lo, is small, and the exponent is rounded once when it is added."""
+    fine = counter % 4096
+    return to_float(counter - fine) * high + (to_float(fine) * high + count * low)
 
 
 def _split_bits(log_base: float) -> int:
@@ -948,7 +962,7 @@ def _cosine_restarts(c: Ctx, t: L) -> L:
     def fixed() -> L:
         period = t // first
         # m_mul ** period as exp(period * log m_mul): float32 m_mul ** n rounds m_mul first
-        peak = decay(m_mul, period) if isinstance(m_mul, Const) else m_mul ** to_float(period)
+        peak = decay(m_mul, period)
         return initial * _restart_value(alpha, peak, first - t % first, first)
 
     def growing() -> L:

@@ -167,6 +167,10 @@ schedules:
   restart_peaks:
     lr: 0.1
     schedule: {kind: CosineDecayRestarts, first_decay_steps: 1, t_mul: 1.0, m_mul: 0.99999996}
+  restart_peaks_param:
+    lr: 0.1
+    params: {m: 0.99999996}
+    schedule: {kind: CosineDecayRestarts, first_decay_steps: 1, t_mul: 1.0, m_mul: m}
   restart_peaks_fast:
     lr: 0.1
     schedule: {kind: CosineDecayRestarts, first_decay_steps: 3, t_mul: 1.0, m_mul: 0.9999}
