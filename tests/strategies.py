@@ -801,22 +801,10 @@ OPEN_FINDINGS: dict[str, str] = {
     ),
 }
 
-#: Kinds whose generated code goes through lrgen.lower.decay (exp(x * log(base))).
-DECAY_KINDS = frozenset(
-    {"StepLR", "MultiStepLR", "ExponentialLR", "ExponentialDecay", "ExponentialWarmup", "CyclicLR"}
-)
 #: Float32 steps are exact below 2**24, but a periodic function of a counter-dependent argument
 #: needs its phase to ~1e-7: in float32 that holds for arguments of a few units only.
 PERIODIC_EXPRESSION_HORIZON = 2**14
 _PERIODIC = frozenset({"sin", "cos"})
-
-
-def kinds_in(bound: ir.Bound) -> set[str]:
-    """Every kind in the bound tree."""
-    out = {bound.kind}
-    for child in bound.children:
-        out |= kinds_in(child)
-    return out
 
 
 def _nodes(bound: ir.Bound) -> list[ir.Bound]:
@@ -901,8 +889,6 @@ def float32_steps(case: Case, steps: np.ndarray) -> np.ndarray:
     """
     if periodic_in_counter(case.bound):
         steps = steps[steps <= PERIODIC_EXPRESSION_HORIZON]
-    if _open(case, "float32-restart-remaining") and growing_restarts(case.bound):
-        steps = steps[steps <= 2**24]
     return steps
 
 
@@ -935,12 +921,11 @@ FLOAT32_EXPONENTIAL_REL = 3e-6
 
 def float32_rule(case: Case) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """:func:`float32_close`, or that rule with FLOAT32_EXPONENTIAL_REL in place of 1e-6
-    relative for a user expression exponential in the counter, and, while "float32-decay" is
-    open, for the kinds that go through lrgen.lower.decay."""
+    relative for a user expression exponential in the counter (a float32 limit of the user's
+    expression, for float32 targets only)."""
     from tests.frameworks import float32_close
 
-    decay = _open(case, "float32-decay") and bool(kinds_in(case.bound) & DECAY_KINDS)
-    if not decay and not exponential_in_counter(case.bound):
+    if not exponential_in_counter(case.bound):
         return float32_close
 
     def relaxed(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -948,15 +933,6 @@ def float32_rule(case: Case) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         return float32_close(got, ref) | rel_ok
 
     return relaxed
-
-
-def growing_restarts(bound: ir.Bound) -> bool:
-    """Whether the tree has restart periods of growing length (looked up in tables)."""
-    return any(
-        (b.kind == "CosineAnnealingWarmRestarts" and b["T_mult"] != 1)
-        or (b.kind == "CosineDecayRestarts" and b["t_mul"] != 1)
-        for b in _nodes(bound)
-    )
 
 
 # --- explicit cases: every kind x every mode ------------------------------------------------------
