@@ -1176,6 +1176,17 @@ def explicit_cases() -> tuple[Explicit, ...]:
     (:func:`mode_matrix`), literal and with every field a param (overridden); the variants of
     :data:`VARIANT_FIELDS`; each kind with ``unit: epoch``; every operator and function in
     lambdas, in ``scale_fn`` and in numeric fields."""
+    missing = sorted(set(CLOSED_FORM_KINDS) - set(BASE_FIELDS))
+    assert not missing, f"BASE_FIELDS has no node of {missing}: add a small valid one of each"
+    nullable = {
+        (k, p.name)
+        for k in CLOSED_FORM_KINDS
+        for p in KIND_MAP[k].params
+        if p.nullable and p.type is not T.CHOICE
+    }
+    assert nullable <= set(GIVEN_VALUES), (
+        f"GIVEN_VALUES lacks {sorted(nullable - set(GIVEN_VALUES))}"
+    )
     out: list[Explicit] = []
     for kind in CLOSED_FORM_KINDS:
         for combo in mode_matrix(kind):
