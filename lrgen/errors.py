@@ -21,9 +21,14 @@ class Problem:
     path: str
     message: str
     severity: str = "error"  # "error" | "warning"
+    #: A warning's code (``zero-start``, docs/spec.md "Lint"), shown as ``warning[CODE]:`` and
+    #: named in a schedule's ``lint: {ignore: [...]}`` to silence it; "" for errors.
+    code: str = ""
 
     def __str__(self) -> str:
-        prefix = "warning: " if self.severity == "warning" else ""
+        prefix = ""
+        if self.severity == "warning":
+            prefix = f"warning[{self.code}]: " if self.code else "warning: "
         return f"{self.file}:{self.line}:{self.column}: {self.path}: {prefix}{self.message}"
 
 

@@ -678,13 +678,15 @@ def build(
         for problem in sorted(problems):
             echo(str(problem))
         return 2
+    from lrgen.lint import drop_ignored  # a schedule's lint: {ignore: [...]} silences these too
+
     if "keras" in targets:
-        for warning in keras_momentum_warnings(specs):
+        for warning in drop_ignored(specs, keras_momentum_warnings(specs)):
             print(warning, file=sys.stderr)
     if "optax" in targets:
         from lrgen.printers_jax import optax_warnings
 
-        for warning in optax_warnings(specs):
+        for warning in drop_ignored(specs, optax_warnings(specs)):
             print(warning, file=sys.stderr)
     stems: dict[str, str] = {}
     for spec in specs:
@@ -774,6 +776,7 @@ def keras_momentum_warnings(specs: Sequence[Spec]) -> list[Problem]:
                     "the learning rate only (the torch scheduler cycles both; see "
                     "docs/momentum.md). Set cycle_momentum: false to silence this",
                     severity="warning",
+                    code="keras-momentum",
                 )
             )
     return warnings

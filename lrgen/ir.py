@@ -66,6 +66,8 @@ class Schedule:
     description: str | None = None
     source: str = ""  # the spec text of this schedule, for docstrings
     path: str = ""
+    #: Warning codes (lrgen.kinds.LINT_CODES) not reported for this schedule.
+    lint_ignore: frozenset[str] = frozenset()
 
     @property
     def class_name(self) -> str:

@@ -849,4 +849,26 @@ SCHEDULE_FIELDS: tuple[TopLevelField, ...] = (
         "arguments of every generated class and function.",
     ),
     TopLevelField("schedule", "The schedule: one node with a `kind`."),
+    TopLevelField(
+        "lint",
+        "Lint settings of this schedule: `ignore` lists the warning codes (shown as "
+        "`warning[CODE]:`) that `lrgen validate` and `lrgen build` do not report for it.",
+    ),
 )
+
+#: The warnings of ``lrgen validate`` (lrgen.lint) and ``lrgen build``: code -> what it reports.
+#: A schedule's ``lint: {ignore: [CODE, ...]}`` silences them for that schedule only.
+LINT_CODES: Mapping[str, str] = {
+    "zero-start": "the learning rate at step 0 is 0, so the first update does nothing",
+    "short-horizon": "a decay ends before the training (or its SequentialLR segment) does",
+    "join-jump": "the rate jumps at a SequentialLR milestone",
+    "long-warmup": "a warmup does not end before the training (or its segment) does",
+    "one-cycle-epoch": "OneCycleLR in a schedule with unit: epoch",
+    "unused-param": "a declared param that no field of the schedule uses",
+    "epoch-unit": "unit: epoch with fields or params sized in steps",
+    "global-milestones": "a MultiStepLR milestone past the end of its SequentialLR segment",
+    "not-finite": "the rate is nan or infinite at some step of the horizon",
+    "negative": "the rate is negative at some step of the horizon",
+    "keras-momentum": "cycle_momentum that the generated Keras schedule cannot cycle",
+    "optax-plateau": "a metric-driven schedule that the optax target leaves out",
+}

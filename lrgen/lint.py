@@ -23,12 +23,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
+from lrgen import expr as ex
 from lrgen import ir
 from lrgen.errors import Problem
 
@@ -294,22 +295,45 @@ _HORIZONS: Mapping[str, tuple[str, str]] = {
 }
 
 
+#: (node path, field or None, warning code, message)
+_Finding = tuple[str, str | None, str, str]
+
+
 def lint_spec(spec: ir.Spec, *, jump_fraction: float = JUMP_FRACTION) -> list[Problem]:
-    """Warnings (``severity="warning"``) about every schedule of ``spec``, sorted by position."""
+    """Warnings (``severity="warning"``, each with its code) about every schedule of ``spec``,
+    sorted by position; a schedule's ``lint: {ignore: [...]}`` codes are left out."""
     locate = _locator(spec)
     problems: list[Problem] = []
     for schedule in spec.entries:
-        for path, field, message in _lint_schedule(schedule, jump_fraction):
+        for path, field, code, message in _lint_schedule(schedule, jump_fraction):
             line, column = locate(path, field)
             where = f"{path}.{field}" if field else path
-            problems.append(Problem(spec.path, line, column, where, message, "warning"))
-    return sorted(problems)
+            problems.append(Problem(spec.path, line, column, where, message, "warning", code))
+    return sorted(drop_ignored([spec], problems))
 
 
-def _lint_schedule(
-    schedule: ir.Schedule, jump_fraction: float
-) -> Iterator[tuple[str, str | None, str]]:
-    """(node path, field or None, message) for each warning about ``schedule``."""
+def drop_ignored(specs: Iterable[ir.Spec], problems: Iterable[Problem]) -> list[Problem]:
+    """``problems`` less the warnings that their schedule's ``lint: {ignore: [...]}`` names (a
+    warning belongs to the schedule whose path its own path starts with)."""
+    ignored = {
+        (spec.path, schedule.path): schedule.lint_ignore
+        for spec in specs
+        for schedule in spec.entries
+        if schedule.lint_ignore
+    }
+    kept = []
+    for problem in problems:
+        if problem.severity == "warning" and problem.code:
+            parts = problem.path.split(".")
+            owner = ".".join(parts[:2]) if parts[0] == "schedules" else ""
+            if problem.code in ignored.get((problem.file, owner), ()):
+                continue
+        kept.append(problem)
+    return kept
+
+
+def _lint_schedule(schedule: ir.Schedule, jump_fraction: float) -> Iterator[_Finding]:
+    """A finding for each warning about ``schedule``."""
     try:
         bound = ir.bind(schedule)
     except ir.BindError:
@@ -317,13 +341,17 @@ def _lint_schedule(
     unit = schedule.unit
     declared = declared_length(schedule)
     places = list(_places(schedule.node, bound, declared))
+    yield from _check_unused(schedule)
+    yield from _check_epoch_unit(schedule, bound, declared)
     for place in places:
         yield from _check_horizon(place, unit)
         yield from _check_warmup(place, unit)
+        yield from _check_global_milestones(place, unit)
         if place.bound.kind == "OneCycleLR" and unit == "epoch":
             yield (
                 place.bound.path,
                 None,
+                "one-cycle-epoch",
                 "OneCycleLR in a schedule with unit: epoch changes the rate once per epoch; "
                 "it is meant to step once per batch (use unit: step with total_steps = "
                 "epochs * steps_per_epoch)",
@@ -332,24 +360,171 @@ def _lint_schedule(
         return  # its values depend on the metric; nothing to evaluate
     from lrgen import evaluate
 
-    peak = _peak(schedule, evaluate)
+    grid = _horizon_grid(schedule)
+    values = evaluate(schedule, grid)
+    yield from _check_reals(schedule, grid, values, unit)
+    finite = values[np.isfinite(values)]
+    peak = float(np.max(finite)) if finite.size else math.nan
     if not peak > 0:
         return
-    start = float(evaluate(schedule, np.array([0]))[0])
-    if start <= ZERO_START_FRACTION * peak:
-        culprit = _zero_start_node(schedule, bound, evaluate)
-        yield (
-            culprit,
-            None,
-            f"the learning rate at step 0 is {start:.3g}, so the first update does nothing; "
-            f"start the warmup above 0 (peak {peak:.3g})",
-        )
+    start = float(values[0]) if grid[0] == 0 else float(evaluate(schedule, np.array([0]))[0])
+    if math.isfinite(start) and 0 <= start <= ZERO_START_FRACTION * peak:
+        culprit, culprit_bound = _zero_start_node(schedule, bound, evaluate)
+        if not _canonical_warmup(culprit_bound):
+            yield _zero_start_finding(culprit, culprit_bound, start, peak)
     for place in places:
         if place.bound.kind == "SequentialLR":
             yield from _check_joins(schedule, place, peak, jump_fraction, evaluate)
 
 
-def _check_horizon(place: _Place, unit: str) -> Iterator[tuple[str, str | None, str]]:
+def _zero_start_finding(path: str, bound: ir.Bound, start: float, peak: float) -> _Finding:
+    """A rate of exactly 0 makes the first update do nothing; a tiny positive one (a rising
+    ExponentialDecay, say) only makes it small, and only a warmup is told to start higher."""
+    if start == 0:
+        what = "the learning rate at step 0 is 0, so the first update does nothing"
+    else:
+        what = (
+            f"the learning rate at step 0 is {start:.3g}, {start / peak:.3g} of the peak "
+            f"{peak:.3g}, so the first updates barely change the weights"
+        )
+    if warmup_length(bound) is not None:
+        advice = f"; start the warmup above 0 (peak {peak:.3g})"
+    elif start == 0:
+        advice = f" (peak {peak:.3g})"
+    else:
+        advice = ""
+    return (path, None, "zero-start", what + advice)
+
+
+def _canonical_warmup(bound: ir.Bound) -> bool:
+    """Keras's own warmup: a CosineDecay from initial_learning_rate 0 up to a warmup_target."""
+    return (
+        bound.kind == "CosineDecay"
+        and bound["warmup_target"] is not None
+        and bound["warmup_steps"] > 0
+        and bound["initial_learning_rate"] == 0
+    )
+
+
+def _check_unused(schedule: ir.Schedule) -> Iterator[_Finding]:
+    """Params that no expression of the schedule (its lr, a field of a node) reads."""
+    if not schedule.params:
+        return
+    used = set(ex.names_in(schedule.lr)) if isinstance(schedule.lr, ex.Expr) else set()
+    stack = [schedule.node]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        for _, value in node.args:
+            for item in value if isinstance(value, tuple) else (value,):
+                if isinstance(item, ex.Expr):
+                    used |= ex.names_in(item)
+    lengths = LENGTH_PARAMS.get(schedule.unit, LENGTH_PARAMS["step"])
+    for name, _ in schedule.params:
+        if name in used or lengths.match(name):
+            continue  # a length param declares the training length (the lint and plots read it)
+        if name in ("epochs", "steps_per_epoch") and {"epochs", "steps_per_epoch"} <= {
+            n for n, _ in schedule.params
+        }:
+            continue  # epochs * steps_per_epoch is the training length in steps
+        if name == "steps_per_epoch" and schedule.unit == "epoch":
+            continue  # the generated Keras schedule divides the optimizer step by it
+        yield (
+            f"{schedule.path}.params",
+            name,
+            "unused-param",
+            f"param {name!r} is declared but no field of the schedule uses it: the generated "
+            "classes take it as a keyword argument that changes nothing",
+        )
+
+
+#: With unit: epoch, a schedule longer than this many epochs was most likely sized in steps.
+MAX_EPOCHS = 10_000
+_STEP_NAME = re.compile(r"(?:^|_)(?:steps|iters|iterations|step|iter)$")
+
+
+def _check_epoch_unit(
+    schedule: ir.Schedule, bound: ir.Bound, declared: Length | None
+) -> Iterator[_Finding]:
+    """``unit: epoch`` with params named in steps, or with a length no training has in epochs."""
+    if schedule.unit != "epoch":
+        return
+    named = False
+    for name, _ in schedule.params:
+        if _STEP_NAME.search(name) and name != "steps_per_epoch":
+            named = True
+            yield (
+                f"{schedule.path}.params",
+                name,
+                "epoch-unit",
+                f"param {name!r} is named in steps but the schedule has unit: epoch, so every "
+                "field it sets counts epochs (use unit: step, or count it in epochs)",
+            )
+    length = natural_length(bound)
+    if not named and length is not None and length > MAX_EPOCHS:
+        yield (
+            schedule.path,
+            "unit",
+            "epoch-unit",
+            f"{bound.kind} runs {_count(length, 'epoch')} with unit: epoch; its fields look "
+            "like counts of steps (use unit: step)",
+        )
+
+
+def _check_global_milestones(place: _Place, unit: str) -> Iterator[_Finding]:
+    """A MultiStepLR child of a SequentialLR counts its milestones from its segment's start; one
+    at or past the segment's end is never reached and was most likely written in global ticks."""
+    bound, available = place.bound, place.available
+    if bound.kind != "MultiStepLR" or available is None or (place.offset == 0 and place.last):
+        return
+    for i, milestone in enumerate(bound["milestones"]):
+        if milestone >= available.ticks:
+            local = milestone - place.offset
+            hint = (
+                f"; counted from the segment's start, global {unit} {_ticks(milestone)} is "
+                f"{unit} {_ticks(local)}"
+                if place.offset and 0 < local < available.ticks
+                else ""
+            )
+            yield (
+                bound.path,
+                f"milestones[{i}]",
+                "global-milestones",
+                f"MultiStepLR milestone {_ticks(milestone)} is never reached: the child's clock "
+                f"starts at 0 at {unit} {_ticks(place.offset)} and runs "
+                f"{_count(available.ticks, unit)} ({available.source}){hint}",
+            )
+            return
+
+
+def _check_reals(
+    schedule: ir.Schedule, grid: np.ndarray, values: np.ndarray, unit: str
+) -> Iterator[_Finding]:
+    """The first tick of the horizon where the rate is nan/inf, and where it is negative."""
+    horizon = f"on the horizon of {_count(int(grid[-1]) + 1, unit)}"
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        i = int(bad[0])
+        yield (
+            schedule.node.path,
+            None,
+            "not-finite",
+            f"the learning rate is {values[i]} at {unit} {int(grid[i])} (the first {horizon} "
+            "where it is not a finite number)",
+        )
+    negative = np.flatnonzero(values < 0)
+    if negative.size:
+        i = int(negative[0])
+        yield (
+            schedule.node.path,
+            None,
+            "negative",
+            f"the learning rate is {values[i]:.3g} at {unit} {int(grid[i])} (the first "
+            f"{horizon} where it is negative): the optimizer climbs the loss from there",
+        )
+
+
+def _check_horizon(place: _Place, unit: str) -> Iterator[_Finding]:
     bound, available = place.bound, place.available
     if bound.kind not in _HORIZONS or available is None:
         return
@@ -375,13 +550,14 @@ def _check_horizon(place: _Place, unit: str) -> Iterator[tuple[str, str | None, 
         yield (
             bound.path,
             field,
+            "short-horizon",
             f"{bound.kind} ends at {unit} {_ticks(end)} ({shown} = {_ticks(value)}) but runs "
             f"for {_count(available.ticks, unit)} ({available.source}): for the last "
             f"{_count(extra, unit)} {consequence}",
         )
 
 
-def _check_warmup(place: _Place, unit: str) -> Iterator[tuple[str, str | None, str]]:
+def _check_warmup(place: _Place, unit: str) -> Iterator[_Finding]:
     warmup = warmup_length(place.bound)
     if warmup is None or place.available is None:
         return
@@ -392,6 +568,7 @@ def _check_warmup(place: _Place, unit: str) -> Iterator[tuple[str, str | None, s
         yield (
             place.bound.path,
             field,
+            "long-warmup",
             f"the warmup of {place.bound.kind} lasts {_count(ticks, unit)}, "
             f"{'as long as' if ticks == place.available.ticks else 'longer than'} the "
             f"{_count(place.available.ticks, unit)} it runs ({place.available.source}): "
@@ -401,7 +578,7 @@ def _check_warmup(place: _Place, unit: str) -> Iterator[tuple[str, str | None, s
 
 def _check_joins(
     schedule: ir.Schedule, place: _Place, peak: float, fraction: float, evaluate
-) -> Iterator[tuple[str, str | None, str]]:
+) -> Iterator[_Finding]:
     """Compare, at each join, where the child that hands over was heading (its value continued
     to the milestone) with where the next child starts: a warmup that reaches its target exactly
     at the milestone is continuous even though its last step is one increment below."""
@@ -422,6 +599,7 @@ def _check_joins(
             yield (
                 bound.path,
                 f"milestones[{i}]",
+                "join-jump",
                 f"the learning rate jumps at the join at t = {_ticks(t)}: "
                 f"{node.children[i + 1].kind} starts at {after:.3g} where "
                 f"{node.children[i].kind} was heading to {heading:.3g}, a change of "
@@ -429,36 +607,35 @@ def _check_joins(
             )
 
 
-def _peak(schedule: ir.Schedule, evaluate) -> float:
+def _horizon_grid(schedule: ir.Schedule) -> np.ndarray:
+    """The ticks the lint evaluates: all of the default horizon, or evenly spaced samples."""
     steps = default_steps(schedule)
     if steps <= _MAX_PEAK_SAMPLES:
-        grid = np.arange(steps)
-    else:
-        # Spacing > 1, so the truncated samples are distinct and increasing (np.unique
-        # would only cost time: ~0.1 s per call with NumPy 2's hash-based unique).
-        grid = np.linspace(0, steps - 1, _MAX_PEAK_SAMPLES).astype(np.int64)
-    return float(np.max(evaluate(schedule, grid)))
+        return np.arange(steps)
+    # Spacing > 1, so the truncated samples are distinct and increasing (np.unique
+    # would only cost time: ~0.1 s per call with NumPy 2's hash-based unique).
+    return np.linspace(0, steps - 1, _MAX_PEAK_SAMPLES).astype(np.int64)
 
 
-def _zero_start_node(schedule: ir.Schedule, bound: ir.Bound, evaluate) -> str:
-    """The path of the node that makes the rate 0 at step 0 (the first child of a SequentialLR,
-    the zero factor of a ChainedScheduler), descending as far as it can."""
+def _zero_start_node(schedule: ir.Schedule, bound: ir.Bound, evaluate) -> tuple[str, ir.Bound]:
+    """The path and binding of the node that makes the rate 0 at step 0 (the first child of a
+    SequentialLR, the zero factor of a ChainedScheduler), descending as far as it can."""
     node, path = schedule.node, bound.path
     while node.kind in ("SequentialLR", "ChainedScheduler"):
         if node.kind == "SequentialLR":
-            node = node.children[0]
+            node, bound = node.children[0], bound.children[0]
         else:
             zeros = [
-                child
-                for child in node.children
+                (child, child_bound)
+                for child, child_bound in zip(node.children, bound.children, strict=True)
                 if float(evaluate(dataclasses.replace(schedule, node=child), np.array([0]))[0])
                 == 0.0
             ]
             if not zeros:
                 break
-            node = zeros[0]
+            node, bound = zeros[0]
         path = node.path
-    return path
+    return path, bound
 
 
 def _hundredfold(rate: float, period: int) -> int | None:

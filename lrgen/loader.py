@@ -1000,6 +1000,7 @@ class _Checker:
             description=entry.get("description"),
             source=self.source(path),
             path=_format_path(path),
+            lint_ignore=frozenset((entry.get("lint") or {}).get("ignore") or ()),
         )
         try:
             ir.bind(schedule)

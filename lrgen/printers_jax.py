@@ -235,6 +235,7 @@ def optax_warnings(specs: Sequence[Spec]) -> list[Problem]:
                 "optax.Schedule (a function of the step) never sees; use "
                 "optax.contrib.reduce_on_plateau (its rules differ: docs/differences.md, item 20)",
                 severity="warning",
+                code="optax-plateau",
             )
         )
     return warnings

@@ -104,6 +104,19 @@ def _schedule_schema() -> dict[str, Any]:
             "additionalProperties": {"type": "number"},
         },
         "schedule": {"$ref": "#/$defs/node"},
+        "lint": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "ignore": {
+                    "type": "array",
+                    "items": {"enum": list(kinds.LINT_CODES)},
+                    "description": "Warning codes not to report for this schedule: "
+                    + ", ".join(f"`{code}`" for code in kinds.LINT_CODES)
+                    + ".",
+                }
+            },
+        },
     }
     properties = {
         f.name: {**shapes[f.name], **f.extra, "description": f.doc} for f in kinds.SCHEDULE_FIELDS

@@ -58,14 +58,24 @@ def at(text: str, line_with: str, token: str) -> tuple[int, int]:
 
 
 def check(
-    problem: Problem, tmp_path: Path, path: str, position: tuple[int, int], message: str
+    problem: Problem,
+    tmp_path: Path,
+    path: str,
+    position: tuple[int, int],
+    message: str,
+    *,
+    code: str,
 ) -> None:
     assert problem.severity == "warning"
+    assert problem.code == code
     assert problem.file == str(tmp_path / "spec.yaml")
     assert problem.path == path
     assert (problem.line, problem.column) == position
     assert problem.message == message
-    assert str(problem) == f"{problem.file}:{position[0]}:{position[1]}: {path}: warning: {message}"
+    assert (
+        str(problem)
+        == f"{problem.file}:{position[0]}:{position[1]}: {path}: warning[{code}]: {message}"
+    )
 
 
 def test_clean_warmup_cosine_has_no_warnings(tmp_path):
@@ -96,6 +106,7 @@ def test_cosine_that_restarts_by_accident(tmp_path):
         "CosineAnnealingLR ends at step 1000 (T_max = 1000) but runs for 5000 steps "
         "(total_steps = 5000): for the last 3999 steps the cosine rises again (torch's closed "
         "form is periodic)",
+        code="short-horizon",
     )
 
 
@@ -143,6 +154,7 @@ def test_short_cosine_in_the_last_segment(tmp_path):
         "CosineAnnealingLR ends at step 3000 (T_max = 3000) but runs for 4500 steps "
         "(total_steps = 5000 less its start at t = 500): for the last 1499 steps the cosine "
         "rises again (torch's closed form is periodic)",
+        code="short-horizon",
     )
 
 
@@ -173,6 +185,7 @@ def test_polynomial_that_ends_inside_its_segment_and_the_jump_that_follows(tmp_p
         at(text, "total_iters", "3000"),
         "PolynomialLR ends at step 3000 (total_iters = 3000) but runs for 4000 steps (its "
         "SequentialLR segment [0, 4000)): for the last 999 steps the rate stays at 0",
+        code="short-horizon",
     )
     check(
         jump,
@@ -181,6 +194,7 @@ def test_polynomial_that_ends_inside_its_segment_and_the_jump_that_follows(tmp_p
         at(text, "milestones", "4000"),
         "the learning rate jumps at the join at t = 4000: Constant starts at 0.1 where "
         "PolynomialLR was heading to 0, a change of 100% of the peak 0.1 (more than 10%)",
+        code="join-jump",
     )
 
 
@@ -210,6 +224,7 @@ def test_jump_at_a_sequential_join(tmp_path):
         "the learning rate jumps at the join at t = 1000: Constant starts at 0.1 where "
         "CosineAnnealingLR was heading to 0.05, a change of 50% of the peak 0.1 (more than "
         "10%)",
+        code="join-jump",
     )
 
 
@@ -264,6 +279,7 @@ def test_one_cycle_per_epoch(tmp_path):
         "OneCycleLR in a schedule with unit: epoch changes the rate once per epoch; it is "
         "meant to step once per batch (use unit: step with total_steps = epochs * "
         "steps_per_epoch)",
+        code="one-cycle-epoch",
     )
 
 
@@ -290,6 +306,7 @@ def test_warmup_as_long_as_the_training(tmp_path):
         at(text, "warmup_steps:", "total_steps"),
         "the warmup of ExponentialWarmup lasts 3000 steps, as long as the 3000 steps it runs "
         "(total_steps = 3000): the rate never gets past the warmup",
+        code="long-warmup",
     )
 
 
@@ -319,6 +336,7 @@ def test_warmup_longer_than_its_segment(tmp_path):
         at(text, "total_iters", "2000"),
         "the warmup of LinearLR lasts 2000 steps, longer than the 1000 steps it runs (its "
         "SequentialLR segment [0, 1000)): the rate never gets past the warmup",
+        code="long-warmup",
     )
     assert jump.path == "schedules.s.schedule.milestones[0]"
     assert "LinearLR was heading to 0.55" in jump.message
@@ -345,6 +363,7 @@ def test_zero_learning_rate_at_step_zero(tmp_path):
         at(text, "kind: LinearWarmup", "kind"),
         "the learning rate at step 0 is 0, so the first update does nothing; start the warmup "
         "above 0 (peak 0.1)",
+        code="zero-start",
     )
 
 
@@ -385,6 +404,7 @@ def test_zero_start_points_at_the_child_responsible(tmp_path):
         at(text, "kind: LinearWarmup", "kind"),
         "the learning rate at step 0 is 0, so the first update does nothing; start the warmup "
         "above 0 (peak 5e-05)",
+        code="zero-start",
     )
     lines = text.splitlines()
     second_warmup = max(i for i, line in enumerate(lines) if "kind: LinearWarmup" in line)
@@ -507,6 +527,7 @@ def test_decays_that_flatten_before_the_end(tmp_path, node, field, message):
         f"schedules.s.schedule.{field}",
         (line, column + len(f"{field}: ")) if HAS_POSITIONS else (1, 1),
         message,
+        code="short-horizon",
     )
 
 

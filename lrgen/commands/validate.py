@@ -1,7 +1,9 @@
 """``lrgen validate SPEC... [--strict] [--no-lint]``: check spec files, one line per problem.
 
 Prints ``FILE:LINE:COL: json.path: message`` for every problem of every file, sorted, on stdout:
-errors, then for valid files the lint warnings (``warning:`` after the path; see lrgen.lint).
+errors, then for valid files the lint warnings (``warning[CODE]:`` after the path; see
+lrgen.lint), with the Keras momentum warning that ``lrgen build`` prints. A schedule's
+``lint: {ignore: [CODE, ...]}`` silences those codes for that schedule.
 Exit 0 when every file is valid, 2 when any is not (``--strict``: warnings count as failures).
 ``--no-lint`` skips the warnings, and with them the import of NumPy (the fastest check, for
 editors and pre-commit on many files).
@@ -33,9 +35,11 @@ def run(args: argparse.Namespace) -> int:
         spec, found = check_path(path)
         problems.extend(found)
         if spec is not None and not args.no_lint:
-            from lrgen.lint import lint_spec
+            from lrgen.generate import keras_momentum_warnings
+            from lrgen.lint import drop_ignored, lint_spec
 
             problems.extend(lint_spec(spec))
+            problems.extend(drop_ignored([spec], keras_momentum_warnings([spec])))
     problems.sort()
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:  # a message may quote odd text; never fail while printing it
