@@ -636,6 +636,14 @@ def lowers(kind: str) -> Callable[[Lowering], Lowering]:
 
 
 def lower_node(c: Ctx, t: L) -> L:
+    # Every field is bound and checked at construction, in declaration order, as the reference
+    # binds them, whether or not the formula reads it: CyclicLR's gamma in mode triangular and
+    # CosineDecay's warmup_steps without a warmup_target must still refuse what the reference
+    # refuses. A field the formula never reads is an unused constant, nothing more.
+    numeric = (T.NUMBER, T.INTEGER, T.INT_LIST, T.NUMBER_LIST)
+    for param in c.node.spec_kind.params:
+        if param.type in numeric:
+            _ = c[param.name]
     for check in c.node.spec_kind.checks:
         _cross_check(c, check)
     return LOWERINGS[c.node.kind](c, t)

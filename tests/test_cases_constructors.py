@@ -306,8 +306,6 @@ def problems(built: Built) -> tuple[list[Problem], int]:
 #: a strict xfail below, which passes (and so fails) once the finding is fixed.
 _ALL = frozenset({"function", "tensor", "class", "lambda", "keras"})
 OPEN_CONSTRUCTOR_FINDINGS: dict[str, tuple[str, frozenset[str]]] = {
-    "F1-cyclic-gamma-unchecked": ("CyclicLR.gamma > 0", _ALL),
-    "F3-cosine-decay-warmup-steps-unchecked": ("CosineDecay.warmup_steps", _ALL),
 }
 
 
