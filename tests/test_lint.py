@@ -14,7 +14,9 @@ import pytest
 import lrgen
 from lrgen import expr as ex
 from lrgen import ir
+from lrgen.cli import main
 from lrgen.errors import Problem
+from lrgen.kinds import LINT_CODES
 from lrgen.lint import lint_spec
 
 #: Whether the loader records where each value is (``Spec.positions``); without it every warning
@@ -541,3 +543,367 @@ def test_polynomial_decay_that_cycles_is_left_alone(tmp_path):
             schedule: {kind: PolynomialDecay, decay_steps: 300, cycle: true}
         """
     assert lint(tmp_path, spec)[1] == []
+
+
+# --- warning codes and suppression --------------------------------------------------------------
+
+TWO_WARNINGS = """\
+lrgen: 1
+schedules:
+  a:
+    lr: 0.1
+    params:
+      total_steps: 5000
+    schedule:
+      kind: SequentialLR
+      milestones: [100]
+      schedulers:
+        - {kind: LinearWarmup, warmup_steps: 100}
+        - {kind: CosineAnnealingLR, T_max: 1000}
+  b:
+    lr: 0.1
+    params:
+      total_steps: 5000
+    schedule:
+      kind: SequentialLR
+      milestones: [100]
+      schedulers:
+        - {kind: LinearWarmup, warmup_steps: 100}
+        - {kind: CosineAnnealingLR, T_max: 1000}
+"""
+
+
+def codes(problems: list[Problem]) -> list[tuple[str, str]]:
+    return [(p.path.split(".")[1], p.code) for p in problems]
+
+
+def test_every_warning_has_its_code_in_the_message(tmp_path):
+    problems = lint(tmp_path, TWO_WARNINGS)[1]
+    assert codes(problems) == [
+        ("a", "zero-start"),
+        ("a", "short-horizon"),
+        ("b", "zero-start"),
+        ("b", "short-horizon"),
+    ]
+    assert (
+        str(problems[0])
+        .split(": ", 2)[2]
+        .startswith("warning[zero-start]: the learning rate at step 0 is 0")
+    )
+
+
+@pytest.mark.parametrize(
+    ("ignore", "expected"),
+    [
+        ("[zero-start]", [("a", "short-horizon"), ("b", "zero-start"), ("b", "short-horizon")]),
+        ("[short-horizon]", [("a", "zero-start"), ("b", "zero-start"), ("b", "short-horizon")]),
+        ("[zero-start, short-horizon]", [("b", "zero-start"), ("b", "short-horizon")]),
+        (
+            "[]",
+            [
+                ("a", "zero-start"),
+                ("a", "short-horizon"),
+                ("b", "zero-start"),
+                ("b", "short-horizon"),
+            ],
+        ),
+    ],
+)
+def test_lint_ignore_silences_only_its_codes_in_its_schedule(tmp_path, ignore, expected):
+    text = TWO_WARNINGS.replace(
+        "  a:\n    lr: 0.1\n", f"  a:\n    lr: 0.1\n    lint:\n      ignore: {ignore}\n"
+    )
+    assert codes(lint(tmp_path, text)[1]) == expected
+
+
+def test_an_unknown_lint_code_is_a_positioned_error(tmp_path, capsys):
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        TWO_WARNINGS.replace(
+            "  a:\n    lr: 0.1\n",
+            "  a:\n    lr: 0.1\n    lint: {ignore: [zero-start, zero-strat]}\n",
+        )
+    )
+    assert main(["validate", str(path)]) == 2
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}:5:33: schedules.a.lint.ignore[1]: 'zero-strat' is not one of "
+        + ", ".join(f"'{code}'" for code in LINT_CODES)
+        + "; did you mean 'zero-start'?"
+    ]
+
+
+def test_lint_takes_only_ignore(tmp_path, capsys):
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        TWO_WARNINGS.replace("  a:\n    lr: 0.1\n", "  a:\n    lr: 0.1\n    lint: {ignroe: []}\n")
+    )
+    assert main(["validate", str(path)]) == 2
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"{path}:5:12: schedules.a.lint.ignroe: unknown key 'ignroe'")
+
+
+KERAS_MOMENTUM = """\
+lrgen: 1
+schedules:
+  clr:
+    lr: 0.006
+    schedule: {kind: CyclicLR, base_lr: 0.001, max_lr: 0.006, step_size_up: 20}
+  quiet:
+    lr: 0.006
+    lint:
+      ignore: [keras-momentum]  # the torch scheduler cycles it
+    schedule: {kind: CyclicLR, base_lr: 0.001, max_lr: 0.006, step_size_up: 20}
+"""
+
+
+def test_validate_reports_the_keras_momentum_warning_that_build_prints(tmp_path, capsys):
+    path = tmp_path / "spec.yaml"
+    path.write_text(KERAS_MOMENTUM)
+    assert main(["validate", str(path)]) == 0
+    validated = capsys.readouterr().out.splitlines()
+    assert validated == [
+        f"{path}:5:15: schedules.clr.schedule: warning[keras-momentum]: Keras optimizers hold "
+        "momentum and beta_1 as Python floats, which a compiled train step reads once, when it "
+        "is traced: the Keras schedule cycles the learning rate only (the torch scheduler cycles "
+        "both; see docs/momentum.md). Set cycle_momentum: false to silence this"
+    ]
+    assert main(["build", str(path), "--out", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr().err.splitlines() == validated  # `quiet` silenced in both
+
+
+# --- the checks ---------------------------------------------------------------------------------
+
+
+def test_unused_param(tmp_path):
+    text, problems = lint(
+        tmp_path,
+        """\
+        lrgen: 1
+        schedules:
+          s:
+            lr: 0.1
+            params:
+              total_steps: 1000
+              warmup: 100
+              gamma: 0.5
+            schedule: {kind: StepLR, step_size: 300, gamma: gamma}
+        """,
+    )
+    (problem,) = problems  # total_steps declares the training length: not unused
+    check(
+        problem,
+        tmp_path,
+        "schedules.s.params.warmup",
+        at(text, "warmup:", "100"),
+        "param 'warmup' is declared but no field of the schedule uses it: the generated classes "
+        "take it as a keyword argument that changes nothing",
+        code="unused-param",
+    )
+
+
+def test_params_used_by_lr_or_an_expression_are_used(tmp_path):
+    spec = """\
+        lrgen: 1
+        schedules:
+          s:
+            lr: "base * 2"
+            params: {base: 0.05, p: 0.9, n: 100}
+            schedule: {kind: LambdaLR, lr_lambda: "max(1 - t / n, 0.01) ** p"}
+        """
+    assert lint(tmp_path, spec)[1] == []
+
+
+def test_epoch_unit_with_params_named_in_steps(tmp_path):
+    text, problems = lint(
+        tmp_path,
+        """\
+        lrgen: 1
+        schedules:
+          s:
+            lr: 0.1
+            unit: epoch
+            params:
+              epochs: 90
+              decay_steps: 30
+            schedule: {kind: StepLR, step_size: decay_steps}
+        """,
+    )
+    (problem,) = problems
+    check(
+        problem,
+        tmp_path,
+        "schedules.s.params.decay_steps",
+        at(text, "decay_steps:", "30"),
+        "param 'decay_steps' is named in steps but the schedule has unit: epoch, so every field "
+        "it sets counts epochs (use unit: step, or count it in epochs)",
+        code="epoch-unit",
+    )
+
+
+def test_epoch_unit_with_a_length_in_steps(tmp_path):
+    text, problems = lint(
+        tmp_path,
+        """\
+        lrgen: 1
+        schedules:
+          s:
+            lr: 0.1
+            unit: epoch
+            schedule: {kind: CosineAnnealingLR, T_max: 50000}
+        """,
+    )
+    (problem,) = problems
+    check(
+        problem,
+        tmp_path,
+        "schedules.s.unit",
+        at(text, "unit:", "epoch"),
+        "CosineAnnealingLR runs 50000 epochs with unit: epoch; its fields look like counts of "
+        "steps (use unit: step)",
+        code="epoch-unit",
+    )
+
+
+def test_multistep_milestones_that_look_global_in_a_sequential(tmp_path):
+    text, problems = lint(
+        tmp_path,
+        """\
+        lrgen: 1
+        schedules:
+          s:
+            lr: 0.1
+            unit: epoch
+            params: {epochs: 90}
+            schedule:
+              kind: SequentialLR
+              milestones: [5]
+              schedulers:
+                - {kind: LinearLR, start_factor: 0.1, total_iters: 5}
+                - {kind: MultiStepLR, milestones: [30, 60, 88], gamma: 0.1}
+        """,
+    )
+    (problem,) = problems
+    check(
+        problem,
+        tmp_path,
+        "schedules.s.schedule.schedulers[1].milestones[2]",
+        at(text, "MultiStepLR", "88"),
+        "MultiStepLR milestone 88 is never reached: the child's clock starts at 0 at epoch 5 "
+        "and runs 85 epochs (epochs = 90 less its start at t = 5); counted from the segment's "
+        "start, global epoch 88 is epoch 83",
+        code="global-milestones",
+    )
+
+
+def test_multistep_milestones_inside_their_segment_are_fine(tmp_path):
+    spec = """\
+        lrgen: 1
+        schedules:
+          s:
+            lr: 0.1
+            unit: epoch
+            params: {epochs: 90}
+            schedule:
+              kind: SequentialLR
+              milestones: [5]
+              schedulers:
+                - {kind: LinearLR, start_factor: 0.1, total_iters: 5}
+                - {kind: MultiStepLR, milestones: [25, 55, 84], gamma: 0.1}
+        """
+    assert lint(tmp_path, spec)[1] == []
+
+
+def test_a_rate_that_leaves_the_reals(tmp_path):
+    text, problems = lint(
+        tmp_path,
+        """\
+        lrgen: 1
+        schedules:
+          poly:
+            lr: 0.01
+            params: {max_iter: 100}
+            schedule: {kind: LambdaLR, lr_lambda: "(1 - t / max_iter) ** 0.9"}
+        """,
+    )
+    (problem,) = problems
+    check(
+        problem,
+        tmp_path,
+        "schedules.poly.schedule",
+        at(text, "schedule:", "{"),
+        "the learning rate is nan at step 101 (the first on the horizon of 1000 steps where it "
+        "is not a finite number)",
+        code="not-finite",
+    )
+
+
+def test_a_rate_that_goes_negative(tmp_path):
+    text, problems = lint(
+        tmp_path,
+        """\
+        lrgen: 1
+        schedules:
+          linear:
+            lr: 0.01
+            params: {total_steps: 100}
+            schedule: {kind: LambdaLR, lr_lambda: "1 - t / 90"}
+        """,
+    )
+    (problem,) = problems
+    check(
+        problem,
+        tmp_path,
+        "schedules.linear.schedule",
+        at(text, "schedule:", "{"),
+        "the learning rate is -0.000111 at step 91 (the first on the horizon of 110 steps where "
+        "it is negative): the optimizer climbs the loss from there",
+        code="negative",
+    )
+
+
+def test_a_rising_exponential_from_a_tiny_start_is_not_told_its_first_update_does_nothing(
+    tmp_path,
+):
+    text, problems = lint(
+        tmp_path,
+        """\
+        lrgen: 1
+        schedules:
+          rise:
+            lr: 1.0e-13
+            params: {total_steps: 100}
+            schedule: {kind: ExponentialDecay, decay_steps: 10, decay_rate: 100.0}
+        """,
+    )
+    (problem,) = problems
+    check(
+        problem,
+        tmp_path,
+        "schedules.rise.schedule",
+        at(text, "schedule:", "{"),
+        "the learning rate at step 0 is 1e-13, 1.58e-22 of the peak 6.31e+08, so the first "
+        "updates barely change the weights",
+        code="zero-start",
+    )
+
+
+def test_keras_canonical_cosine_warmup_from_zero_is_not_a_zero_start(tmp_path):
+    spec = """\
+        lrgen: 1
+        schedules:
+          k:
+            lr: 0.1
+            schedule:
+              kind: CosineDecay
+              initial_learning_rate: 0.0
+              warmup_target: 0.1
+              warmup_steps: 100
+              decay_steps: 900
+        """
+    assert lint(tmp_path, spec)[1] == []
+
+
+def test_the_examples_are_quiet(capsys):
+    examples = sorted(str(p) for p in Path("spec/examples").glob("*.yaml"))
+    assert main(["validate", "--strict", *examples]) == 0
+    assert capsys.readouterr().out == ""
