@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Problem", "SpecError", "evaluate", "load"]
 __version__ = "0.1.0"
+#: Submodules ``lrgen.NAME`` reaches without importing them first (docs/runtime.md).
+_RUNTIME = frozenset({"runtime", "torch", "keras", "optax"})
 
 
 def __getattr__(name: str) -> Any:
@@ -27,4 +29,8 @@ def __getattr__(name: str) -> Any:
         from lrgen.reference import evaluate
 
         return evaluate
+    if name in _RUNTIME:  # lrgen.torch.scheduler(...) after a plain ``import lrgen``
+        import importlib
+
+        return importlib.import_module(f"lrgen.{name}")
     raise AttributeError(f"module 'lrgen' has no attribute {name!r}")
