@@ -754,32 +754,11 @@ def _size_problem(spec: Spec, files: dict[Path, str]) -> str | None:
 
 
 def keras_momentum_warnings(specs: Sequence[Spec]) -> list[Problem]:
-    """Schedules whose momentum cycling the Keras target cannot generate (docs/momentum.md):
-    Keras bakes SGD's momentum and Adam's beta_1 into the compiled train step."""
-    warnings = []
-    for spec in specs:
-        for schedule in spec.entries:
-            node = schedule.node
-            if node.kind not in ("CyclicLR", "OneCycleLR") or not node.arg("cycle_momentum"):
-                continue
-            field_path = f"{node.path}.cycle_momentum"
-            path = field_path if field_path in spec.positions else node.path
-            line, column = spec.positions.get(path, (1, 1))
-            warnings.append(
-                Problem(
-                    spec.path,
-                    line,
-                    column,
-                    path,
-                    "Keras optimizers hold momentum and beta_1 as Python floats, which a "
-                    "compiled train step reads once, when it is traced: the Keras schedule cycles "
-                    "the learning rate only (the torch scheduler cycles both; see "
-                    "docs/momentum.md). Set cycle_momentum: false to silence this",
-                    severity="warning",
-                    code="keras-momentum",
-                )
-            )
-    return warnings
+    """Schedules whose momentum cycling the Keras target cannot generate (docs/momentum.md); the
+    check lives with the lint, which ``lrgen validate`` runs too."""
+    from lrgen.lint import keras_momentum_warnings as check
+
+    return check(specs)
 
 
 def spec_digest(data: bytes) -> str:

@@ -309,6 +309,7 @@ def lint_spec(spec: ir.Spec, *, jump_fraction: float = JUMP_FRACTION) -> list[Pr
             line, column = locate(path, field)
             where = f"{path}.{field}" if field else path
             problems.append(Problem(spec.path, line, column, where, message, "warning", code))
+    problems.extend(keras_momentum_warnings([spec]))
     return sorted(drop_ignored([spec], problems))
 
 
@@ -330,6 +331,36 @@ def drop_ignored(specs: Iterable[ir.Spec], problems: Iterable[Problem]) -> list[
                 continue
         kept.append(problem)
     return kept
+
+
+def keras_momentum_warnings(specs: Iterable[ir.Spec]) -> list[Problem]:
+    """Schedules whose momentum cycling the Keras target cannot generate (docs/momentum.md):
+    Keras bakes SGD's momentum and Adam's beta_1 into the compiled train step."""
+    warnings: list[Problem] = []
+    for spec in specs:
+        for schedule in spec.entries:
+            node = schedule.node
+            if node.kind not in ("CyclicLR", "OneCycleLR") or not node.arg("cycle_momentum"):
+                continue
+            field_path = f"{node.path}.cycle_momentum"
+            path = field_path if field_path in spec.positions else node.path
+            line, column = spec.positions.get(path, (1, 1))
+            warnings.append(
+                Problem(
+                    spec.path,
+                    line,
+                    column,
+                    path,
+                    "Keras optimizers hold momentum and beta_1 as Python floats, which a "
+                    "compiled train step reads once, when it is traced: the Keras schedule cycles "
+                    "the learning rate only (the torch scheduler cycles both; see "
+                    "docs/momentum.md). Set cycle_momentum: false, or the schedule's lint: "
+                    "{ignore: [keras-momentum]}, to silence this",
+                    severity="warning",
+                    code="keras-momentum",
+                )
+            )
+    return warnings
 
 
 def _lint_schedule(schedule: ir.Schedule, jump_fraction: float) -> Iterator[_Finding]:

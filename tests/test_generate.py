@@ -533,6 +533,8 @@ def test_build_warns_that_keras_cannot_cycle_momentum(
     assert main(["build", str(spec), "--out", str(tmp_path / "out")]) == 0
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1
-    assert err[0].startswith(f"{spec}:6:7: schedules.one.schedule: warning: Keras optimizers hold")
+    assert err[0].startswith(
+        f"{spec}:6:7: schedules.one.schedule: warning[keras-momentum]: Keras optimizers hold"
+    )
     assert main(["build", str(spec), "--out", str(tmp_path / "out"), "--target", "torch"]) == 0
     assert capsys.readouterr().err == ""

@@ -665,7 +665,8 @@ def test_validate_reports_the_keras_momentum_warning_that_build_prints(tmp_path,
         f"{path}:5:15: schedules.clr.schedule: warning[keras-momentum]: Keras optimizers hold "
         "momentum and beta_1 as Python floats, which a compiled train step reads once, when it "
         "is traced: the Keras schedule cycles the learning rate only (the torch scheduler cycles "
-        "both; see docs/momentum.md). Set cycle_momentum: false to silence this"
+        "both; see docs/momentum.md). Set cycle_momentum: false, or the schedule's lint: "
+        "{ignore: [keras-momentum]}, to silence this"
     ]
     assert main(["build", str(path), "--out", str(tmp_path / "out")]) == 0
     assert capsys.readouterr().err.splitlines() == validated  # `quiet` silenced in both
@@ -903,7 +904,9 @@ def test_keras_canonical_cosine_warmup_from_zero_is_not_a_zero_start(tmp_path):
     assert lint(tmp_path, spec)[1] == []
 
 
-def test_the_examples_are_quiet(capsys):
+def test_the_readme_first_command_is_quiet_on_the_examples(capsys, tmp_path):
     examples = sorted(str(p) for p in Path("spec/examples").glob("*.yaml"))
     assert main(["validate", "--strict", *examples]) == 0
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr() == ("", "")
+    assert main(["build", *examples, "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().err == ""

@@ -416,7 +416,9 @@ def test_validate_prints_lint_warnings_unless_no_lint(
     )
     assert cli.main(["validate", str(spec)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"{spec}:5:15: schedules.warm.schedule: warning: the learning rate at")
+    assert out.startswith(
+        f"{spec}:5:15: schedules.warm.schedule: warning[zero-start]: the learning rate at"
+    )
     assert cli.main(["validate", "--strict", str(spec)]) == 2
     capsys.readouterr()
     assert cli.main(["validate", "--no-lint", "--strict", str(spec)]) == 0

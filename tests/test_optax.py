@@ -526,8 +526,8 @@ def test_plateau_is_left_out_with_a_positioned_warning(
     assert main(["build", str(plateau), "--out", str(tmp_path), "--target", "optax"]) == 0
     err = capsys.readouterr().err
     assert (
-        f"{plateau}:13:7: schedules.plateau_val_loss.schedule: warning: ReduceLROnPlateau is "
-        "not generated for optax: it needs the metric" in err
+        f"{plateau}:13:7: schedules.plateau_val_loss.schedule: warning[optax-plateau]: "
+        "ReduceLROnPlateau is not generated for optax: it needs the metric" in err
     )
     module = import_path(tmp_path / "plateau_optax.py")
     assert module.__all__ == []

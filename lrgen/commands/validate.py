@@ -35,11 +35,9 @@ def run(args: argparse.Namespace) -> int:
         spec, found = check_path(path)
         problems.extend(found)
         if spec is not None and not args.no_lint:
-            from lrgen.generate import keras_momentum_warnings
-            from lrgen.lint import drop_ignored, lint_spec
+            from lrgen.lint import lint_spec
 
             problems.extend(lint_spec(spec))
-            problems.extend(drop_ignored([spec], keras_momentum_warnings([spec])))
     problems.sort()
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:  # a message may quote odd text; never fail while printing it
