@@ -15,6 +15,7 @@ import hashlib
 import linecache
 import os
 import re
+import stat
 import sys
 import threading
 import types
@@ -30,6 +31,9 @@ SpecLike = str | os.PathLike[str] | Spec
 #: The prefix of every runtime module's name in ``sys.modules``.
 PREFIX = "lrgen._runtime."
 
+#: (path as given, sha256 of its bytes) -> the spec loaded from them.
+_specs: dict[tuple[str, str], Spec] = {}
+#: (spec path, spec sha256, target) -> the compiled module.
 _cache: dict[tuple[str, str, str], types.ModuleType] = {}
 _lock = threading.Lock()
 
@@ -42,8 +46,34 @@ def load_spec(spec: SpecLike) -> Spec:
     if isinstance(spec, str | os.PathLike):
         from lrgen.loader import load
 
-        return load(spec)
+        key = _file_key(spec)
+        with _lock:
+            known = _specs.get(key) if key else None
+        if known is not None:
+            return known
+        loaded = load(spec)
+        if key and key[1] == loaded.sha256:  # not rewritten in between
+            with _lock:
+                _specs[key] = loaded
+        return loaded
     raise TypeError(f"expected a spec file path or an lrgen Spec, got {type(spec).__name__}")
+
+
+def _file_key(path: str | os.PathLike[str]) -> tuple[str, str] | None:
+    """(path, sha256 of the bytes) of a readable regular file within the loader's size limit,
+    so that an unchanged file is validated once; None sends every other case to the loader
+    (and its positioned problems)."""
+    from lrgen.loader import MAX_BYTES
+
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+            return None
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except (OSError, ValueError):
+        return None
+    return os.fspath(path), hashlib.sha256(data).hexdigest()
 
 
 def source(spec: SpecLike, target: str) -> str:
@@ -103,9 +133,10 @@ def lookup(spec: SpecLike, target: str, name: str, attribute: str) -> Any:
 
 
 def clear_cache() -> None:
-    """Forget the compiled modules (``sys.modules`` keeps the entries, so that pickles made
-    from them still load)."""
+    """Forget the loaded specs and compiled modules (``sys.modules`` keeps the entries, so
+    that pickles made from them still load)."""
     with _lock:
+        _specs.clear()
         _cache.clear()
 
 

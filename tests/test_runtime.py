@@ -271,6 +271,8 @@ def test_an_invalid_spec_raises_spec_error_with_positions(tmp_path: Path) -> Non
         ]
     with pytest.raises(lrgen.SpecError, match=r"missing\.yaml:1:1: \$: no such file$"):
         lrgen.torch.module(tmp_path / "missing.yaml")
+    with pytest.raises(lrgen.SpecError, match=r":1:1: \$: is a directory, not a spec file$"):
+        lrgen.torch.module(tmp_path)
 
 
 def test_unknown_schedule_target_and_missing_variant_are_named() -> None:
@@ -306,6 +308,7 @@ def test_a_loaded_spec_and_its_path_share_one_cached_module(tmp_path: Path) -> N
     spec.write_text(FLAT)
     first = lrgen.torch.module(spec)
     assert lrgen.torch.module(spec) is first
+    assert runtime.load_spec(spec) is runtime.load_spec(str(spec))  # validated once
     assert lrgen.torch.function(spec, "flat")(0) == 0.05
     spec.write_text(spec.read_text().replace("factor: 0.5", "factor: 0.25"))
     second = lrgen.torch.module(spec)
