@@ -2,20 +2,31 @@
 (training length, horizons, warmup ends, milestones) that the lint and the plotting tools share.
 
 :func:`lint_spec` returns :class:`~lrgen.errors.Problem` objects with ``severity="warning"``, each
-positioned at the node or field responsible. It needs NumPy and the reference evaluator only —
-never torch or keras. The checks:
+positioned at the node or field responsible and carrying its code (printed ``warning[CODE]:``;
+the codes are :data:`lrgen.kinds.LINT_CODES`). A schedule's ``lint: {ignore: [CODE, ...]}``
+silences those codes for that schedule (:func:`drop_ignored`, which ``lrgen build`` applies to its
+own warnings too). It needs NumPy and the reference evaluator only — never torch or keras. The
+checks:
 
-* **zero start** — the learning rate at step 0 is 0 (or at most ``1e-12`` of the peak), so the first
-  update does nothing;
-* **short horizon** — a cosine or polynomial decay (``T_max``, ``total_iters``, ``decay_steps``,
+* ``zero-start`` — the learning rate at step 0 is 0 (the first update does nothing), or at most
+  ``1e-12`` of the peak; Keras's canonical warmup (a ``CosineDecay`` from 0 to a
+  ``warmup_target``) is left alone;
+* ``short-horizon`` — a cosine or polynomial decay (``T_max``, ``total_iters``, ``decay_steps``,
   ``total_steps`` ...) ends before the ticks it has to cover: the training length the schedule
   declares (the largest of its params named ``total_steps``, ``num_steps``, ``epochs`` ...), or the
   segment of the ``SequentialLR`` it sits in; past its end a ``CosineAnnealingLR`` rises again and
   the others stay flat;
-* **jump at a join** — at a ``SequentialLR`` milestone the rate changes by more than a fraction
+* ``join-jump`` — at a ``SequentialLR`` milestone the rate changes by more than a fraction
   (default 10%) of the schedule's peak;
-* **OneCycleLR per epoch** — ``OneCycleLR`` in a schedule with ``unit: epoch``;
-* **long warmup** — a warmup that does not end before the training (or its segment) does.
+* ``one-cycle-epoch`` — ``OneCycleLR`` in a schedule with ``unit: epoch``;
+* ``long-warmup`` — a warmup that does not end before the training (or its segment) does;
+* ``unused-param`` — a param that no field uses (length params declare the training length);
+* ``epoch-unit`` — ``unit: epoch`` with params named in steps, or over 10,000 epochs long;
+* ``global-milestones`` — a ``MultiStepLR`` milestone past the end of its ``SequentialLR``
+  segment (counted from the start of training rather than of the segment);
+* ``not-finite`` / ``negative`` — the first tick of the default horizon where the rate is
+  nan/inf, or below 0;
+* ``keras-momentum`` — momentum cycling the generated Keras schedule cannot follow.
 """
 
 from __future__ import annotations
