@@ -270,6 +270,7 @@ def test_one_cycle_per_epoch(tmp_path):
               kind: OneCycleLR
               max_lr: 0.1
               total_steps: 50
+              cycle_momentum: false
         """,
     )
     (problem,) = problems
@@ -497,7 +498,8 @@ def test_lint_needs_neither_torch_nor_keras(tmp_path):
             "peak",
         ),
         (
-            "{kind: OneCycleLR, max_lr: 0.1, epochs: 2, steps_per_epoch: 300}",
+            "{kind: OneCycleLR, max_lr: 0.1, epochs: 2, steps_per_epoch: 300,"
+            " cycle_momentum: false}",
             "epochs",
             "OneCycleLR ends at step 599 (epochs * steps_per_epoch = 600) but runs for 1000 "
             "steps (total_steps = 1000): for the last 400 steps the rate stays at its final "
