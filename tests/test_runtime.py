@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -224,6 +225,7 @@ def test_pickle_loads_in_a_new_process_once_the_spec_is_loaded(tmp_path: Path) -
     ]
 
 
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")  # never trained
 def test_keras_schedule_round_trips_through_keras_saving(tmp_path: Path) -> None:
     """Under a file name of its own: the classes register as ``lrgen.STEM>Class``, which a
     built module of the same spec imported later in this process would take over."""
@@ -243,10 +245,30 @@ def test_keras_schedule_round_trips_through_keras_saving(tmp_path: Path) -> None
         keras.optimizers.deserialize(
             keras.optimizers.serialize(keras.optimizers.AdamW(learning_rate=schedule))
         )._learning_rate,  # the schedule (learning_rate is its current value)
+        _saved_and_loaded(schedule, tmp_path / "model.keras"),
     ):
         assert type(restored) is cls
         assert restored.get_config() == schedule.get_config()
         assert np.array_equal(np.asarray(restored(steps)), np.asarray(schedule(steps)))
+
+
+def _saved_and_loaded(schedule: Any, path: Path) -> Any:
+    """The schedule of a model's optimizer after ``model.save`` and ``keras.saving.load_model``."""
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.AdamW(learning_rate=schedule), loss="mse")
+    model.save(path)
+    return keras.saving.load_model(path).optimizer._learning_rate
+
+
+def test_the_python_examples_in_docs_runtime_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (ROOT / "docs" / "runtime.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```$", text, flags=re.DOTALL | re.MULTILINE)
+    assert len(blocks) == 3  # torch, keras, optax (the Hydra one is ```python notest)
+    monkeypatch.chdir(ROOT)
+    for block in blocks:
+        exec(compile(block, "docs/runtime.md", "exec"), {})
 
 
 # --- loading, errors, cache ---------------------------------------------------------------------
