@@ -1,6 +1,7 @@
 """lrgen: define a learning-rate schedule once, generate equivalent PyTorch and Keras 3 code.
 
-Public API (docs/spec.md, "Python API"): :func:`load`, :func:`evaluate`, :class:`SpecError`.
+Public API (docs/spec.md, "Python API"): :func:`load`, :func:`evaluate`, :class:`SpecError`;
+``lrgen.torch``, ``lrgen.keras``, ``lrgen.optax`` and ``lrgen.runtime`` (docs/runtime.md).
 Imports are lazy so that ``lrgen validate`` pays only for what it uses.
 """
 
