@@ -106,11 +106,6 @@ def module(spec: SpecLike, target: str) -> types.ModuleType:
     return made
 
 
-def schedule_names(spec: SpecLike) -> list[str]:
-    """The spec's schedule names, in file order."""
-    return list(load_spec(spec).schedules)
-
-
 def lookup(spec: SpecLike, target: str, name: str, attribute: str) -> Any:
     """``attribute`` of schedule ``name``'s generated code in ``spec``'s ``target`` module.
 
