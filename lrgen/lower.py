@@ -208,8 +208,7 @@ def op(name: str, *args: Any) -> L:
         if any(a.dtype == FLOAT for a in items):
             items = tuple(to_float(a) for a in items)
         if all(isinstance(a, Const) for a in items):
-            pick = min if name == "min" else max
-            return Const(pick(a.value for a in items), items[0].dtype)  # type: ignore[attr-defined]
+            return Const(_pick(name, [a.value for a in items]), items[0].dtype)  # type: ignore[attr-defined]
         return Op(name, items, items[0].dtype, any(a.varying for a in items))
     if name in FUNCS:
         (x,) = items
@@ -218,6 +217,13 @@ def op(name: str, *args: Any) -> L:
             return Const(_fold_func(name, x.value), x.dtype)
         return Op(name, (x,), x.dtype, x.varying)
     raise ValueError(f"unknown op {name!r}")
+
+
+def _pick(name: str, values: list[Any]) -> Any:
+    """``min`` or ``max`` as NumPy's ``minimum``/``maximum``: nan if any value is nan."""
+    if any(isinstance(v, float) and math.isnan(v) for v in values):
+        return math.nan
+    return min(values) if name == "min" else max(values)
 
 
 def arith(name: str, a: Any, b: Any) -> L:
@@ -265,7 +271,7 @@ def constant_value(node: L) -> Any:
     if name in FUNCS:
         return _fold_func(name, *args)
     if node.op in ("min", "max"):
-        return min(args) if node.op == "min" else max(args)
+        return _pick(node.op, args)
     if node.op == "float":
         return float(args[0])
     if node.op == "neg":
@@ -1121,6 +1127,131 @@ def lower_settings(schedule: Schedule) -> LoweredSettings:
 
 
 # --- 32-bit counters ----------------------------------------------------------------------------
+
+
+def exact_quotients(formula: L) -> L:
+    """``formula`` with each floor and ceil of a quotient, in a user expression, exact in the
+    tensor targets' float arithmetic (the printers call this; the Python target's float64
+    division is correctly rounded, as the reference's).
+
+    A float32 quotient can land on the wrong side of an integer: ``(3k - 1) / 3`` rounds up to
+    ``k`` near 2**24, and XLA (JAX, TensorFlow's jit) rewrites a division by a constant as a
+    multiplication by its rounded reciprocal, so ``ceil(21 / 7)`` there is
+    ``ceil(3.0000002) = 4``. ``floor``, ``ceil``, ``//`` and ``%`` of an integer ``x`` and a
+    literal ``p / k`` (``k`` a power of two: 7, 7.5, 0.75) are computed in integers. Otherwise
+    the floor ``q`` of the float quotient is corrected once with the remainder ``a - q * b``
+    (exact where it matters: zero at every multiple of ``b``, and ``q`` is off by at most one;
+    a product ``q * b`` beyond 2**24 rounds in float32, within the float32 rule);
+    ``ceil(a / b)`` is ``-floor(-a / b)``. Other float ``//`` and ``%`` are left to the
+    backends (``%`` is fmod-based there, exact).
+    A tree without such a quotient is returned unchanged.
+    """
+    memo: dict[int, L] = {}
+    return _exact(formula, memo)
+
+
+def _exact(node: L, memo: dict[int, L]) -> L:
+    if not (isinstance(node, Op) and node.varying):
+        return node
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    args = tuple(_exact(a, memo) for a in node.args)
+    name = SAFE_BASE.get(node.op, node.op)
+    inner = args[0] if args else None
+    result: L
+    if (
+        name in ("floor", "ceil")
+        and isinstance(inner, Op)
+        and SAFE_BASE.get(inner.op, inner.op) == "/"
+        and inner.dtype == FLOAT
+    ):
+        a, b = inner.args
+        if name == "floor":
+            result = _floor_quotient(a, b)
+        else:
+            result = op("neg", _floor_quotient(op("neg", a), b))
+    elif (
+        name == "//"
+        and node.dtype == FLOAT
+        and _integer_operand(args[0])
+        and _literal_ratio(args[1])
+    ):
+        result = _floor_quotient(*args)
+    elif name == "%" and node.dtype == FLOAT and (remainder := _integer_remainder(*args)):
+        result = remainder
+    elif all(x is y for x, y in zip(args, node.args, strict=True)):
+        result = node
+    else:
+        result = Op(node.op, args, node.dtype, node.varying)
+    memo[key] = result
+    return result
+
+
+#: The largest numerator and power-of-two denominator of a literal divisor floored in integers.
+_SMALL = 2**15
+
+
+def _integer_operand(a: L) -> L | None:
+    """The integer ``x`` of ``float(x)`` or ``-float(x)`` (for ``ceil``), else None."""
+    if isinstance(a, Op) and a.op == "float" and a.args[0].dtype == INT:
+        return a.args[0]
+    if isinstance(a, Op) and a.op == "neg":
+        inner = _integer_operand(a.args[0])
+        return None if inner is None else op("neg", inner)
+    return None
+
+
+def _literal_ratio(b: L) -> tuple[int, int] | None:
+    """A literal divisor as ``p / k`` (``k`` a power of two), both small enough that
+    ``(x % p) * k`` fits in int32; else None."""
+    divisor = constant_value(b)
+    if not isinstance(divisor, float) or not math.isfinite(divisor) or divisor == 0:
+        return None
+    if divisor.is_integer() and abs(divisor) <= INT32_MAX:
+        return int(divisor), 1
+    numerator, scale = divisor.as_integer_ratio()
+    return (numerator, scale) if abs(numerator) <= _SMALL and scale <= _SMALL else None
+
+
+def _integer_remainder(a: L, b: L) -> L | None:
+    """``a % b`` in integers for an integer ``a`` and a literal ``b = p / k``:
+    ``((x % p) * k % p) / k``; None when that does not apply."""
+    integer, ratio = _integer_operand(a), _literal_ratio(b)
+    if integer is None or ratio is None:
+        return None
+    p, scale = ratio
+    rest = arith("%", integer, lit(p))
+    if scale == 1:
+        return to_float(rest)
+    return arith("/", to_float(arith("%", arith("*", rest, lit(scale)), lit(p))), lit(float(scale)))
+
+
+def _floor_quotient(a: L, b: L) -> L:
+    """``floor(a / b)`` for the tensor targets (see :func:`exact_quotients`)."""
+    integer, ratio = _integer_operand(a), _literal_ratio(b)
+    if integer is not None and ratio is not None:
+        p, scale = lit(ratio[0]), ratio[1]
+        if scale == 1:
+            return to_float(arith("//", integer, p))
+        # b = p / k: floor(x * k / p) in integers, as (x // p) * k + ((x % p) * k) // p, whose
+        # terms stay small.
+        whole = arith("*", to_float(arith("//", integer, p)), lit(float(scale)))
+        part = arith("//", arith("*", arith("%", integer, p), lit(scale)), p)
+        return arith("+", whole, to_float(part))
+    varying = a.varying or b.varying
+    q = Op("floor", (Op("/", (a, b), FLOAT, varying),), FLOAT, varying)
+    # Mirrored for a negative divisor: with s = sign(b), the exact floor has
+    # 0 <= (a - q * b) * s < |b|.
+    sign = where(compare(">", b, lit(0.0)), lit(1.0), lit(-1.0))
+    scaled = arith("*", arith("-", a, arith("*", q, b)), sign)
+    size = op("abs", b)
+    return where(
+        compare("<", scaled, lit(0.0)),
+        arith("-", q, lit(1.0)),
+        where(compare(">=", scaled, size), arith("+", q, lit(1.0)), q),
+    )
+
 
 #: The largest value of an int32: the Keras counter's range is [0, INT32_MAX].
 INT32_MAX = 2**31 - 1

@@ -28,6 +28,7 @@ from lrgen.lower import (
     L,
     Op,
     Var,
+    exact_quotients,
     narrow_int32,
 )
 
@@ -116,6 +117,10 @@ class PythonPrinter:
             value = b.value if isinstance(b, Const) else math.nan
             small_int = float(value).is_integer() and abs(value) < 10
             right = str(int(value)) if small_int else self._wrap(b, _UNARY)
+            if not small_int and (self.target == "python" or not node.varying):
+                # ``float ** float`` is typed Any (a negative base can give a complex number);
+                # ``float ** int`` is float
+                return f"float({left} ** {right})", _ATOM
         else:
             left = self._wrap(a, prec)
             right = self._wrap(b, prec + 1)
@@ -164,6 +169,13 @@ class PythonPrinter:
         name, args = node.op, node.args
         if name == "float":
             return f"float({self._args(node)})"
+        if name in ("min", "max") and node.dtype == FLOAT:
+            # Python's min and max keep their first argument when a comparison with nan is
+            # false: min(nan, 1.0) is nan, min(1.0, nan) 1.0; NumPy's minimum gives nan for both
+            helper = "minimum" if name == "min" else "maximum"
+            self.helpers.add(helper)
+            self.imports.add("math")
+            return f"_{helper}({self._args(node)})"
         if name in ("min", "max", "abs"):
             return f"{name}({self._args(node)})"
         if name in ("floor", "ceil"):
@@ -218,6 +230,7 @@ class _TensorPrinter(PythonPrinter):
         return self._p(Op(SAFE_BASE[node.op], node.args, node.dtype, node.varying))
 
     def block(self, node: L) -> Printed:
+        node = exact_quotients(node)
         counts: dict[int, int] = {}
         self._count(node, counts)
         self._names: dict[int, str] = {}

@@ -247,10 +247,7 @@ def _failures(
 #: Findings reported (/tmp/findings_h4a.md) and open: name -> (backend, text of the spec that
 #: shows it). Their schedules are left out of the checks above, and each has a strict xfail
 #: (test_open_backend_finding) that passes, and so fails, once the finding is fixed.
-OPEN_BACKEND_FINDINGS: dict[str, tuple[str, str]] = {
-    # XLA turns t / 7 into t * float32(1 / 7): ceil(21 * 0.14285715) = ceil(3.0000002) = 4
-    "F6-jax-division-by-a-constant": ("jax", '"lr_lambda": "(0.5 ** ceil((t / 7)))"'),
-}
+OPEN_BACKEND_FINDINGS: dict[str, tuple[str, str]] = {}
 
 
 def _finding(backend: str, exp: Expected) -> str | None:
