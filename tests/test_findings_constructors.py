@@ -7,6 +7,7 @@ constructor must refuse the same overrides, naming the same field.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from typing import Any
 
@@ -99,6 +100,11 @@ def _constructors(spec: Any, name: str) -> dict[str, Any]:
         "lambda": lambda v: getattr(torch_module, f"{name}_lambda")(optimizer(), v=v),
         "scheduler": lambda v: getattr(torch_module, cls)(optimizer(), v=v),
         "keras": lambda v: getattr(keras_module, cls)(v=v),
+        **(
+            {"optax": lambda v: getattr(generated_module(spec, "optax"), name)(v=v)(3)}
+            if importlib.util.find_spec("optax")
+            else {}
+        ),
     }
 
 
