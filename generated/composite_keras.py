@@ -31,30 +31,106 @@ _PACKAGE = "lrgen.composite"
 
 
 def _integer(field: str, value: float) -> int:
-    """``value`` as an int, or a ValueError naming the spec field it came from."""
+    """``value`` as an int, or a ValueError naming the field it came from."""
     if not float(value).is_integer():
-        raise ValueError(f"{field}: must be an integer, got {value!r}")
+        raise ValueError(f"{field} must be an integer, got {value!r}")
     return int(value)
 
 
-def _require(ok: bool, field: str, value: object = None, problem: str = "") -> None:
-    """Raise a ValueError naming the spec field unless ``ok``."""
+def _require(ok: bool, field: str, value: object = None, rule: str = "") -> None:
+    """Raise a ValueError naming the field unless ``ok``: ``field`` is the whole message when
+    no ``rule`` (such as ``>= 1``) is given."""
     if not ok:
-        raise ValueError(f"{field}: {value!r} {problem}" if problem else field)
+        raise ValueError(f"{field} must be {rule}, got {value!r}" if rule else field)
+
+
+def _argument_error(
+    schedule: str, arguments: dict[str, Any], defaults: dict[str, Any] | None, error: Exception
+) -> ValueError:
+    """``error``, raised while computing a schedule's constants, as a ValueError that names the
+    schedule and the arguments that differ from their defaults: the ones the caller passed."""
+    defaults = defaults or {}
+    passed = [f"{k}={v!r}" for k, v in arguments.items() if k != "lr" and v != defaults.get(k)]
+    where = f"{schedule}({', '.join(passed)})"
+    lr = arguments.get("lr")
+    if lr is not None and defaults.get("lr") is not None and lr != defaults["lr"]:
+        where += f" for a param group with lr={lr!r}"
+    return ValueError(f"{where}: {error}")
+
+
+#: The counter is int32 on every Keras backend: later steps count as this one (never wrap).
+_MAX_STEP32 = 2**31 - 1
+#: Above every finite float: a learning rate whose magnitude is not below it is inf or nan.
+_FLOAT_MAX = 1.7976931348623157e308
+
+
+def _known(x: Any) -> Any:
+    """``x`` as a NumPy value when it is known now (eager), or None inside a traced function
+    (``jax.jit``, ``tf.function``), where reading it would need a host round trip."""
+    try:
+        return ops.convert_to_numpy(x)
+    except (TypeError, RuntimeError):  # a JAX tracer, a symbolic TensorFlow tensor
+        return None
+
+
+def _counter(schedule: str, step: Any) -> Any:
+    """The optimizer step as an int32 tensor, held at ``_MAX_STEP32`` from there on (an int64
+    ``optimizer.iterations`` never wraps); a negative step known now is a ValueError."""
+    known = _known(step)
+    if known is not None:
+        if (known < 0).any():
+            step_text = f"step {known.min().item()!r}"
+            raise ValueError(f"{schedule}: {step_text} is negative; steps count from 0")
+        if isinstance(step, int | float):
+            step = min(step, _MAX_STEP32)
+    return ops.cast(ops.minimum(step, _MAX_STEP32), "int32")
+
+
+def _finite(schedule: str, step: Any, lr: Any) -> Any:
+    """``lr``; when it is known now (eager), a ValueError naming the schedule and the first
+    step whose learning rate is not a finite number. Traced code returns ``lr`` unchecked."""
+    values = _known(lr)
+    if values is None:
+        return lr
+    ok = (abs(values.astype("float64")) <= _FLOAT_MAX).ravel()
+    if not ok.all():
+        first = int(ok.argmin())
+        steps = _known(step)
+        at = steps.ravel()[first] if steps is not None and steps.size == ok.size else steps
+        raise ValueError(
+            f"{schedule}: the learning rate at step {at.item()!r} is "
+            f"{values.ravel()[first].item()!r}, not a finite number"
+        )
+    return lr
+
+
+def _fit_int32(schedule: str, arguments: dict[str, Any], constants: Any, names: Any) -> None:
+    """A ValueError naming the schedule, its arguments and the constant when an integer that
+    meets the int32 counter does not fit in int32 (a runtime parameter made it too large)."""
+    for name in names:
+        value = getattr(constants, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if not -_MAX_STEP32 - 1 <= item <= _MAX_STEP32:
+                passed = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
+                raise ValueError(
+                    f"{schedule}({passed}): {name} = {item!r} is beyond the Keras target's "
+                    "int32 step arithmetic (at most 2**31 - 1); the PyTorch target has no "
+                    "such limit"
+                )
 
 
 # --- chained_constant_exponential -----------------------------------------------------------------
 
 
-class _ChainedConstantExponentialConstants(NamedTuple):
+class _ChainedConstantExponential_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _chained_constant_exponential_constants() -> _ChainedConstantExponentialConstants:
+def _ChainedConstantExponential_constants() -> _ChainedConstantExponential_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _ChainedConstantExponentialConstants(lr=1.0)
+    return _ChainedConstantExponential_Constants(lr=1.0)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -104,21 +180,33 @@ class ChainedConstantExponential(keras.optimizers.schedules.LearningRateSchedule
         name: str | None = None,
     ) -> None:
         super().__init__()
-        if steps_per_epoch is None or int(steps_per_epoch) < 1:
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
+        if (
+            steps_per_epoch is None
+            or not float(steps_per_epoch).is_integer()
+            or steps_per_epoch < 1
+        ):
             raise ValueError(
                 "this schedule counts epochs (unit: epoch): pass steps_per_epoch >= 1, "
-                "the number of optimizer steps in one epoch"
+                f"the number of optimizer steps in one epoch (an integer), got {steps_per_epoch!r}"
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "ChainedConstantExponential"
-        self.constants = _chained_constant_exponential_constants()
+        self._constants = _ChainedConstantExponential_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return ops.where(t < 2, 0.1, 1.0) * ops.exp(ops.cast(t, "float32") * math.log(0.9))
+        t = ops.floor_divide(_counter("chained_constant_exponential", step), self.steps_per_epoch)
+        v1 = ops.cast(t, "float32")
+        lr = ops.where(t < 2, 0.1, 1.0) * ops.exp(
+            v1 * -0.1053466796875 + v1 * -1.3835970326281366e-05
+        )
+        return _finite("chained_constant_exponential", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -127,7 +215,7 @@ class ChainedConstantExponential(keras.optimizers.schedules.LearningRateSchedule
 # --- warmup_times_cosine --------------------------------------------------------------------------
 
 
-class _WarmupTimesCosineConstants(NamedTuple):
+class _WarmupTimesCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
@@ -138,28 +226,24 @@ class _WarmupTimesCosineConstants(NamedTuple):
     s1_period: int
 
 
-def _warmup_times_cosine_constants(
+def _WarmupTimesCosine_constants(
     *, total_steps: float = 50000, warmup_steps: float = 1000
-) -> _WarmupTimesCosineConstants:
+) -> _WarmupTimesCosine_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    s0_total_iters = _integer(
-        "schedules.warmup_times_cosine.schedule.schedulers[0].total_iters", warmup_steps
-    )
-    _require(
-        s0_total_iters >= 1,
-        "schedules.warmup_times_cosine.schedule.schedulers[0].total_iters",
-        s0_total_iters,
-        "is less than the minimum of 1",
-    )
-    s1_T_max = _integer("schedules.warmup_times_cosine.schedule.schedulers[1].T_max", total_steps)
-    _require(
-        s1_T_max >= 1,
-        "schedules.warmup_times_cosine.schedule.schedulers[1].T_max",
-        s1_T_max,
-        "is less than the minimum of 1",
-    )
-    s1_period = 2 * s1_T_max
-    return _WarmupTimesCosineConstants(
+    try:
+        s0_total_iters = _integer("total_iters = warmup_steps", warmup_steps)
+        _require(s0_total_iters >= 1, "total_iters = warmup_steps", s0_total_iters, ">= 1")
+        s1_T_max = _integer("T_max = total_steps", total_steps)
+        _require(s1_T_max >= 1, "T_max = total_steps", s1_T_max, ">= 1")
+        s1_period = 2 * s1_T_max
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "WarmupTimesCosine",
+            {"total_steps": total_steps, "warmup_steps": warmup_steps},
+            _WarmupTimesCosine_constants.__kwdefaults__,
+            _error,
+        ) from None
+    return _WarmupTimesCosine_Constants(
         lr=0.0003,
         warmup_steps=warmup_steps,
         s0_total_iters=s0_total_iters,
@@ -224,8 +308,12 @@ class WarmupTimesCosine(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        self.total_steps = total_steps
-        self.warmup_steps = warmup_steps
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {
+            "total_steps": total_steps,
+            "warmup_steps": warmup_steps,
+        }
         if steps_per_epoch is not None:
             raise ValueError(
                 "this schedule counts optimizer steps (unit: step); "
@@ -233,14 +321,27 @@ class WarmupTimesCosine(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "WarmupTimesCosine"
-        self.constants = _warmup_times_cosine_constants(
+        self._constants = _WarmupTimesCosine_constants(
             total_steps=total_steps, warmup_steps=warmup_steps
+        )
+        _fit_int32(
+            "WarmupTimesCosine",
+            {
+                "total_steps": total_steps,
+                "warmup_steps": warmup_steps,
+            },
+            self._constants,
+            (
+                "s0_total_iters",
+                "s1_T_max",
+                "s1_period",
+            ),
         )
 
     def __call__(self, step: Any) -> Any:
-        c = self.constants
-        t = ops.cast(step, "int32")
-        return (
+        c = self._constants
+        t = _counter("warmup_times_cosine", step)
+        lr = (
             0.0003
             * (
                 0.0003
@@ -266,11 +367,11 @@ class WarmupTimesCosine(keras.optimizers.schedules.LearningRateSchedule):
                 / 0.0003
             )
         )
+        return _finite("warmup_times_cosine", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
-            "total_steps": self.total_steps,
-            "warmup_steps": self.warmup_steps,
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -279,7 +380,7 @@ class WarmupTimesCosine(keras.optimizers.schedules.LearningRateSchedule):
 # --- warmup_plateau_cosine ------------------------------------------------------------------------
 
 
-class _WarmupPlateauCosineConstants(NamedTuple):
+class _WarmupPlateauCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
@@ -293,46 +394,32 @@ class _WarmupPlateauCosineConstants(NamedTuple):
     s1_s1_period: int
 
 
-def _warmup_plateau_cosine_constants(
+def _WarmupPlateauCosine_constants(
     *, warmup_steps: float = 500, plateau_steps: float = 20000, decay_steps: float = 30000
-) -> _WarmupPlateauCosineConstants:
+) -> _WarmupPlateauCosine_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    milestones_0 = _integer("schedules.warmup_plateau_cosine.schedule.milestones[0]", warmup_steps)
-    _require(
-        milestones_0 >= 1,
-        "schedules.warmup_plateau_cosine.schedule.milestones[0]",
-        milestones_0,
-        "is less than the minimum of 1",
-    )
-    s0_total_iters = _integer(
-        "schedules.warmup_plateau_cosine.schedule.schedulers[0].total_iters", warmup_steps
-    )
-    _require(
-        s0_total_iters >= 1,
-        "schedules.warmup_plateau_cosine.schedule.schedulers[0].total_iters",
-        s0_total_iters,
-        "is less than the minimum of 1",
-    )
-    s1_milestones_0 = _integer(
-        "schedules.warmup_plateau_cosine.schedule.schedulers[1].milestones[0]", plateau_steps
-    )
-    _require(
-        s1_milestones_0 >= 1,
-        "schedules.warmup_plateau_cosine.schedule.schedulers[1].milestones[0]",
-        s1_milestones_0,
-        "is less than the minimum of 1",
-    )
-    s1_s1_T_max = _integer(
-        "schedules.warmup_plateau_cosine.schedule.schedulers[1].schedulers[1].T_max", decay_steps
-    )
-    _require(
-        s1_s1_T_max >= 1,
-        "schedules.warmup_plateau_cosine.schedule.schedulers[1].schedulers[1].T_max",
-        s1_s1_T_max,
-        "is less than the minimum of 1",
-    )
-    s1_s1_period = 2 * s1_s1_T_max
-    return _WarmupPlateauCosineConstants(
+    try:
+        milestones_0 = _integer("milestones[0] = warmup_steps", warmup_steps)
+        _require(milestones_0 >= 1, "milestones[0] = warmup_steps", milestones_0, ">= 1")
+        s0_total_iters = _integer("total_iters = warmup_steps", warmup_steps)
+        _require(s0_total_iters >= 1, "total_iters = warmup_steps", s0_total_iters, ">= 1")
+        s1_milestones_0 = _integer("milestones[0] = plateau_steps", plateau_steps)
+        _require(s1_milestones_0 >= 1, "milestones[0] = plateau_steps", s1_milestones_0, ">= 1")
+        s1_s1_T_max = _integer("T_max = decay_steps", decay_steps)
+        _require(s1_s1_T_max >= 1, "T_max = decay_steps", s1_s1_T_max, ">= 1")
+        s1_s1_period = 2 * s1_s1_T_max
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "WarmupPlateauCosine",
+            {
+                "warmup_steps": warmup_steps,
+                "plateau_steps": plateau_steps,
+                "decay_steps": decay_steps,
+            },
+            _WarmupPlateauCosine_constants.__kwdefaults__,
+            _error,
+        ) from None
+    return _WarmupPlateauCosine_Constants(
         lr=0.001,
         warmup_steps=warmup_steps,
         milestones_0=milestones_0,
@@ -413,9 +500,13 @@ class WarmupPlateauCosine(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        self.warmup_steps = warmup_steps
-        self.plateau_steps = plateau_steps
-        self.decay_steps = decay_steps
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {
+            "warmup_steps": warmup_steps,
+            "plateau_steps": plateau_steps,
+            "decay_steps": decay_steps,
+        }
         if steps_per_epoch is not None:
             raise ValueError(
                 "this schedule counts optimizer steps (unit: step); "
@@ -423,15 +514,31 @@ class WarmupPlateauCosine(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "WarmupPlateauCosine"
-        self.constants = _warmup_plateau_cosine_constants(
+        self._constants = _WarmupPlateauCosine_constants(
             warmup_steps=warmup_steps, plateau_steps=plateau_steps, decay_steps=decay_steps
+        )
+        _fit_int32(
+            "WarmupPlateauCosine",
+            {
+                "warmup_steps": warmup_steps,
+                "plateau_steps": plateau_steps,
+                "decay_steps": decay_steps,
+            },
+            self._constants,
+            (
+                "milestones_0",
+                "s0_total_iters",
+                "s1_milestones_0",
+                "s1_s1_T_max",
+                "s1_s1_period",
+            ),
         )
 
     def __call__(self, step: Any) -> Any:
-        c = self.constants
-        t = ops.cast(step, "int32")
+        c = self._constants
+        t = _counter("warmup_plateau_cosine", step)
         v1 = t - c.milestones_0
-        return ops.where(
+        lr = ops.where(
             t < c.milestones_0,
             0.001
             * (
@@ -456,12 +563,11 @@ class WarmupPlateauCosine(keras.optimizers.schedules.LearningRateSchedule):
                 ** 2,
             ),
         )
+        return _finite("warmup_plateau_cosine", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
-            "warmup_steps": self.warmup_steps,
-            "plateau_steps": self.plateau_steps,
-            "decay_steps": self.decay_steps,
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -470,15 +576,15 @@ class WarmupPlateauCosine(keras.optimizers.schedules.LearningRateSchedule):
 # --- warmup_then_multistep ------------------------------------------------------------------------
 
 
-class _WarmupThenMultistepConstants(NamedTuple):
+class _WarmupThenMultistep_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _warmup_then_multistep_constants() -> _WarmupThenMultistepConstants:
+def _WarmupThenMultistep_constants() -> _WarmupThenMultistep_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _WarmupThenMultistepConstants(lr=0.4)
+    return _WarmupThenMultistep_Constants(lr=0.4)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -533,39 +639,45 @@ class WarmupThenMultistep(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        if steps_per_epoch is None or int(steps_per_epoch) < 1:
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
+        if (
+            steps_per_epoch is None
+            or not float(steps_per_epoch).is_integer()
+            or steps_per_epoch < 1
+        ):
             raise ValueError(
                 "this schedule counts epochs (unit: epoch): pass steps_per_epoch >= 1, "
-                "the number of optimizer steps in one epoch"
+                f"the number of optimizer steps in one epoch (an integer), got {steps_per_epoch!r}"
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "WarmupThenMultistep"
-        self.constants = _warmup_then_multistep_constants()
+        self._constants = _WarmupThenMultistep_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return ops.where(
+        t = ops.floor_divide(_counter("warmup_then_multistep", step), self.steps_per_epoch)
+        v1 = ops.cast(
+            ops.sum(
+                ops.cast(
+                    ops.expand_dims(t - 5, -1)
+                    >= ops.convert_to_tensor((25, 55, 75), dtype="int32"),
+                    "int32",
+                ),
+                axis=-1,
+            ),
+            "float32",
+        )
+        lr = ops.where(
             t < 5,
             0.4 * (0.1 + 0.9 * (ops.cast(ops.minimum(t, 5), "float32") / 5.0)),
-            0.4
-            * ops.exp(
-                ops.cast(
-                    ops.sum(
-                        ops.cast(
-                            ops.expand_dims(t - 5, -1)
-                            >= ops.convert_to_tensor((25, 55, 75), dtype="int32"),
-                            "int32",
-                        ),
-                        axis=-1,
-                    ),
-                    "float32",
-                )
-                * math.log(0.1)
-            ),
+            0.4 * ops.exp(v1 * -2.302734375 + v1 * 0.000149282005954543),
         )
+        return _finite("warmup_then_multistep", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }

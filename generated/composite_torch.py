@@ -18,8 +18,6 @@ import math
 from typing import Any, NamedTuple
 
 import torch
-from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
 __all__ = [
     "ChainedConstantExponential",
@@ -42,28 +40,89 @@ __all__ = [
 
 
 def _integer(field: str, value: float) -> int:
-    """``value`` as an int, or a ValueError naming the spec field it came from."""
+    """``value`` as an int, or a ValueError naming the field it came from."""
     if not float(value).is_integer():
-        raise ValueError(f"{field}: must be an integer, got {value!r}")
+        raise ValueError(f"{field} must be an integer, got {value!r}")
     return int(value)
 
 
-def _require(ok: bool, field: str, value: object = None, problem: str = "") -> None:
-    """Raise a ValueError naming the spec field unless ``ok``."""
+def _require(ok: bool, field: str, value: object = None, rule: str = "") -> None:
+    """Raise a ValueError naming the field unless ``ok``: ``field`` is the whole message when
+    no ``rule`` (such as ``>= 1``) is given."""
     if not ok:
-        raise ValueError(f"{field}: {value!r} {problem}" if problem else field)
+        raise ValueError(f"{field} must be {rule}, got {value!r}" if rule else field)
 
 
-class _ClosedFormLR(LRScheduler):
+def _argument_error(
+    schedule: str, arguments: dict[str, Any], defaults: dict[str, Any] | None, error: Exception
+) -> ValueError:
+    """``error``, raised while computing a schedule's constants, as a ValueError that names the
+    schedule and the arguments that differ from their defaults: the ones the caller passed."""
+    defaults = defaults or {}
+    passed = [f"{k}={v!r}" for k, v in arguments.items() if k != "lr" and v != defaults.get(k)]
+    where = f"{schedule}({', '.join(passed)})"
+    lr = arguments.get("lr")
+    if lr is not None and defaults.get("lr") is not None and lr != defaults["lr"]:
+        where += f" for a param group with lr={lr!r}"
+    return ValueError(f"{where}: {error}")
+
+
+def _not_finite(schedule: str, t: int, lr: float) -> ValueError:
+    """A learning rate that is not a finite number: an optimizer would train on it silently."""
+    return ValueError(f"{schedule}: the learning rate at step {t} is {lr!r}, not a finite number")
+
+
+def _negative_step(schedule: str, t: int) -> ValueError:
+    return ValueError(f"{schedule}: step {t} is negative; steps count from 0")
+
+
+def _not_computable(schedule: str, t: int, error: ArithmeticError) -> ValueError:
+    """A formula that raised (a param group with lr 0 under ChainedScheduler divides 0 by 0)."""
+    return ValueError(f"{schedule}: the learning rate at step {t} is not a number ({error})")
+
+
+class _ClosedFormLR(torch.optim.lr_scheduler.LRScheduler):
     """The part every closed-form scheduler of this module shares: ``get_lr`` is the closed
-    form at ``last_epoch``, and ``step`` sets it without ``LRScheduler.step``'s generic
-    per-step machinery."""
+    form at ``last_epoch``, with constants computed per param group from that group's initial
+    lr, and ``step`` sets it without ``LRScheduler.step``'s generic per-step machinery.
+
+    ``state_dict`` holds the keyword arguments (``schedule_params``) and ``load_state_dict``
+    restores them, as torch's schedulers restore theirs: a checkpoint resumes the schedule it
+    was saved with.
+    """
+
+    #: The schedule's closed form ``lr(t, constants)``.
+    _at: staticmethod[[int, Any], float]
+    schedule_params: dict[str, float]
+    #: The constants of each distinct initial lr, and each group's index into them: groups
+    #: with the same initial lr share one evaluation per step.
+    _group_constants: list[Any]
+    _group_index: list[int]
+
+    def _constants(self, lr: float) -> Any:
+        raise NotImplementedError
+
+    def _per_group(self) -> list[Any]:
+        """The constants, computed when first needed (``base_lrs`` are known once
+        ``LRScheduler.__init__`` has run) and again after ``load_state_dict``."""
+        if len(self._group_index) != len(self.base_lrs):
+            index: dict[float, int] = {}
+            for base in self.base_lrs:
+                index.setdefault(float(base), len(index))
+            self._group_constants = [self._constants(lr) for lr in index]
+            self._group_index = [index[float(base)] for base in self.base_lrs]
+        return self._group_constants
+
+    def _lrs(self, t: int) -> list[float]:
+        """Each group's learning rate at step ``t``."""
+        constants = self._per_group()
+        if len(constants) == 1:
+            return [self._at(t, constants[0])] * len(self._group_index)
+        values = [self._at(t, c) for c in constants]
+        return [values[i] for i in self._group_index]
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
-
-    def _get_closed_form_lr(self) -> list[float]:
-        raise NotImplementedError
+        return self._lrs(self.last_epoch)
 
     def step(self, epoch: int | None = None) -> None:
         """Advance ``last_epoch`` by one and set each group's lr to its value there.
@@ -78,7 +137,7 @@ class _ClosedFormLR(LRScheduler):
         self._step_count += 1
         self.last_epoch += 1
         last: list[float | torch.Tensor] = []
-        for group, lr in zip(self.optimizer.param_groups, self._get_closed_form_lr(), strict=True):
+        for group, lr in zip(self.optimizer.param_groups, self._lrs(self.last_epoch), strict=True):
             current = group["lr"]
             if isinstance(current, torch.Tensor):
                 current.fill_(lr)
@@ -88,23 +147,57 @@ class _ClosedFormLR(LRScheduler):
                 last.append(lr)
         self._last_lr = last
 
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state (the step, ``base_lrs``, ...) and ``schedule_params``; not the
+        constants, which ``load_state_dict`` recomputes: plain numbers only, so ``torch.load``
+        reads a checkpoint with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("_group_constants", None)
+        state.pop("_group_index", None)
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the step and the keyword arguments the state was saved with, and recompute
+        the constants from them (a state without ``schedule_params`` keeps this scheduler's)."""
+        super().load_state_dict(state_dict)
+        self._group_index = []
+        self._per_group()
+
 
 # --- chained_constant_exponential -----------------------------------------------------------------
 
 
-class _ChainedConstantExponentialConstants(NamedTuple):
+class _ChainedConstantExponential_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _chained_constant_exponential_constants() -> _ChainedConstantExponentialConstants:
+def _ChainedConstantExponential_constants(
+    *, lr: float = 1.0
+) -> _ChainedConstantExponential_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _ChainedConstantExponentialConstants(lr=1.0)
+    return _ChainedConstantExponential_Constants(lr=lr)
 
 
-def _chained_constant_exponential_at(t: int, c: _ChainedConstantExponentialConstants) -> float:
-    return (0.1 if t < 2 else 1.0) * math.exp(float(t) * math.log(0.9))
+def _ChainedConstantExponential_at(t: int, c: _ChainedConstantExponential_Constants) -> float:
+    if t < 0:
+        raise _negative_step("chained_constant_exponential", t)
+    try:
+        lr = (
+            c.lr
+            * ((c.lr * 0.1 if t < 2 else c.lr) / c.lr)
+            * (
+                c.lr
+                * math.exp(float(t) * -0.1053466796875 + float(t) * -1.3835970326281366e-05)
+                / c.lr
+            )
+        )
+    except ArithmeticError as error:
+        raise _not_computable("chained_constant_exponential", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("chained_constant_exponential", t, lr)
 
 
 def chained_constant_exponential(t: int) -> float:
@@ -141,7 +234,7 @@ def chained_constant_exponential(t: int) -> float:
               - kind: ExponentialLR
                 gamma: 0.9
     """
-    return _chained_constant_exponential_at(t, _chained_constant_exponential_constants())
+    return _ChainedConstantExponential_at(t, _ChainedConstantExponential_constants())
 
 
 def chained_constant_exponential_tensor(
@@ -150,33 +243,48 @@ def chained_constant_exponential_tensor(
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`chained_constant_exponential`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`chained_constant_exponential`.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _ChainedConstantExponential_constants()
     t = t.to(torch.int64)
-    return torch.where(t < 2, torch.full_like(t, 0.1, dtype=dtype), 1.0) * torch.exp(
-        t.to(dtype) * math.log(0.9)
+    v1 = t.to(dtype)
+    return (
+        c.lr
+        * (torch.where(t < 2, torch.full_like(t, c.lr * 0.1, dtype=dtype), c.lr) / c.lr)
+        * (c.lr * torch.exp(v1 * -0.1053466796875 + v1 * -1.3835970326281366e-05) / c.lr)
     )
 
 
-class _ChainedConstantExponentialLambda:
+class _ChainedConstantExponential_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _ChainedConstantExponentialConstants) -> None:
+    def __init__(self, c: _ChainedConstantExponential_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _ChainedConstantExponentialConstants._make(self.values)
-        return _chained_constant_exponential_at(t, c) / c.lr
+        c = _ChainedConstantExponential_Constants._make(self.values)
+        return _ChainedConstantExponential_at(t, c) / c.lr
 
 
-def chained_constant_exponential_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def chained_constant_exponential_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`ChainedConstantExponential`."""
-    c = _chained_constant_exponential_constants()
-    return LambdaLR(optimizer, _ChainedConstantExponentialLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`ChainedConstantExponential`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _ChainedConstantExponential_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _ChainedConstantExponential_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class ChainedConstantExponential(_ClosedFormLR):
@@ -197,10 +305,14 @@ class ChainedConstantExponential(_ClosedFormLR):
             ExponentialLR(gamma=0.9)
                 = lr * gamma ** t
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (composite in composite.yaml)::
 
@@ -220,35 +332,26 @@ class ChainedConstantExponential(_ClosedFormLR):
                 gamma: 0.9
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _chained_constant_exponential_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_ChainedConstantExponential_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _ChainedConstantExponential_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_ChainedConstantExponential_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _chained_constant_exponential_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _ChainedConstantExponential_Constants:
+        return _ChainedConstantExponential_constants(**self.schedule_params, lr=lr)
 
 
 # --- warmup_times_cosine --------------------------------------------------------------------------
 
 
-class _WarmupTimesCosineConstants(NamedTuple):
+class _WarmupTimesCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
@@ -259,29 +362,29 @@ class _WarmupTimesCosineConstants(NamedTuple):
     s1_period: int
 
 
-def _warmup_times_cosine_constants(
-    *, total_steps: float = 50000, warmup_steps: float = 1000
-) -> _WarmupTimesCosineConstants:
+def _WarmupTimesCosine_constants(
+    *, total_steps: float = 50000, warmup_steps: float = 1000, lr: float = 0.0003
+) -> _WarmupTimesCosine_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    s0_total_iters = _integer(
-        "schedules.warmup_times_cosine.schedule.schedulers[0].total_iters", warmup_steps
-    )
-    _require(
-        s0_total_iters >= 1,
-        "schedules.warmup_times_cosine.schedule.schedulers[0].total_iters",
-        s0_total_iters,
-        "is less than the minimum of 1",
-    )
-    s1_T_max = _integer("schedules.warmup_times_cosine.schedule.schedulers[1].T_max", total_steps)
-    _require(
-        s1_T_max >= 1,
-        "schedules.warmup_times_cosine.schedule.schedulers[1].T_max",
-        s1_T_max,
-        "is less than the minimum of 1",
-    )
-    s1_period = 2 * s1_T_max
-    return _WarmupTimesCosineConstants(
-        lr=0.0003,
+    try:
+        s0_total_iters = _integer("total_iters = warmup_steps", warmup_steps)
+        _require(s0_total_iters >= 1, "total_iters = warmup_steps", s0_total_iters, ">= 1")
+        s1_T_max = _integer("T_max = total_steps", total_steps)
+        _require(s1_T_max >= 1, "T_max = total_steps", s1_T_max, ">= 1")
+        s1_period = 2 * s1_T_max
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "WarmupTimesCosine",
+            {
+                "total_steps": total_steps,
+                "warmup_steps": warmup_steps,
+                "lr": lr,
+            },
+            _WarmupTimesCosine_constants.__kwdefaults__,
+            _error,
+        ) from None
+    return _WarmupTimesCosine_Constants(
+        lr=lr,
         warmup_steps=warmup_steps,
         s0_total_iters=s0_total_iters,
         total_steps=total_steps,
@@ -290,21 +393,43 @@ def _warmup_times_cosine_constants(
     )
 
 
-def _warmup_times_cosine_at(t: int, c: _WarmupTimesCosineConstants) -> float:
-    return (
-        0.0003
-        * (
-            0.0003
-            * (0.001 + 0.999 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
-            / 0.0003
+def _WarmupTimesCosine_at(t: int, c: _WarmupTimesCosine_Constants) -> float:
+    if t < 0:
+        raise _negative_step("warmup_times_cosine", t)
+    try:
+        lr = (
+            c.lr
+            * (
+                c.lr
+                * (0.001 + 0.999 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
+                / c.lr
+            )
+            * (
+                (
+                    c.lr
+                    * math.sin(
+                        math.pi / 2 * float(abs(c.s1_T_max - t % c.s1_period)) / float(c.s1_T_max)
+                    )
+                    ** 2
+                    if c.lr >= 0.0
+                    else c.lr
+                    + (0.0 - c.lr)
+                    * math.sin(
+                        math.pi
+                        / 2
+                        * float(c.s1_T_max - abs(c.s1_T_max - t % c.s1_period))
+                        / float(c.s1_T_max)
+                    )
+                    ** 2
+                )
+                / c.lr
+            )
         )
-        * (
-            0.0003
-            * math.sin(math.pi / 2 * float(abs(c.s1_T_max - t % c.s1_period)) / float(c.s1_T_max))
-            ** 2
-            / 0.0003
-        )
-    )
+    except ArithmeticError as error:
+        raise _not_computable("warmup_times_cosine", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("warmup_times_cosine", t, lr)
 
 
 def warmup_times_cosine(t: int, *, total_steps: float = 50000, warmup_steps: float = 1000) -> float:
@@ -348,8 +473,8 @@ def warmup_times_cosine(t: int, *, total_steps: float = 50000, warmup_steps: flo
                 T_max: total_steps
                 eta_min: 0.0
     """
-    return _warmup_times_cosine_at(
-        t, _warmup_times_cosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
+    return _WarmupTimesCosine_at(
+        t, _WarmupTimesCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
     )
 
 
@@ -363,56 +488,80 @@ def warmup_times_cosine_tensor(
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`warmup_times_cosine`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`warmup_times_cosine`.
     """
     dtype = dtype or torch.get_default_dtype()
-    c = _warmup_times_cosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
+    c = _WarmupTimesCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
     t = t.to(torch.int64)
     return (
-        0.0003
+        c.lr
         * (
-            0.0003
+            c.lr
             * (
                 0.001
                 + 0.999 * (torch.clamp(t, max=c.s0_total_iters).to(dtype) / float(c.s0_total_iters))
             )
-            / 0.0003
+            / c.lr
         )
         * (
-            0.0003
-            * torch.sin(
-                math.pi / 2 * torch.abs(c.s1_T_max - t % c.s1_period).to(dtype) / float(c.s1_T_max)
+            (
+                c.lr
+                * torch.sin(
+                    math.pi
+                    / 2
+                    * torch.abs(c.s1_T_max - t % c.s1_period).to(dtype)
+                    / float(c.s1_T_max)
+                )
+                ** 2
+                if c.lr >= 0.0
+                else c.lr
+                + (0.0 - c.lr)
+                * torch.sin(
+                    math.pi
+                    / 2
+                    * (c.s1_T_max - torch.abs(c.s1_T_max - t % c.s1_period)).to(dtype)
+                    / float(c.s1_T_max)
+                )
+                ** 2
             )
-            ** 2
-            / 0.0003
+            / c.lr
         )
     )
 
 
-class _WarmupTimesCosineLambda:
+class _WarmupTimesCosine_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _WarmupTimesCosineConstants) -> None:
+    def __init__(self, c: _WarmupTimesCosine_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _WarmupTimesCosineConstants._make(self.values)
-        return _warmup_times_cosine_at(t, c) / c.lr
+        c = _WarmupTimesCosine_Constants._make(self.values)
+        return _WarmupTimesCosine_at(t, c) / c.lr
 
 
 def warmup_times_cosine_lambda(
-    optimizer: Optimizer,
+    optimizer: torch.optim.Optimizer,
     *,
     total_steps: float = 50000,
     warmup_steps: float = 1000,
     last_epoch: int = -1,
-) -> LambdaLR:
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`WarmupTimesCosine`."""
-    c = _warmup_times_cosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
-    return LambdaLR(optimizer, _WarmupTimesCosineLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`WarmupTimesCosine`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _WarmupTimesCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _WarmupTimesCosine_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class WarmupTimesCosine(_ClosedFormLR):
@@ -435,10 +584,14 @@ class WarmupTimesCosine(_ClosedFormLR):
 
     Parameters (keyword arguments, spec defaults): total_steps=50000, warmup_steps=1000.
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (composite in composite.yaml)::
 
@@ -462,44 +615,33 @@ class WarmupTimesCosine(_ClosedFormLR):
                 eta_min: 0.0
     """
 
+    _at = staticmethod(_WarmupTimesCosine_at)
+
     def __init__(
         self,
-        optimizer: Optimizer,
+        optimizer: torch.optim.Optimizer,
         *,
         total_steps: float = 50000,
         warmup_steps: float = 1000,
         last_epoch: int = -1,
     ) -> None:
-        self.constants = _warmup_times_cosine_constants(
-            total_steps=total_steps, warmup_steps=warmup_steps
-        )
-        self.group_scales: list[float] = []
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _WarmupTimesCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {"total_steps": total_steps, "warmup_steps": warmup_steps}
+        self._group_constants: list[_WarmupTimesCosine_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _warmup_times_cosine_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _WarmupTimesCosine_Constants:
+        return _WarmupTimesCosine_constants(**self.schedule_params, lr=lr)
 
 
 # --- warmup_plateau_cosine ------------------------------------------------------------------------
 
 
-class _WarmupPlateauCosineConstants(NamedTuple):
+class _WarmupPlateauCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
@@ -513,47 +655,38 @@ class _WarmupPlateauCosineConstants(NamedTuple):
     s1_s1_period: int
 
 
-def _warmup_plateau_cosine_constants(
-    *, warmup_steps: float = 500, plateau_steps: float = 20000, decay_steps: float = 30000
-) -> _WarmupPlateauCosineConstants:
+def _WarmupPlateauCosine_constants(
+    *,
+    warmup_steps: float = 500,
+    plateau_steps: float = 20000,
+    decay_steps: float = 30000,
+    lr: float = 0.001,
+) -> _WarmupPlateauCosine_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    milestones_0 = _integer("schedules.warmup_plateau_cosine.schedule.milestones[0]", warmup_steps)
-    _require(
-        milestones_0 >= 1,
-        "schedules.warmup_plateau_cosine.schedule.milestones[0]",
-        milestones_0,
-        "is less than the minimum of 1",
-    )
-    s0_total_iters = _integer(
-        "schedules.warmup_plateau_cosine.schedule.schedulers[0].total_iters", warmup_steps
-    )
-    _require(
-        s0_total_iters >= 1,
-        "schedules.warmup_plateau_cosine.schedule.schedulers[0].total_iters",
-        s0_total_iters,
-        "is less than the minimum of 1",
-    )
-    s1_milestones_0 = _integer(
-        "schedules.warmup_plateau_cosine.schedule.schedulers[1].milestones[0]", plateau_steps
-    )
-    _require(
-        s1_milestones_0 >= 1,
-        "schedules.warmup_plateau_cosine.schedule.schedulers[1].milestones[0]",
-        s1_milestones_0,
-        "is less than the minimum of 1",
-    )
-    s1_s1_T_max = _integer(
-        "schedules.warmup_plateau_cosine.schedule.schedulers[1].schedulers[1].T_max", decay_steps
-    )
-    _require(
-        s1_s1_T_max >= 1,
-        "schedules.warmup_plateau_cosine.schedule.schedulers[1].schedulers[1].T_max",
-        s1_s1_T_max,
-        "is less than the minimum of 1",
-    )
-    s1_s1_period = 2 * s1_s1_T_max
-    return _WarmupPlateauCosineConstants(
-        lr=0.001,
+    try:
+        milestones_0 = _integer("milestones[0] = warmup_steps", warmup_steps)
+        _require(milestones_0 >= 1, "milestones[0] = warmup_steps", milestones_0, ">= 1")
+        s0_total_iters = _integer("total_iters = warmup_steps", warmup_steps)
+        _require(s0_total_iters >= 1, "total_iters = warmup_steps", s0_total_iters, ">= 1")
+        s1_milestones_0 = _integer("milestones[0] = plateau_steps", plateau_steps)
+        _require(s1_milestones_0 >= 1, "milestones[0] = plateau_steps", s1_milestones_0, ">= 1")
+        s1_s1_T_max = _integer("T_max = decay_steps", decay_steps)
+        _require(s1_s1_T_max >= 1, "T_max = decay_steps", s1_s1_T_max, ">= 1")
+        s1_s1_period = 2 * s1_s1_T_max
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "WarmupPlateauCosine",
+            {
+                "warmup_steps": warmup_steps,
+                "plateau_steps": plateau_steps,
+                "decay_steps": decay_steps,
+                "lr": lr,
+            },
+            _WarmupPlateauCosine_constants.__kwdefaults__,
+            _error,
+        ) from None
+    return _WarmupPlateauCosine_Constants(
+        lr=lr,
         warmup_steps=warmup_steps,
         milestones_0=milestones_0,
         s0_total_iters=s0_total_iters,
@@ -565,22 +698,45 @@ def _warmup_plateau_cosine_constants(
     )
 
 
-def _warmup_plateau_cosine_at(t: int, c: _WarmupPlateauCosineConstants) -> float:
-    return (
-        0.001 * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
-        if t < c.milestones_0
-        else 0.001
-        if t - c.milestones_0 < c.s1_milestones_0
-        else 1e-05
-        + (0.001 - 1e-05)
-        * math.sin(
-            math.pi
-            / 2
-            * float(abs(c.s1_s1_T_max - (t - c.milestones_0 - c.s1_milestones_0) % c.s1_s1_period))
-            / float(c.s1_s1_T_max)
+def _WarmupPlateauCosine_at(t: int, c: _WarmupPlateauCosine_Constants) -> float:
+    if t < 0:
+        raise _negative_step("warmup_plateau_cosine", t)
+    try:
+        lr = (
+            c.lr * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
+            if t < c.milestones_0
+            else c.lr
+            if t - c.milestones_0 < c.s1_milestones_0
+            else 1e-05
+            + (c.lr - 1e-05)
+            * math.sin(
+                math.pi
+                / 2
+                * float(
+                    abs(c.s1_s1_T_max - (t - c.milestones_0 - c.s1_milestones_0) % c.s1_s1_period)
+                )
+                / float(c.s1_s1_T_max)
+            )
+            ** 2
+            if c.lr >= 1e-05
+            else c.lr
+            + (1e-05 - c.lr)
+            * math.sin(
+                math.pi
+                / 2
+                * float(
+                    c.s1_s1_T_max
+                    - abs(c.s1_s1_T_max - (t - c.milestones_0 - c.s1_milestones_0) % c.s1_s1_period)
+                )
+                / float(c.s1_s1_T_max)
+            )
+            ** 2
         )
-        ** 2
-    )
+    except ArithmeticError as error:
+        raise _not_computable("warmup_plateau_cosine", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("warmup_plateau_cosine", t, lr)
 
 
 def warmup_plateau_cosine(
@@ -638,9 +794,9 @@ def warmup_plateau_cosine(
                     T_max: decay_steps
                     eta_min: 1.0e-5
     """
-    return _warmup_plateau_cosine_at(
+    return _WarmupPlateauCosine_at(
         t,
-        _warmup_plateau_cosine_constants(
+        _WarmupPlateauCosine_constants(
             warmup_steps=warmup_steps, plateau_steps=plateau_steps, decay_steps=decay_steps
         ),
     )
@@ -657,29 +813,48 @@ def warmup_plateau_cosine_tensor(
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`warmup_plateau_cosine`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`warmup_plateau_cosine`.
     """
     dtype = dtype or torch.get_default_dtype()
-    c = _warmup_plateau_cosine_constants(
+    c = _WarmupPlateauCosine_constants(
         warmup_steps=warmup_steps, plateau_steps=plateau_steps, decay_steps=decay_steps
     )
     t = t.to(torch.int64)
-    v1 = t - c.milestones_0
     return torch.where(
         t < c.milestones_0,
-        0.001
+        c.lr
         * (
             0.01 + 0.99 * (torch.clamp(t, max=c.s0_total_iters).to(dtype) / float(c.s0_total_iters))
         ),
         torch.where(
-            v1 < c.s1_milestones_0,
-            0.001,
+            t - c.milestones_0 < c.s1_milestones_0,
+            c.lr,
             1e-05
-            + (0.001 - 1e-05)
+            + (c.lr - 1e-05)
             * torch.sin(
                 math.pi
                 / 2
-                * torch.abs(c.s1_s1_T_max - (v1 - c.s1_milestones_0) % c.s1_s1_period).to(dtype)
+                * torch.abs(
+                    c.s1_s1_T_max - (t - c.milestones_0 - c.s1_milestones_0) % c.s1_s1_period
+                ).to(dtype)
+                / float(c.s1_s1_T_max)
+            )
+            ** 2
+            if c.lr >= 1e-05
+            else c.lr
+            + (1e-05 - c.lr)
+            * torch.sin(
+                math.pi
+                / 2
+                * (
+                    c.s1_s1_T_max
+                    - torch.abs(
+                        c.s1_s1_T_max - (t - c.milestones_0 - c.s1_milestones_0) % c.s1_s1_period
+                    )
+                ).to(dtype)
                 / float(c.s1_s1_T_max)
             )
             ** 2,
@@ -687,33 +862,39 @@ def warmup_plateau_cosine_tensor(
     )
 
 
-class _WarmupPlateauCosineLambda:
+class _WarmupPlateauCosine_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _WarmupPlateauCosineConstants) -> None:
+    def __init__(self, c: _WarmupPlateauCosine_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _WarmupPlateauCosineConstants._make(self.values)
-        return _warmup_plateau_cosine_at(t, c) / c.lr
+        c = _WarmupPlateauCosine_Constants._make(self.values)
+        return _WarmupPlateauCosine_at(t, c) / c.lr
 
 
 def warmup_plateau_cosine_lambda(
-    optimizer: Optimizer,
+    optimizer: torch.optim.Optimizer,
     *,
     warmup_steps: float = 500,
     plateau_steps: float = 20000,
     decay_steps: float = 30000,
     last_epoch: int = -1,
-) -> LambdaLR:
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`WarmupPlateauCosine`."""
-    c = _warmup_plateau_cosine_constants(
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`WarmupPlateauCosine`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _WarmupPlateauCosine_constants(
         warmup_steps=warmup_steps, plateau_steps=plateau_steps, decay_steps=decay_steps
     )
-    return LambdaLR(optimizer, _WarmupPlateauCosineLambda(c), last_epoch=last_epoch)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _WarmupPlateauCosine_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class WarmupPlateauCosine(_ClosedFormLR):
@@ -741,10 +922,14 @@ class WarmupPlateauCosine(_ClosedFormLR):
     Parameters (keyword arguments, spec defaults): warmup_steps=500, plateau_steps=20000,
     decay_steps=30000.
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (composite in composite.yaml)::
 
@@ -775,61 +960,68 @@ class WarmupPlateauCosine(_ClosedFormLR):
                     eta_min: 1.0e-5
     """
 
+    _at = staticmethod(_WarmupPlateauCosine_at)
+
     def __init__(
         self,
-        optimizer: Optimizer,
+        optimizer: torch.optim.Optimizer,
         *,
         warmup_steps: float = 500,
         plateau_steps: float = 20000,
         decay_steps: float = 30000,
         last_epoch: int = -1,
     ) -> None:
-        self.constants = _warmup_plateau_cosine_constants(
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _WarmupPlateauCosine_constants(
             warmup_steps=warmup_steps, plateau_steps=plateau_steps, decay_steps=decay_steps
         )
-        self.group_scales: list[float] = []
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {
+            "warmup_steps": warmup_steps,
+            "plateau_steps": plateau_steps,
+            "decay_steps": decay_steps,
+        }
+        self._group_constants: list[_WarmupPlateauCosine_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _warmup_plateau_cosine_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _WarmupPlateauCosine_Constants:
+        return _WarmupPlateauCosine_constants(**self.schedule_params, lr=lr)
 
 
 # --- warmup_then_multistep ------------------------------------------------------------------------
 
 
-class _WarmupThenMultistepConstants(NamedTuple):
+class _WarmupThenMultistep_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _warmup_then_multistep_constants() -> _WarmupThenMultistepConstants:
+def _WarmupThenMultistep_constants(*, lr: float = 0.4) -> _WarmupThenMultistep_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _WarmupThenMultistepConstants(lr=0.4)
+    return _WarmupThenMultistep_Constants(lr=lr)
 
 
-def _warmup_then_multistep_at(t: int, c: _WarmupThenMultistepConstants) -> float:
-    return (
-        0.4 * (0.1 + 0.9 * (float(min(t, 5)) / 5.0))
-        if t < 5
-        else 0.4 * math.exp(float(bisect.bisect_right((25, 55, 75), t - 5)) * math.log(0.1))
-    )
+def _WarmupThenMultistep_at(t: int, c: _WarmupThenMultistep_Constants) -> float:
+    if t < 0:
+        raise _negative_step("warmup_then_multistep", t)
+    try:
+        lr = (
+            c.lr * (0.1 + 0.9 * (float(min(t, 5)) / 5.0))
+            if t < 5
+            else c.lr
+            * math.exp(
+                float(bisect.bisect_right((25, 55, 75), t - 5)) * -2.302734375
+                + float(bisect.bisect_right((25, 55, 75), t - 5)) * 0.000149282005954543
+            )
+        )
+    except ArithmeticError as error:
+        raise _not_computable("warmup_then_multistep", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("warmup_then_multistep", t, lr)
 
 
 def warmup_then_multistep(t: int) -> float:
@@ -872,7 +1064,7 @@ def warmup_then_multistep(t: int) -> float:
                 milestones: [25, 55, 75]
                 gamma: 0.1
     """
-    return _warmup_then_multistep_at(t, _warmup_then_multistep_constants())
+    return _WarmupThenMultistep_at(t, _WarmupThenMultistep_constants())
 
 
 def warmup_then_multistep_tensor(
@@ -881,41 +1073,48 @@ def warmup_then_multistep_tensor(
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`warmup_then_multistep`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`warmup_then_multistep`.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _WarmupThenMultistep_constants()
     t = t.to(torch.int64)
+    v1 = torch.bucketize(t - 5, torch.tensor((25, 55, 75), device=t.device), right=True).to(dtype)
     return torch.where(
         t < 5,
-        0.4 * (0.1 + 0.9 * (torch.clamp(t, max=5).to(dtype) / 5.0)),
-        0.4
-        * torch.exp(
-            torch.bucketize(t - 5, torch.tensor((25, 55, 75), device=t.device), right=True).to(
-                dtype
-            )
-            * math.log(0.1)
-        ),
+        c.lr * (0.1 + 0.9 * (torch.clamp(t, max=5).to(dtype) / 5.0)),
+        c.lr * torch.exp(v1 * -2.302734375 + v1 * 0.000149282005954543),
     )
 
 
-class _WarmupThenMultistepLambda:
+class _WarmupThenMultistep_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _WarmupThenMultistepConstants) -> None:
+    def __init__(self, c: _WarmupThenMultistep_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _WarmupThenMultistepConstants._make(self.values)
-        return _warmup_then_multistep_at(t, c) / c.lr
+        c = _WarmupThenMultistep_Constants._make(self.values)
+        return _WarmupThenMultistep_at(t, c) / c.lr
 
 
-def warmup_then_multistep_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def warmup_then_multistep_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`WarmupThenMultistep`."""
-    c = _warmup_then_multistep_constants()
-    return LambdaLR(optimizer, _WarmupThenMultistepLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`WarmupThenMultistep`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _WarmupThenMultistep_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _WarmupThenMultistep_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class WarmupThenMultistep(_ClosedFormLR):
@@ -937,10 +1136,14 @@ class WarmupThenMultistep(_ClosedFormLR):
             MultiStepLR(milestones=[25, 55, 75], gamma=0.1)
                 = lr * gamma ** (number of milestones <= t)
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (composite in composite.yaml)::
 
@@ -964,26 +1167,17 @@ class WarmupThenMultistep(_ClosedFormLR):
                 gamma: 0.1
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _warmup_then_multistep_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_WarmupThenMultistep_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _WarmupThenMultistep_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_WarmupThenMultistep_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _warmup_then_multistep_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _WarmupThenMultistep_Constants:
+        return _WarmupThenMultistep_constants(**self.schedule_params, lr=lr)

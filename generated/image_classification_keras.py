@@ -37,30 +37,106 @@ _PACKAGE = "lrgen.image_classification"
 
 
 def _integer(field: str, value: float) -> int:
-    """``value`` as an int, or a ValueError naming the spec field it came from."""
+    """``value`` as an int, or a ValueError naming the field it came from."""
     if not float(value).is_integer():
-        raise ValueError(f"{field}: must be an integer, got {value!r}")
+        raise ValueError(f"{field} must be an integer, got {value!r}")
     return int(value)
 
 
-def _require(ok: bool, field: str, value: object = None, problem: str = "") -> None:
-    """Raise a ValueError naming the spec field unless ``ok``."""
+def _require(ok: bool, field: str, value: object = None, rule: str = "") -> None:
+    """Raise a ValueError naming the field unless ``ok``: ``field`` is the whole message when
+    no ``rule`` (such as ``>= 1``) is given."""
     if not ok:
-        raise ValueError(f"{field}: {value!r} {problem}" if problem else field)
+        raise ValueError(f"{field} must be {rule}, got {value!r}" if rule else field)
+
+
+def _argument_error(
+    schedule: str, arguments: dict[str, Any], defaults: dict[str, Any] | None, error: Exception
+) -> ValueError:
+    """``error``, raised while computing a schedule's constants, as a ValueError that names the
+    schedule and the arguments that differ from their defaults: the ones the caller passed."""
+    defaults = defaults or {}
+    passed = [f"{k}={v!r}" for k, v in arguments.items() if k != "lr" and v != defaults.get(k)]
+    where = f"{schedule}({', '.join(passed)})"
+    lr = arguments.get("lr")
+    if lr is not None and defaults.get("lr") is not None and lr != defaults["lr"]:
+        where += f" for a param group with lr={lr!r}"
+    return ValueError(f"{where}: {error}")
+
+
+#: The counter is int32 on every Keras backend: later steps count as this one (never wrap).
+_MAX_STEP32 = 2**31 - 1
+#: Above every finite float: a learning rate whose magnitude is not below it is inf or nan.
+_FLOAT_MAX = 1.7976931348623157e308
+
+
+def _known(x: Any) -> Any:
+    """``x`` as a NumPy value when it is known now (eager), or None inside a traced function
+    (``jax.jit``, ``tf.function``), where reading it would need a host round trip."""
+    try:
+        return ops.convert_to_numpy(x)
+    except (TypeError, RuntimeError):  # a JAX tracer, a symbolic TensorFlow tensor
+        return None
+
+
+def _counter(schedule: str, step: Any) -> Any:
+    """The optimizer step as an int32 tensor, held at ``_MAX_STEP32`` from there on (an int64
+    ``optimizer.iterations`` never wraps); a negative step known now is a ValueError."""
+    known = _known(step)
+    if known is not None:
+        if (known < 0).any():
+            step_text = f"step {known.min().item()!r}"
+            raise ValueError(f"{schedule}: {step_text} is negative; steps count from 0")
+        if isinstance(step, int | float):
+            step = min(step, _MAX_STEP32)
+    return ops.cast(ops.minimum(step, _MAX_STEP32), "int32")
+
+
+def _finite(schedule: str, step: Any, lr: Any) -> Any:
+    """``lr``; when it is known now (eager), a ValueError naming the schedule and the first
+    step whose learning rate is not a finite number. Traced code returns ``lr`` unchecked."""
+    values = _known(lr)
+    if values is None:
+        return lr
+    ok = (abs(values.astype("float64")) <= _FLOAT_MAX).ravel()
+    if not ok.all():
+        first = int(ok.argmin())
+        steps = _known(step)
+        at = steps.ravel()[first] if steps is not None and steps.size == ok.size else steps
+        raise ValueError(
+            f"{schedule}: the learning rate at step {at.item()!r} is "
+            f"{values.ravel()[first].item()!r}, not a finite number"
+        )
+    return lr
+
+
+def _fit_int32(schedule: str, arguments: dict[str, Any], constants: Any, names: Any) -> None:
+    """A ValueError naming the schedule, its arguments and the constant when an integer that
+    meets the int32 counter does not fit in int32 (a runtime parameter made it too large)."""
+    for name in names:
+        value = getattr(constants, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if not -_MAX_STEP32 - 1 <= item <= _MAX_STEP32:
+                passed = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
+                raise ValueError(
+                    f"{schedule}({passed}): {name} = {item!r} is beyond the Keras target's "
+                    "int32 step arithmetic (at most 2**31 - 1); the PyTorch target has no "
+                    "such limit"
+                )
 
 
 # --- resnet_step ----------------------------------------------------------------------------------
 
 
-class _ResnetStepConstants(NamedTuple):
+class _ResnetStep_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _resnet_step_constants() -> _ResnetStepConstants:
+def _ResnetStep_constants() -> _ResnetStep_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _ResnetStepConstants(lr=0.1)
+    return _ResnetStep_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -101,21 +177,31 @@ class ResnetStep(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        if steps_per_epoch is None or int(steps_per_epoch) < 1:
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
+        if (
+            steps_per_epoch is None
+            or not float(steps_per_epoch).is_integer()
+            or steps_per_epoch < 1
+        ):
             raise ValueError(
                 "this schedule counts epochs (unit: epoch): pass steps_per_epoch >= 1, "
-                "the number of optimizer steps in one epoch"
+                f"the number of optimizer steps in one epoch (an integer), got {steps_per_epoch!r}"
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "ResnetStep"
-        self.constants = _resnet_step_constants()
+        self._constants = _ResnetStep_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return 0.1 * ops.exp(ops.cast(ops.floor_divide(t, 30), "float32") * math.log(0.1))
+        t = ops.floor_divide(_counter("resnet_step", step), self.steps_per_epoch)
+        v1 = ops.cast(ops.floor_divide(t, 30), "float32")
+        lr = 0.1 * ops.exp(v1 * -2.302734375 + v1 * 0.000149282005954543)
+        return _finite("resnet_step", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -124,15 +210,15 @@ class ResnetStep(keras.optimizers.schedules.LearningRateSchedule):
 # --- resnet_multistep -----------------------------------------------------------------------------
 
 
-class _ResnetMultistepConstants(NamedTuple):
+class _ResnetMultistep_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _resnet_multistep_constants() -> _ResnetMultistepConstants:
+def _ResnetMultistep_constants() -> _ResnetMultistep_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _ResnetMultistepConstants(lr=0.1)
+    return _ResnetMultistep_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -173,34 +259,40 @@ class ResnetMultistep(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        if steps_per_epoch is None or int(steps_per_epoch) < 1:
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
+        if (
+            steps_per_epoch is None
+            or not float(steps_per_epoch).is_integer()
+            or steps_per_epoch < 1
+        ):
             raise ValueError(
                 "this schedule counts epochs (unit: epoch): pass steps_per_epoch >= 1, "
-                "the number of optimizer steps in one epoch"
+                f"the number of optimizer steps in one epoch (an integer), got {steps_per_epoch!r}"
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "ResnetMultistep"
-        self.constants = _resnet_multistep_constants()
+        self._constants = _ResnetMultistep_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return 0.1 * ops.exp(
-            ops.cast(
-                ops.sum(
-                    ops.cast(
-                        ops.expand_dims(t, -1)
-                        >= ops.convert_to_tensor((30, 60, 80), dtype="int32"),
-                        "int32",
-                    ),
-                    axis=-1,
+        t = ops.floor_divide(_counter("resnet_multistep", step), self.steps_per_epoch)
+        v1 = ops.cast(
+            ops.sum(
+                ops.cast(
+                    ops.expand_dims(t, -1) >= ops.convert_to_tensor((30, 60, 80), dtype="int32"),
+                    "int32",
                 ),
-                "float32",
-            )
-            * math.log(0.1)
+                axis=-1,
+            ),
+            "float32",
         )
+        lr = 0.1 * ops.exp(v1 * -2.302734375 + v1 * 0.000149282005954543)
+        return _finite("resnet_multistep", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -209,15 +301,15 @@ class ResnetMultistep(keras.optimizers.schedules.LearningRateSchedule):
 # --- mobilenet_v2_exponential ---------------------------------------------------------------------
 
 
-class _MobilenetV2ExponentialConstants(NamedTuple):
+class _MobilenetV2Exponential_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _mobilenet_v2_exponential_constants() -> _MobilenetV2ExponentialConstants:
+def _MobilenetV2Exponential_constants() -> _MobilenetV2Exponential_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _MobilenetV2ExponentialConstants(lr=0.045)
+    return _MobilenetV2Exponential_Constants(lr=0.045)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -259,21 +351,31 @@ class MobilenetV2Exponential(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        if steps_per_epoch is None or int(steps_per_epoch) < 1:
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
+        if (
+            steps_per_epoch is None
+            or not float(steps_per_epoch).is_integer()
+            or steps_per_epoch < 1
+        ):
             raise ValueError(
                 "this schedule counts epochs (unit: epoch): pass steps_per_epoch >= 1, "
-                "the number of optimizer steps in one epoch"
+                f"the number of optimizer steps in one epoch (an integer), got {steps_per_epoch!r}"
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "MobilenetV2Exponential"
-        self.constants = _mobilenet_v2_exponential_constants()
+        self._constants = _MobilenetV2Exponential_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return 0.045 * ops.exp(ops.cast(t, "float32") * math.log(0.98))
+        t = ops.floor_divide(_counter("mobilenet_v2_exponential", step), self.steps_per_epoch)
+        v1 = ops.cast(t, "float32")
+        lr = 0.045 * ops.exp(v1 * -0.02020263671875 + v1 * -7.059876946588495e-08)
+        return _finite("mobilenet_v2_exponential", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -282,15 +384,15 @@ class MobilenetV2Exponential(keras.optimizers.schedules.LearningRateSchedule):
 # --- cifar_cosine ---------------------------------------------------------------------------------
 
 
-class _CifarCosineConstants(NamedTuple):
+class _CifarCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _cifar_cosine_constants() -> _CifarCosineConstants:
+def _CifarCosine_constants() -> _CifarCosine_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _CifarCosineConstants(lr=0.1)
+    return _CifarCosine_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -330,25 +432,34 @@ class CifarCosine(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        if steps_per_epoch is None or int(steps_per_epoch) < 1:
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
+        if (
+            steps_per_epoch is None
+            or not float(steps_per_epoch).is_integer()
+            or steps_per_epoch < 1
+        ):
             raise ValueError(
                 "this schedule counts epochs (unit: epoch): pass steps_per_epoch >= 1, "
-                "the number of optimizer steps in one epoch"
+                f"the number of optimizer steps in one epoch (an integer), got {steps_per_epoch!r}"
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "CifarCosine"
-        self.constants = _cifar_cosine_constants()
+        self._constants = _CifarCosine_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return (
+        t = ops.floor_divide(_counter("cifar_cosine", step), self.steps_per_epoch)
+        lr = (
             0.1
             * ops.sin(math.pi / 2 * ops.cast(ops.abs(200 - ops.mod(t, 400)), "float32") / 200.0)
             ** 2
         )
+        return _finite("cifar_cosine", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -357,15 +468,15 @@ class CifarCosine(keras.optimizers.schedules.LearningRateSchedule):
 # --- cosine_eta_min -------------------------------------------------------------------------------
 
 
-class _CosineEtaMinConstants(NamedTuple):
+class _CosineEtaMin_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _cosine_eta_min_constants() -> _CosineEtaMinConstants:
+def _CosineEtaMin_constants() -> _CosineEtaMin_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _CosineEtaMinConstants(lr=0.05)
+    return _CosineEtaMin_Constants(lr=0.05)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -404,26 +515,35 @@ class CosineEtaMin(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        if steps_per_epoch is None or int(steps_per_epoch) < 1:
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
+        if (
+            steps_per_epoch is None
+            or not float(steps_per_epoch).is_integer()
+            or steps_per_epoch < 1
+        ):
             raise ValueError(
                 "this schedule counts epochs (unit: epoch): pass steps_per_epoch >= 1, "
-                "the number of optimizer steps in one epoch"
+                f"the number of optimizer steps in one epoch (an integer), got {steps_per_epoch!r}"
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "CosineEtaMin"
-        self.constants = _cosine_eta_min_constants()
+        self._constants = _CosineEtaMin_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return (
+        t = ops.floor_divide(_counter("cosine_eta_min", step), self.steps_per_epoch)
+        lr = (
             1e-05
             + (0.05 - 1e-05)
             * ops.sin(math.pi / 2 * ops.cast(ops.abs(100 - ops.mod(t, 200)), "float32") / 100.0)
             ** 2
         )
+        return _finite("cosine_eta_min", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -432,7 +552,7 @@ class CosineEtaMin(keras.optimizers.schedules.LearningRateSchedule):
 # --- resnet50_v2_recipe ---------------------------------------------------------------------------
 
 
-class _Resnet50V2RecipeConstants(NamedTuple):
+class _Resnet50V2Recipe_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
@@ -444,37 +564,26 @@ class _Resnet50V2RecipeConstants(NamedTuple):
     s1_period: int
 
 
-def _resnet50_v2_recipe_constants(
+def _Resnet50V2Recipe_constants(
     *, epochs: float = 600, warmup_epochs: float = 5
-) -> _Resnet50V2RecipeConstants:
+) -> _Resnet50V2Recipe_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    milestones_0 = _integer("schedules.resnet50_v2_recipe.schedule.milestones[0]", warmup_epochs)
-    _require(
-        milestones_0 >= 1,
-        "schedules.resnet50_v2_recipe.schedule.milestones[0]",
-        milestones_0,
-        "is less than the minimum of 1",
-    )
-    s0_total_iters = _integer(
-        "schedules.resnet50_v2_recipe.schedule.schedulers[0].total_iters", warmup_epochs
-    )
-    _require(
-        s0_total_iters >= 1,
-        "schedules.resnet50_v2_recipe.schedule.schedulers[0].total_iters",
-        s0_total_iters,
-        "is less than the minimum of 1",
-    )
-    s1_T_max = _integer(
-        "schedules.resnet50_v2_recipe.schedule.schedulers[1].T_max", epochs - warmup_epochs
-    )
-    _require(
-        s1_T_max >= 1,
-        "schedules.resnet50_v2_recipe.schedule.schedulers[1].T_max",
-        s1_T_max,
-        "is less than the minimum of 1",
-    )
-    s1_period = 2 * s1_T_max
-    return _Resnet50V2RecipeConstants(
+    try:
+        milestones_0 = _integer("milestones[0] = warmup_epochs", warmup_epochs)
+        _require(milestones_0 >= 1, "milestones[0] = warmup_epochs", milestones_0, ">= 1")
+        s0_total_iters = _integer("total_iters = warmup_epochs", warmup_epochs)
+        _require(s0_total_iters >= 1, "total_iters = warmup_epochs", s0_total_iters, ">= 1")
+        s1_T_max = _integer("T_max = epochs - warmup_epochs", epochs - warmup_epochs)
+        _require(s1_T_max >= 1, "T_max = epochs - warmup_epochs", s1_T_max, ">= 1")
+        s1_period = 2 * s1_T_max
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "Resnet50V2Recipe",
+            {"epochs": epochs, "warmup_epochs": warmup_epochs},
+            _Resnet50V2Recipe_constants.__kwdefaults__,
+            _error,
+        ) from None
+    return _Resnet50V2Recipe_Constants(
         lr=0.5,
         warmup_epochs=warmup_epochs,
         milestones_0=milestones_0,
@@ -545,21 +654,43 @@ class Resnet50V2Recipe(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        self.epochs = epochs
-        self.warmup_epochs = warmup_epochs
-        if steps_per_epoch is None or int(steps_per_epoch) < 1:
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {
+            "epochs": epochs,
+            "warmup_epochs": warmup_epochs,
+        }
+        if (
+            steps_per_epoch is None
+            or not float(steps_per_epoch).is_integer()
+            or steps_per_epoch < 1
+        ):
             raise ValueError(
                 "this schedule counts epochs (unit: epoch): pass steps_per_epoch >= 1, "
-                "the number of optimizer steps in one epoch"
+                f"the number of optimizer steps in one epoch (an integer), got {steps_per_epoch!r}"
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "Resnet50V2Recipe"
-        self.constants = _resnet50_v2_recipe_constants(epochs=epochs, warmup_epochs=warmup_epochs)
+        self._constants = _Resnet50V2Recipe_constants(epochs=epochs, warmup_epochs=warmup_epochs)
+        _fit_int32(
+            "Resnet50V2Recipe",
+            {
+                "epochs": epochs,
+                "warmup_epochs": warmup_epochs,
+            },
+            self._constants,
+            (
+                "milestones_0",
+                "s0_total_iters",
+                "s1_T_max",
+                "s1_period",
+            ),
+        )
 
     def __call__(self, step: Any) -> Any:
-        c = self.constants
-        t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return ops.where(
+        c = self._constants
+        t = ops.floor_divide(_counter("resnet50_v2_recipe", step), self.steps_per_epoch)
+        lr = ops.where(
             t < c.milestones_0,
             0.5
             * (
@@ -578,11 +709,11 @@ class Resnet50V2Recipe(keras.optimizers.schedules.LearningRateSchedule):
             )
             ** 2,
         )
+        return _finite("resnet50_v2_recipe", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
-            "epochs": self.epochs,
-            "warmup_epochs": self.warmup_epochs,
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -591,15 +722,15 @@ class Resnet50V2Recipe(keras.optimizers.schedules.LearningRateSchedule):
 # --- constant_warmup ------------------------------------------------------------------------------
 
 
-class _ConstantWarmupConstants(NamedTuple):
+class _ConstantWarmup_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _constant_warmup_constants() -> _ConstantWarmupConstants:
+def _ConstantWarmup_constants() -> _ConstantWarmup_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _ConstantWarmupConstants(lr=0.1)
+    return _ConstantWarmup_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -640,21 +771,30 @@ class ConstantWarmup(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        if steps_per_epoch is None or int(steps_per_epoch) < 1:
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
+        if (
+            steps_per_epoch is None
+            or not float(steps_per_epoch).is_integer()
+            or steps_per_epoch < 1
+        ):
             raise ValueError(
                 "this schedule counts epochs (unit: epoch): pass steps_per_epoch >= 1, "
-                "the number of optimizer steps in one epoch"
+                f"the number of optimizer steps in one epoch (an integer), got {steps_per_epoch!r}"
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "ConstantWarmup"
-        self.constants = _constant_warmup_constants()
+        self._constants = _ConstantWarmup_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return ops.where(t < 5, 0.001, 0.1)
+        t = ops.floor_divide(_counter("constant_warmup", step), self.steps_per_epoch)
+        lr = ops.where(t < 5, 0.001, 0.1)
+        return _finite("constant_warmup", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -663,15 +803,15 @@ class ConstantWarmup(keras.optimizers.schedules.LearningRateSchedule):
 # --- linear_warmup_epochs -------------------------------------------------------------------------
 
 
-class _LinearWarmupEpochsConstants(NamedTuple):
+class _LinearWarmupEpochs_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _linear_warmup_epochs_constants() -> _LinearWarmupEpochsConstants:
+def _LinearWarmupEpochs_constants() -> _LinearWarmupEpochs_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _LinearWarmupEpochsConstants(lr=0.4)
+    return _LinearWarmupEpochs_Constants(lr=0.4)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -716,21 +856,30 @@ class LinearWarmupEpochs(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        if steps_per_epoch is None or int(steps_per_epoch) < 1:
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
+        if (
+            steps_per_epoch is None
+            or not float(steps_per_epoch).is_integer()
+            or steps_per_epoch < 1
+        ):
             raise ValueError(
                 "this schedule counts epochs (unit: epoch): pass steps_per_epoch >= 1, "
-                "the number of optimizer steps in one epoch"
+                f"the number of optimizer steps in one epoch (an integer), got {steps_per_epoch!r}"
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "LinearWarmupEpochs"
-        self.constants = _linear_warmup_epochs_constants()
+        self._constants = _LinearWarmupEpochs_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return 0.4 * (0.25 + 0.75 * (ops.cast(ops.minimum(t, 5), "float32") / 5.0))
+        t = ops.floor_divide(_counter("linear_warmup_epochs", step), self.steps_per_epoch)
+        lr = 0.4 * (0.25 + 0.75 * (ops.cast(ops.minimum(t, 5), "float32") / 5.0))
+        return _finite("linear_warmup_epochs", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -739,7 +888,7 @@ class LinearWarmupEpochs(keras.optimizers.schedules.LearningRateSchedule):
 # --- segmentation_poly ----------------------------------------------------------------------------
 
 
-class _SegmentationPolyConstants(NamedTuple):
+class _SegmentationPoly_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
@@ -748,20 +897,21 @@ class _SegmentationPolyConstants(NamedTuple):
     total_iters: int
 
 
-def _segmentation_poly_constants(
+def _SegmentationPoly_constants(
     *, epochs: float = 30, iters_per_epoch: float = 1000
-) -> _SegmentationPolyConstants:
+) -> _SegmentationPoly_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    total_iters = _integer(
-        "schedules.segmentation_poly.schedule.total_iters", epochs * iters_per_epoch
-    )
-    _require(
-        total_iters >= 1,
-        "schedules.segmentation_poly.schedule.total_iters",
-        total_iters,
-        "is less than the minimum of 1",
-    )
-    return _SegmentationPolyConstants(
+    try:
+        total_iters = _integer("total_iters = epochs * iters_per_epoch", epochs * iters_per_epoch)
+        _require(total_iters >= 1, "total_iters = epochs * iters_per_epoch", total_iters, ">= 1")
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "SegmentationPoly",
+            {"epochs": epochs, "iters_per_epoch": iters_per_epoch},
+            _SegmentationPoly_constants.__kwdefaults__,
+            _error,
+        ) from None
+    return _SegmentationPoly_Constants(
         lr=0.02, epochs=epochs, iters_per_epoch=iters_per_epoch, total_iters=total_iters
     )
 
@@ -813,8 +963,12 @@ class SegmentationPoly(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        self.epochs = epochs
-        self.iters_per_epoch = iters_per_epoch
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {
+            "epochs": epochs,
+            "iters_per_epoch": iters_per_epoch,
+        }
         if steps_per_epoch is not None:
             raise ValueError(
                 "this schedule counts optimizer steps (unit: step); "
@@ -822,14 +976,23 @@ class SegmentationPoly(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "SegmentationPoly"
-        self.constants = _segmentation_poly_constants(
+        self._constants = _SegmentationPoly_constants(
             epochs=epochs, iters_per_epoch=iters_per_epoch
+        )
+        _fit_int32(
+            "SegmentationPoly",
+            {
+                "epochs": epochs,
+                "iters_per_epoch": iters_per_epoch,
+            },
+            self._constants,
+            ("total_iters",),
         )
 
     def __call__(self, step: Any) -> Any:
-        c = self.constants
-        t = ops.cast(step, "int32")
-        return (
+        c = self._constants
+        t = _counter("segmentation_poly", step)
+        lr = (
             0.02
             * (
                 ops.cast(c.total_iters - ops.minimum(t, c.total_iters), "float32")
@@ -837,11 +1000,11 @@ class SegmentationPoly(keras.optimizers.schedules.LearningRateSchedule):
             )
             ** 0.9
         )
+        return _finite("segmentation_poly", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
-            "epochs": self.epochs,
-            "iters_per_epoch": self.iters_per_epoch,
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }

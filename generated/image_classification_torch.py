@@ -19,8 +19,6 @@ import math
 from typing import Any, NamedTuple
 
 import torch
-from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
 __all__ = [
     "CifarCosine",
@@ -63,28 +61,89 @@ __all__ = [
 
 
 def _integer(field: str, value: float) -> int:
-    """``value`` as an int, or a ValueError naming the spec field it came from."""
+    """``value`` as an int, or a ValueError naming the field it came from."""
     if not float(value).is_integer():
-        raise ValueError(f"{field}: must be an integer, got {value!r}")
+        raise ValueError(f"{field} must be an integer, got {value!r}")
     return int(value)
 
 
-def _require(ok: bool, field: str, value: object = None, problem: str = "") -> None:
-    """Raise a ValueError naming the spec field unless ``ok``."""
+def _require(ok: bool, field: str, value: object = None, rule: str = "") -> None:
+    """Raise a ValueError naming the field unless ``ok``: ``field`` is the whole message when
+    no ``rule`` (such as ``>= 1``) is given."""
     if not ok:
-        raise ValueError(f"{field}: {value!r} {problem}" if problem else field)
+        raise ValueError(f"{field} must be {rule}, got {value!r}" if rule else field)
 
 
-class _ClosedFormLR(LRScheduler):
+def _argument_error(
+    schedule: str, arguments: dict[str, Any], defaults: dict[str, Any] | None, error: Exception
+) -> ValueError:
+    """``error``, raised while computing a schedule's constants, as a ValueError that names the
+    schedule and the arguments that differ from their defaults: the ones the caller passed."""
+    defaults = defaults or {}
+    passed = [f"{k}={v!r}" for k, v in arguments.items() if k != "lr" and v != defaults.get(k)]
+    where = f"{schedule}({', '.join(passed)})"
+    lr = arguments.get("lr")
+    if lr is not None and defaults.get("lr") is not None and lr != defaults["lr"]:
+        where += f" for a param group with lr={lr!r}"
+    return ValueError(f"{where}: {error}")
+
+
+def _not_finite(schedule: str, t: int, lr: float) -> ValueError:
+    """A learning rate that is not a finite number: an optimizer would train on it silently."""
+    return ValueError(f"{schedule}: the learning rate at step {t} is {lr!r}, not a finite number")
+
+
+def _negative_step(schedule: str, t: int) -> ValueError:
+    return ValueError(f"{schedule}: step {t} is negative; steps count from 0")
+
+
+def _not_computable(schedule: str, t: int, error: ArithmeticError) -> ValueError:
+    """A formula that raised (a param group with lr 0 under ChainedScheduler divides 0 by 0)."""
+    return ValueError(f"{schedule}: the learning rate at step {t} is not a number ({error})")
+
+
+class _ClosedFormLR(torch.optim.lr_scheduler.LRScheduler):
     """The part every closed-form scheduler of this module shares: ``get_lr`` is the closed
-    form at ``last_epoch``, and ``step`` sets it without ``LRScheduler.step``'s generic
-    per-step machinery."""
+    form at ``last_epoch``, with constants computed per param group from that group's initial
+    lr, and ``step`` sets it without ``LRScheduler.step``'s generic per-step machinery.
+
+    ``state_dict`` holds the keyword arguments (``schedule_params``) and ``load_state_dict``
+    restores them, as torch's schedulers restore theirs: a checkpoint resumes the schedule it
+    was saved with.
+    """
+
+    #: The schedule's closed form ``lr(t, constants)``.
+    _at: staticmethod[[int, Any], float]
+    schedule_params: dict[str, float]
+    #: The constants of each distinct initial lr, and each group's index into them: groups
+    #: with the same initial lr share one evaluation per step.
+    _group_constants: list[Any]
+    _group_index: list[int]
+
+    def _constants(self, lr: float) -> Any:
+        raise NotImplementedError
+
+    def _per_group(self) -> list[Any]:
+        """The constants, computed when first needed (``base_lrs`` are known once
+        ``LRScheduler.__init__`` has run) and again after ``load_state_dict``."""
+        if len(self._group_index) != len(self.base_lrs):
+            index: dict[float, int] = {}
+            for base in self.base_lrs:
+                index.setdefault(float(base), len(index))
+            self._group_constants = [self._constants(lr) for lr in index]
+            self._group_index = [index[float(base)] for base in self.base_lrs]
+        return self._group_constants
+
+    def _lrs(self, t: int) -> list[float]:
+        """Each group's learning rate at step ``t``."""
+        constants = self._per_group()
+        if len(constants) == 1:
+            return [self._at(t, constants[0])] * len(self._group_index)
+        values = [self._at(t, c) for c in constants]
+        return [values[i] for i in self._group_index]
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
-
-    def _get_closed_form_lr(self) -> list[float]:
-        raise NotImplementedError
+        return self._lrs(self.last_epoch)
 
     def step(self, epoch: int | None = None) -> None:
         """Advance ``last_epoch`` by one and set each group's lr to its value there.
@@ -99,7 +158,7 @@ class _ClosedFormLR(LRScheduler):
         self._step_count += 1
         self.last_epoch += 1
         last: list[float | torch.Tensor] = []
-        for group, lr in zip(self.optimizer.param_groups, self._get_closed_form_lr(), strict=True):
+        for group, lr in zip(self.optimizer.param_groups, self._lrs(self.last_epoch), strict=True):
             current = group["lr"]
             if isinstance(current, torch.Tensor):
                 current.fill_(lr)
@@ -109,23 +168,47 @@ class _ClosedFormLR(LRScheduler):
                 last.append(lr)
         self._last_lr = last
 
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state (the step, ``base_lrs``, ...) and ``schedule_params``; not the
+        constants, which ``load_state_dict`` recomputes: plain numbers only, so ``torch.load``
+        reads a checkpoint with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("_group_constants", None)
+        state.pop("_group_index", None)
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the step and the keyword arguments the state was saved with, and recompute
+        the constants from them (a state without ``schedule_params`` keeps this scheduler's)."""
+        super().load_state_dict(state_dict)
+        self._group_index = []
+        self._per_group()
+
 
 # --- resnet_step ----------------------------------------------------------------------------------
 
 
-class _ResnetStepConstants(NamedTuple):
+class _ResnetStep_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _resnet_step_constants() -> _ResnetStepConstants:
+def _ResnetStep_constants(*, lr: float = 0.1) -> _ResnetStep_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _ResnetStepConstants(lr=0.1)
+    return _ResnetStep_Constants(lr=lr)
 
 
-def _resnet_step_at(t: int, c: _ResnetStepConstants) -> float:
-    return 0.1 * math.exp(float(t // 30) * math.log(0.1))
+def _ResnetStep_at(t: int, c: _ResnetStep_Constants) -> float:
+    if t < 0:
+        raise _negative_step("resnet_step", t)
+    try:
+        lr = c.lr * math.exp(float(t // 30) * -2.302734375 + float(t // 30) * 0.000149282005954543)
+    except ArithmeticError as error:
+        raise _not_computable("resnet_step", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("resnet_step", t, lr)
 
 
 def resnet_step(t: int) -> float:
@@ -154,38 +237,51 @@ def resnet_step(t: int) -> float:
             step_size: 30
             gamma: 0.1
     """
-    return _resnet_step_at(t, _resnet_step_constants())
+    return _ResnetStep_at(t, _ResnetStep_constants())
 
 
 def resnet_step_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`resnet_step`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`resnet_step`.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _ResnetStep_constants()
     t = t.to(torch.int64)
-    return 0.1 * torch.exp((t // 30).to(dtype) * math.log(0.1))
+    v1 = (t // 30).to(dtype)
+    return c.lr * torch.exp(v1 * -2.302734375 + v1 * 0.000149282005954543)
 
 
-class _ResnetStepLambda:
+class _ResnetStep_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _ResnetStepConstants) -> None:
+    def __init__(self, c: _ResnetStep_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _ResnetStepConstants._make(self.values)
-        return _resnet_step_at(t, c) / c.lr
+        c = _ResnetStep_Constants._make(self.values)
+        return _ResnetStep_at(t, c) / c.lr
 
 
-def resnet_step_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def resnet_step_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`ResnetStep`."""
-    c = _resnet_step_constants()
-    return LambdaLR(optimizer, _ResnetStepLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`ResnetStep`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _ResnetStep_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _ResnetStep_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class ResnetStep(_ClosedFormLR):
@@ -201,10 +297,14 @@ class ResnetStep(_ClosedFormLR):
         StepLR(step_size=30, gamma=0.1)
             = lr * gamma ** (t // step_size)
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -220,47 +320,49 @@ class ResnetStep(_ClosedFormLR):
             gamma: 0.1
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _resnet_step_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_ResnetStep_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _ResnetStep_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_ResnetStep_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _resnet_step_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _ResnetStep_Constants:
+        return _ResnetStep_constants(**self.schedule_params, lr=lr)
 
 
 # --- resnet_multistep -----------------------------------------------------------------------------
 
 
-class _ResnetMultistepConstants(NamedTuple):
+class _ResnetMultistep_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _resnet_multistep_constants() -> _ResnetMultistepConstants:
+def _ResnetMultistep_constants(*, lr: float = 0.1) -> _ResnetMultistep_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _ResnetMultistepConstants(lr=0.1)
+    return _ResnetMultistep_Constants(lr=lr)
 
 
-def _resnet_multistep_at(t: int, c: _ResnetMultistepConstants) -> float:
-    return 0.1 * math.exp(float(bisect.bisect_right((30, 60, 80), t)) * math.log(0.1))
+def _ResnetMultistep_at(t: int, c: _ResnetMultistep_Constants) -> float:
+    if t < 0:
+        raise _negative_step("resnet_multistep", t)
+    try:
+        lr = c.lr * math.exp(
+            float(bisect.bisect_right((30, 60, 80), t)) * -2.302734375
+            + float(bisect.bisect_right((30, 60, 80), t)) * 0.000149282005954543
+        )
+    except ArithmeticError as error:
+        raise _not_computable("resnet_multistep", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("resnet_multistep", t, lr)
 
 
 def resnet_multistep(t: int) -> float:
@@ -289,41 +391,51 @@ def resnet_multistep(t: int) -> float:
             milestones: [30, 60, 80]
             gamma: 0.1
     """
-    return _resnet_multistep_at(t, _resnet_multistep_constants())
+    return _ResnetMultistep_at(t, _ResnetMultistep_constants())
 
 
 def resnet_multistep_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`resnet_multistep`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`resnet_multistep`.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _ResnetMultistep_constants()
     t = t.to(torch.int64)
-    return 0.1 * torch.exp(
-        torch.bucketize(t, torch.tensor((30, 60, 80), device=t.device), right=True).to(dtype)
-        * math.log(0.1)
-    )
+    v1 = torch.bucketize(t, torch.tensor((30, 60, 80), device=t.device), right=True).to(dtype)
+    return c.lr * torch.exp(v1 * -2.302734375 + v1 * 0.000149282005954543)
 
 
-class _ResnetMultistepLambda:
+class _ResnetMultistep_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _ResnetMultistepConstants) -> None:
+    def __init__(self, c: _ResnetMultistep_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _ResnetMultistepConstants._make(self.values)
-        return _resnet_multistep_at(t, c) / c.lr
+        c = _ResnetMultistep_Constants._make(self.values)
+        return _ResnetMultistep_at(t, c) / c.lr
 
 
-def resnet_multistep_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def resnet_multistep_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`ResnetMultistep`."""
-    c = _resnet_multistep_constants()
-    return LambdaLR(optimizer, _ResnetMultistepLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`ResnetMultistep`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _ResnetMultistep_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _ResnetMultistep_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class ResnetMultistep(_ClosedFormLR):
@@ -339,10 +451,14 @@ class ResnetMultistep(_ClosedFormLR):
         MultiStepLR(milestones=[30, 60, 80], gamma=0.1)
             = lr * gamma ** (number of milestones <= t)
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -358,47 +474,46 @@ class ResnetMultistep(_ClosedFormLR):
             gamma: 0.1
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _resnet_multistep_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_ResnetMultistep_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _ResnetMultistep_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_ResnetMultistep_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _resnet_multistep_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _ResnetMultistep_Constants:
+        return _ResnetMultistep_constants(**self.schedule_params, lr=lr)
 
 
 # --- mobilenet_v2_exponential ---------------------------------------------------------------------
 
 
-class _MobilenetV2ExponentialConstants(NamedTuple):
+class _MobilenetV2Exponential_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _mobilenet_v2_exponential_constants() -> _MobilenetV2ExponentialConstants:
+def _MobilenetV2Exponential_constants(*, lr: float = 0.045) -> _MobilenetV2Exponential_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _MobilenetV2ExponentialConstants(lr=0.045)
+    return _MobilenetV2Exponential_Constants(lr=lr)
 
 
-def _mobilenet_v2_exponential_at(t: int, c: _MobilenetV2ExponentialConstants) -> float:
-    return 0.045 * math.exp(float(t) * math.log(0.98))
+def _MobilenetV2Exponential_at(t: int, c: _MobilenetV2Exponential_Constants) -> float:
+    if t < 0:
+        raise _negative_step("mobilenet_v2_exponential", t)
+    try:
+        lr = c.lr * math.exp(float(t) * -0.02020263671875 + float(t) * -7.059876946588495e-08)
+    except ArithmeticError as error:
+        raise _not_computable("mobilenet_v2_exponential", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("mobilenet_v2_exponential", t, lr)
 
 
 def mobilenet_v2_exponential(t: int) -> float:
@@ -428,7 +543,7 @@ def mobilenet_v2_exponential(t: int) -> float:
             kind: ExponentialLR
             gamma: 0.98
     """
-    return _mobilenet_v2_exponential_at(t, _mobilenet_v2_exponential_constants())
+    return _MobilenetV2Exponential_at(t, _MobilenetV2Exponential_constants())
 
 
 def mobilenet_v2_exponential_tensor(
@@ -437,31 +552,44 @@ def mobilenet_v2_exponential_tensor(
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`mobilenet_v2_exponential`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`mobilenet_v2_exponential`.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _MobilenetV2Exponential_constants()
     t = t.to(torch.int64)
-    return 0.045 * torch.exp(t.to(dtype) * math.log(0.98))
+    v1 = t.to(dtype)
+    return c.lr * torch.exp(v1 * -0.02020263671875 + v1 * -7.059876946588495e-08)
 
 
-class _MobilenetV2ExponentialLambda:
+class _MobilenetV2Exponential_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _MobilenetV2ExponentialConstants) -> None:
+    def __init__(self, c: _MobilenetV2Exponential_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _MobilenetV2ExponentialConstants._make(self.values)
-        return _mobilenet_v2_exponential_at(t, c) / c.lr
+        c = _MobilenetV2Exponential_Constants._make(self.values)
+        return _MobilenetV2Exponential_at(t, c) / c.lr
 
 
-def mobilenet_v2_exponential_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def mobilenet_v2_exponential_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`MobilenetV2Exponential`."""
-    c = _mobilenet_v2_exponential_constants()
-    return LambdaLR(optimizer, _MobilenetV2ExponentialLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`MobilenetV2Exponential`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _MobilenetV2Exponential_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _MobilenetV2Exponential_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class MobilenetV2Exponential(_ClosedFormLR):
@@ -478,10 +606,14 @@ class MobilenetV2Exponential(_ClosedFormLR):
         ExponentialLR(gamma=0.98)
             = lr * gamma ** t
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -497,47 +629,51 @@ class MobilenetV2Exponential(_ClosedFormLR):
             gamma: 0.98
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _mobilenet_v2_exponential_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_MobilenetV2Exponential_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _MobilenetV2Exponential_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_MobilenetV2Exponential_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _mobilenet_v2_exponential_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _MobilenetV2Exponential_Constants:
+        return _MobilenetV2Exponential_constants(**self.schedule_params, lr=lr)
 
 
 # --- cifar_cosine ---------------------------------------------------------------------------------
 
 
-class _CifarCosineConstants(NamedTuple):
+class _CifarCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _cifar_cosine_constants() -> _CifarCosineConstants:
+def _CifarCosine_constants(*, lr: float = 0.1) -> _CifarCosine_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _CifarCosineConstants(lr=0.1)
+    return _CifarCosine_Constants(lr=lr)
 
 
-def _cifar_cosine_at(t: int, c: _CifarCosineConstants) -> float:
-    return 0.1 * math.sin(math.pi / 2 * float(abs(200 - t % 400)) / 200.0) ** 2
+def _CifarCosine_at(t: int, c: _CifarCosine_Constants) -> float:
+    if t < 0:
+        raise _negative_step("cifar_cosine", t)
+    try:
+        lr = (
+            c.lr * math.sin(math.pi / 2 * float(abs(200 - t % 400)) / 200.0) ** 2
+            if c.lr >= 0.0
+            else c.lr
+            + (0.0 - c.lr) * math.sin(math.pi / 2 * float(200 - abs(200 - t % 400)) / 200.0) ** 2
+        )
+    except ArithmeticError as error:
+        raise _not_computable("cifar_cosine", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("cifar_cosine", t, lr)
 
 
 def cifar_cosine(t: int) -> float:
@@ -565,38 +701,56 @@ def cifar_cosine(t: int) -> float:
             kind: CosineAnnealingLR
             T_max: 200
     """
-    return _cifar_cosine_at(t, _cifar_cosine_constants())
+    return _CifarCosine_at(t, _CifarCosine_constants())
 
 
 def cifar_cosine_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`cifar_cosine`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`cifar_cosine`.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _CifarCosine_constants()
     t = t.to(torch.int64)
-    return 0.1 * torch.sin(math.pi / 2 * torch.abs(200 - t % 400).to(dtype) / 200.0) ** 2
+    return (
+        c.lr * torch.sin(math.pi / 2 * torch.abs(200 - t % 400).to(dtype) / 200.0) ** 2
+        if c.lr >= 0.0
+        else c.lr
+        + (0.0 - c.lr)
+        * torch.sin(math.pi / 2 * (200 - torch.abs(200 - t % 400)).to(dtype) / 200.0) ** 2
+    )
 
 
-class _CifarCosineLambda:
+class _CifarCosine_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _CifarCosineConstants) -> None:
+    def __init__(self, c: _CifarCosine_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _CifarCosineConstants._make(self.values)
-        return _cifar_cosine_at(t, c) / c.lr
+        c = _CifarCosine_Constants._make(self.values)
+        return _CifarCosine_at(t, c) / c.lr
 
 
-def cifar_cosine_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def cifar_cosine_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`CifarCosine`."""
-    c = _cifar_cosine_constants()
-    return LambdaLR(optimizer, _CifarCosineLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`CifarCosine`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _CifarCosine_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _CifarCosine_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class CifarCosine(_ClosedFormLR):
@@ -612,10 +766,14 @@ class CifarCosine(_ClosedFormLR):
         CosineAnnealingLR(T_max=200, eta_min=0.0)
             = eta_min + (lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -630,47 +788,51 @@ class CifarCosine(_ClosedFormLR):
             T_max: 200
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _cifar_cosine_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_CifarCosine_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _CifarCosine_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_CifarCosine_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _cifar_cosine_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _CifarCosine_Constants:
+        return _CifarCosine_constants(**self.schedule_params, lr=lr)
 
 
 # --- cosine_eta_min -------------------------------------------------------------------------------
 
 
-class _CosineEtaMinConstants(NamedTuple):
+class _CosineEtaMin_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _cosine_eta_min_constants() -> _CosineEtaMinConstants:
+def _CosineEtaMin_constants(*, lr: float = 0.05) -> _CosineEtaMin_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _CosineEtaMinConstants(lr=0.05)
+    return _CosineEtaMin_Constants(lr=lr)
 
 
-def _cosine_eta_min_at(t: int, c: _CosineEtaMinConstants) -> float:
-    return 1e-05 + (0.05 - 1e-05) * math.sin(math.pi / 2 * float(abs(100 - t % 200)) / 100.0) ** 2
+def _CosineEtaMin_at(t: int, c: _CosineEtaMin_Constants) -> float:
+    if t < 0:
+        raise _negative_step("cosine_eta_min", t)
+    try:
+        lr = (
+            1e-05 + (c.lr - 1e-05) * math.sin(math.pi / 2 * float(abs(100 - t % 200)) / 100.0) ** 2
+            if c.lr >= 1e-05
+            else c.lr
+            + (1e-05 - c.lr) * math.sin(math.pi / 2 * float(100 - abs(100 - t % 200)) / 100.0) ** 2
+        )
+    except ArithmeticError as error:
+        raise _not_computable("cosine_eta_min", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("cosine_eta_min", t, lr)
 
 
 def cosine_eta_min(t: int) -> float:
@@ -697,41 +859,57 @@ def cosine_eta_min(t: int) -> float:
             T_max: 100
             eta_min: 1.0e-5
     """
-    return _cosine_eta_min_at(t, _cosine_eta_min_constants())
+    return _CosineEtaMin_at(t, _CosineEtaMin_constants())
 
 
 def cosine_eta_min_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`cosine_eta_min`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`cosine_eta_min`.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _CosineEtaMin_constants()
     t = t.to(torch.int64)
     return (
         1e-05
-        + (0.05 - 1e-05) * torch.sin(math.pi / 2 * torch.abs(100 - t % 200).to(dtype) / 100.0) ** 2
+        + (c.lr - 1e-05) * torch.sin(math.pi / 2 * torch.abs(100 - t % 200).to(dtype) / 100.0) ** 2
+        if c.lr >= 1e-05
+        else c.lr
+        + (1e-05 - c.lr)
+        * torch.sin(math.pi / 2 * (100 - torch.abs(100 - t % 200)).to(dtype) / 100.0) ** 2
     )
 
 
-class _CosineEtaMinLambda:
+class _CosineEtaMin_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _CosineEtaMinConstants) -> None:
+    def __init__(self, c: _CosineEtaMin_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _CosineEtaMinConstants._make(self.values)
-        return _cosine_eta_min_at(t, c) / c.lr
+        c = _CosineEtaMin_Constants._make(self.values)
+        return _CosineEtaMin_at(t, c) / c.lr
 
 
-def cosine_eta_min_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def cosine_eta_min_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`CosineEtaMin`."""
-    c = _cosine_eta_min_constants()
-    return LambdaLR(optimizer, _CosineEtaMinLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`CosineEtaMin`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _CosineEtaMin_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _CosineEtaMin_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class CosineEtaMin(_ClosedFormLR):
@@ -746,10 +924,14 @@ class CosineEtaMin(_ClosedFormLR):
         CosineAnnealingLR(T_max=100, eta_min=1e-05)
             = eta_min + (lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -764,35 +946,26 @@ class CosineEtaMin(_ClosedFormLR):
             eta_min: 1.0e-5
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _cosine_eta_min_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_CosineEtaMin_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _CosineEtaMin_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_CosineEtaMin_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _cosine_eta_min_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _CosineEtaMin_Constants:
+        return _CosineEtaMin_constants(**self.schedule_params, lr=lr)
 
 
 # --- resnet50_v2_recipe ---------------------------------------------------------------------------
 
 
-class _Resnet50V2RecipeConstants(NamedTuple):
+class _Resnet50V2Recipe_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
@@ -804,38 +977,31 @@ class _Resnet50V2RecipeConstants(NamedTuple):
     s1_period: int
 
 
-def _resnet50_v2_recipe_constants(
-    *, epochs: float = 600, warmup_epochs: float = 5
-) -> _Resnet50V2RecipeConstants:
+def _Resnet50V2Recipe_constants(
+    *, epochs: float = 600, warmup_epochs: float = 5, lr: float = 0.5
+) -> _Resnet50V2Recipe_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    milestones_0 = _integer("schedules.resnet50_v2_recipe.schedule.milestones[0]", warmup_epochs)
-    _require(
-        milestones_0 >= 1,
-        "schedules.resnet50_v2_recipe.schedule.milestones[0]",
-        milestones_0,
-        "is less than the minimum of 1",
-    )
-    s0_total_iters = _integer(
-        "schedules.resnet50_v2_recipe.schedule.schedulers[0].total_iters", warmup_epochs
-    )
-    _require(
-        s0_total_iters >= 1,
-        "schedules.resnet50_v2_recipe.schedule.schedulers[0].total_iters",
-        s0_total_iters,
-        "is less than the minimum of 1",
-    )
-    s1_T_max = _integer(
-        "schedules.resnet50_v2_recipe.schedule.schedulers[1].T_max", epochs - warmup_epochs
-    )
-    _require(
-        s1_T_max >= 1,
-        "schedules.resnet50_v2_recipe.schedule.schedulers[1].T_max",
-        s1_T_max,
-        "is less than the minimum of 1",
-    )
-    s1_period = 2 * s1_T_max
-    return _Resnet50V2RecipeConstants(
-        lr=0.5,
+    try:
+        milestones_0 = _integer("milestones[0] = warmup_epochs", warmup_epochs)
+        _require(milestones_0 >= 1, "milestones[0] = warmup_epochs", milestones_0, ">= 1")
+        s0_total_iters = _integer("total_iters = warmup_epochs", warmup_epochs)
+        _require(s0_total_iters >= 1, "total_iters = warmup_epochs", s0_total_iters, ">= 1")
+        s1_T_max = _integer("T_max = epochs - warmup_epochs", epochs - warmup_epochs)
+        _require(s1_T_max >= 1, "T_max = epochs - warmup_epochs", s1_T_max, ">= 1")
+        s1_period = 2 * s1_T_max
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "Resnet50V2Recipe",
+            {
+                "epochs": epochs,
+                "warmup_epochs": warmup_epochs,
+                "lr": lr,
+            },
+            _Resnet50V2Recipe_constants.__kwdefaults__,
+            _error,
+        ) from None
+    return _Resnet50V2Recipe_Constants(
+        lr=lr,
         warmup_epochs=warmup_epochs,
         milestones_0=milestones_0,
         s0_total_iters=s0_total_iters,
@@ -845,19 +1011,37 @@ def _resnet50_v2_recipe_constants(
     )
 
 
-def _resnet50_v2_recipe_at(t: int, c: _Resnet50V2RecipeConstants) -> float:
-    return (
-        0.5 * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
-        if t < c.milestones_0
-        else 0.5
-        * math.sin(
-            math.pi
-            / 2
-            * float(abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
-            / float(c.s1_T_max)
+def _Resnet50V2Recipe_at(t: int, c: _Resnet50V2Recipe_Constants) -> float:
+    if t < 0:
+        raise _negative_step("resnet50_v2_recipe", t)
+    try:
+        lr = (
+            c.lr * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
+            if t < c.milestones_0
+            else c.lr
+            * math.sin(
+                math.pi
+                / 2
+                * float(abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
+                / float(c.s1_T_max)
+            )
+            ** 2
+            if c.lr >= 0.0
+            else c.lr
+            + (0.0 - c.lr)
+            * math.sin(
+                math.pi
+                / 2
+                * float(c.s1_T_max - abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
+                / float(c.s1_T_max)
+            )
+            ** 2
         )
-        ** 2
-    )
+    except ArithmeticError as error:
+        raise _not_computable("resnet50_v2_recipe", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("resnet50_v2_recipe", t, lr)
 
 
 def resnet50_v2_recipe(t: int, *, epochs: float = 600, warmup_epochs: float = 5) -> float:
@@ -906,8 +1090,8 @@ def resnet50_v2_recipe(t: int, *, epochs: float = 600, warmup_epochs: float = 5)
                 T_max: "epochs - warmup_epochs"
                 eta_min: 0.0
     """
-    return _resnet50_v2_recipe_at(
-        t, _resnet50_v2_recipe_constants(epochs=epochs, warmup_epochs=warmup_epochs)
+    return _Resnet50V2Recipe_at(
+        t, _Resnet50V2Recipe_constants(epochs=epochs, warmup_epochs=warmup_epochs)
     )
 
 
@@ -921,48 +1105,71 @@ def resnet50_v2_recipe_tensor(
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`resnet50_v2_recipe`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`resnet50_v2_recipe`.
     """
     dtype = dtype or torch.get_default_dtype()
-    c = _resnet50_v2_recipe_constants(epochs=epochs, warmup_epochs=warmup_epochs)
+    c = _Resnet50V2Recipe_constants(epochs=epochs, warmup_epochs=warmup_epochs)
     t = t.to(torch.int64)
     return torch.where(
         t < c.milestones_0,
-        0.5
+        c.lr
         * (
             0.01 + 0.99 * (torch.clamp(t, max=c.s0_total_iters).to(dtype) / float(c.s0_total_iters))
         ),
-        0.5
+        c.lr
         * torch.sin(
             math.pi
             / 2
             * torch.abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period).to(dtype)
             / float(c.s1_T_max)
         )
+        ** 2
+        if c.lr >= 0.0
+        else c.lr
+        + (0.0 - c.lr)
+        * torch.sin(
+            math.pi
+            / 2
+            * (c.s1_T_max - torch.abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period)).to(dtype)
+            / float(c.s1_T_max)
+        )
         ** 2,
     )
 
 
-class _Resnet50V2RecipeLambda:
+class _Resnet50V2Recipe_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _Resnet50V2RecipeConstants) -> None:
+    def __init__(self, c: _Resnet50V2Recipe_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _Resnet50V2RecipeConstants._make(self.values)
-        return _resnet50_v2_recipe_at(t, c) / c.lr
+        c = _Resnet50V2Recipe_Constants._make(self.values)
+        return _Resnet50V2Recipe_at(t, c) / c.lr
 
 
 def resnet50_v2_recipe_lambda(
-    optimizer: Optimizer, *, epochs: float = 600, warmup_epochs: float = 5, last_epoch: int = -1
-) -> LambdaLR:
+    optimizer: torch.optim.Optimizer,
+    *,
+    epochs: float = 600,
+    warmup_epochs: float = 5,
+    last_epoch: int = -1,
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`Resnet50V2Recipe`."""
-    c = _resnet50_v2_recipe_constants(epochs=epochs, warmup_epochs=warmup_epochs)
-    return LambdaLR(optimizer, _Resnet50V2RecipeLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`Resnet50V2Recipe`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _Resnet50V2Recipe_constants(epochs=epochs, warmup_epochs=warmup_epochs)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _Resnet50V2Recipe_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class Resnet50V2Recipe(_ClosedFormLR):
@@ -986,10 +1193,14 @@ class Resnet50V2Recipe(_ClosedFormLR):
 
     Parameters (keyword arguments, spec defaults): epochs=600, warmup_epochs=5.
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -1017,54 +1228,53 @@ class Resnet50V2Recipe(_ClosedFormLR):
                 eta_min: 0.0
     """
 
+    _at = staticmethod(_Resnet50V2Recipe_at)
+
     def __init__(
         self,
-        optimizer: Optimizer,
+        optimizer: torch.optim.Optimizer,
         *,
         epochs: float = 600,
         warmup_epochs: float = 5,
         last_epoch: int = -1,
     ) -> None:
-        self.constants = _resnet50_v2_recipe_constants(epochs=epochs, warmup_epochs=warmup_epochs)
-        self.group_scales: list[float] = []
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _Resnet50V2Recipe_constants(epochs=epochs, warmup_epochs=warmup_epochs)
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {"epochs": epochs, "warmup_epochs": warmup_epochs}
+        self._group_constants: list[_Resnet50V2Recipe_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _resnet50_v2_recipe_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _Resnet50V2Recipe_Constants:
+        return _Resnet50V2Recipe_constants(**self.schedule_params, lr=lr)
 
 
 # --- constant_warmup ------------------------------------------------------------------------------
 
 
-class _ConstantWarmupConstants(NamedTuple):
+class _ConstantWarmup_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _constant_warmup_constants() -> _ConstantWarmupConstants:
+def _ConstantWarmup_constants(*, lr: float = 0.1) -> _ConstantWarmup_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _ConstantWarmupConstants(lr=0.1)
+    return _ConstantWarmup_Constants(lr=lr)
 
 
-def _constant_warmup_at(t: int, c: _ConstantWarmupConstants) -> float:
-    return 0.001 if t < 5 else 0.1
+def _ConstantWarmup_at(t: int, c: _ConstantWarmup_Constants) -> float:
+    if t < 0:
+        raise _negative_step("constant_warmup", t)
+    try:
+        lr = c.lr * 0.01 if t < 5 else c.lr
+    except ArithmeticError as error:
+        raise _not_computable("constant_warmup", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("constant_warmup", t, lr)
 
 
 def constant_warmup(t: int) -> float:
@@ -1093,38 +1303,50 @@ def constant_warmup(t: int) -> float:
             factor: 0.01
             total_iters: 5
     """
-    return _constant_warmup_at(t, _constant_warmup_constants())
+    return _ConstantWarmup_at(t, _ConstantWarmup_constants())
 
 
 def constant_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`constant_warmup`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`constant_warmup`.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _ConstantWarmup_constants()
     t = t.to(torch.int64)
-    return torch.where(t < 5, torch.full_like(t, 0.001, dtype=dtype), 0.1)
+    return torch.where(t < 5, torch.full_like(t, c.lr * 0.01, dtype=dtype), c.lr)
 
 
-class _ConstantWarmupLambda:
+class _ConstantWarmup_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _ConstantWarmupConstants) -> None:
+    def __init__(self, c: _ConstantWarmup_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _ConstantWarmupConstants._make(self.values)
-        return _constant_warmup_at(t, c) / c.lr
+        c = _ConstantWarmup_Constants._make(self.values)
+        return _ConstantWarmup_at(t, c) / c.lr
 
 
-def constant_warmup_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def constant_warmup_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`ConstantWarmup`."""
-    c = _constant_warmup_constants()
-    return LambdaLR(optimizer, _ConstantWarmupLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`ConstantWarmup`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _ConstantWarmup_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _ConstantWarmup_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class ConstantWarmup(_ClosedFormLR):
@@ -1140,10 +1362,14 @@ class ConstantWarmup(_ClosedFormLR):
         ConstantLR(factor=0.01, total_iters=5)
             = lr * (factor if t < total_iters else 1)
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -1159,47 +1385,46 @@ class ConstantWarmup(_ClosedFormLR):
             total_iters: 5
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _constant_warmup_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_ConstantWarmup_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _ConstantWarmup_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_ConstantWarmup_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _constant_warmup_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _ConstantWarmup_Constants:
+        return _ConstantWarmup_constants(**self.schedule_params, lr=lr)
 
 
 # --- linear_warmup_epochs -------------------------------------------------------------------------
 
 
-class _LinearWarmupEpochsConstants(NamedTuple):
+class _LinearWarmupEpochs_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _linear_warmup_epochs_constants() -> _LinearWarmupEpochsConstants:
+def _LinearWarmupEpochs_constants(*, lr: float = 0.4) -> _LinearWarmupEpochs_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _LinearWarmupEpochsConstants(lr=0.4)
+    return _LinearWarmupEpochs_Constants(lr=lr)
 
 
-def _linear_warmup_epochs_at(t: int, c: _LinearWarmupEpochsConstants) -> float:
-    return 0.4 * (0.25 + 0.75 * (float(min(t, 5)) / 5.0))
+def _LinearWarmupEpochs_at(t: int, c: _LinearWarmupEpochs_Constants) -> float:
+    if t < 0:
+        raise _negative_step("linear_warmup_epochs", t)
+    try:
+        lr = c.lr * (0.25 + 0.75 * (float(min(t, 5)) / 5.0))
+    except ArithmeticError as error:
+        raise _not_computable("linear_warmup_epochs", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("linear_warmup_epochs", t, lr)
 
 
 def linear_warmup_epochs(t: int) -> float:
@@ -1232,7 +1457,7 @@ def linear_warmup_epochs(t: int) -> float:
             end_factor: 1.0
             total_iters: 5
     """
-    return _linear_warmup_epochs_at(t, _linear_warmup_epochs_constants())
+    return _LinearWarmupEpochs_at(t, _LinearWarmupEpochs_constants())
 
 
 def linear_warmup_epochs_tensor(
@@ -1241,31 +1466,43 @@ def linear_warmup_epochs_tensor(
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`linear_warmup_epochs`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`linear_warmup_epochs`.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _LinearWarmupEpochs_constants()
     t = t.to(torch.int64)
-    return 0.4 * (0.25 + 0.75 * (torch.clamp(t, max=5).to(dtype) / 5.0))
+    return c.lr * (0.25 + 0.75 * (torch.clamp(t, max=5).to(dtype) / 5.0))
 
 
-class _LinearWarmupEpochsLambda:
+class _LinearWarmupEpochs_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _LinearWarmupEpochsConstants) -> None:
+    def __init__(self, c: _LinearWarmupEpochs_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _LinearWarmupEpochsConstants._make(self.values)
-        return _linear_warmup_epochs_at(t, c) / c.lr
+        c = _LinearWarmupEpochs_Constants._make(self.values)
+        return _LinearWarmupEpochs_at(t, c) / c.lr
 
 
-def linear_warmup_epochs_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def linear_warmup_epochs_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`LinearWarmupEpochs`."""
-    c = _linear_warmup_epochs_constants()
-    return LambdaLR(optimizer, _LinearWarmupEpochsLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`LinearWarmupEpochs`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _LinearWarmupEpochs_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _LinearWarmupEpochs_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class LinearWarmupEpochs(_ClosedFormLR):
@@ -1283,10 +1520,14 @@ class LinearWarmupEpochs(_ClosedFormLR):
             = lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) /
               total_iters)
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -1304,35 +1545,26 @@ class LinearWarmupEpochs(_ClosedFormLR):
             total_iters: 5
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _linear_warmup_epochs_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_LinearWarmupEpochs_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _LinearWarmupEpochs_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_LinearWarmupEpochs_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _linear_warmup_epochs_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _LinearWarmupEpochs_Constants:
+        return _LinearWarmupEpochs_constants(**self.schedule_params, lr=lr)
 
 
 # --- segmentation_poly ----------------------------------------------------------------------------
 
 
-class _SegmentationPolyConstants(NamedTuple):
+class _SegmentationPoly_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
@@ -1341,26 +1573,41 @@ class _SegmentationPolyConstants(NamedTuple):
     total_iters: int
 
 
-def _segmentation_poly_constants(
-    *, epochs: float = 30, iters_per_epoch: float = 1000
-) -> _SegmentationPolyConstants:
+def _SegmentationPoly_constants(
+    *, epochs: float = 30, iters_per_epoch: float = 1000, lr: float = 0.02
+) -> _SegmentationPoly_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    total_iters = _integer(
-        "schedules.segmentation_poly.schedule.total_iters", epochs * iters_per_epoch
-    )
-    _require(
-        total_iters >= 1,
-        "schedules.segmentation_poly.schedule.total_iters",
-        total_iters,
-        "is less than the minimum of 1",
-    )
-    return _SegmentationPolyConstants(
-        lr=0.02, epochs=epochs, iters_per_epoch=iters_per_epoch, total_iters=total_iters
+    try:
+        total_iters = _integer("total_iters = epochs * iters_per_epoch", epochs * iters_per_epoch)
+        _require(total_iters >= 1, "total_iters = epochs * iters_per_epoch", total_iters, ">= 1")
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "SegmentationPoly",
+            {
+                "epochs": epochs,
+                "iters_per_epoch": iters_per_epoch,
+                "lr": lr,
+            },
+            _SegmentationPoly_constants.__kwdefaults__,
+            _error,
+        ) from None
+    return _SegmentationPoly_Constants(
+        lr=lr, epochs=epochs, iters_per_epoch=iters_per_epoch, total_iters=total_iters
     )
 
 
-def _segmentation_poly_at(t: int, c: _SegmentationPolyConstants) -> float:
-    return 0.02 * (float(c.total_iters - min(t, c.total_iters)) / float(c.total_iters)) ** 0.9
+def _SegmentationPoly_at(t: int, c: _SegmentationPoly_Constants) -> float:
+    if t < 0:
+        raise _negative_step("segmentation_poly", t)
+    try:
+        lr = c.lr * float(
+            (float(c.total_iters - min(t, c.total_iters)) / float(c.total_iters)) ** 0.9
+        )
+    except ArithmeticError as error:
+        raise _not_computable("segmentation_poly", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("segmentation_poly", t, lr)
 
 
 def segmentation_poly(t: int, *, epochs: float = 30, iters_per_epoch: float = 1000) -> float:
@@ -1396,8 +1643,8 @@ def segmentation_poly(t: int, *, epochs: float = 30, iters_per_epoch: float = 10
             total_iters: "epochs * iters_per_epoch"
             power: 0.9
     """
-    return _segmentation_poly_at(
-        t, _segmentation_poly_constants(epochs=epochs, iters_per_epoch=iters_per_epoch)
+    return _SegmentationPoly_at(
+        t, _SegmentationPoly_constants(epochs=epochs, iters_per_epoch=iters_per_epoch)
     )
 
 
@@ -1411,38 +1658,51 @@ def segmentation_poly_tensor(
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`segmentation_poly`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`segmentation_poly`.
     """
     dtype = dtype or torch.get_default_dtype()
-    c = _segmentation_poly_constants(epochs=epochs, iters_per_epoch=iters_per_epoch)
+    c = _SegmentationPoly_constants(epochs=epochs, iters_per_epoch=iters_per_epoch)
     t = t.to(torch.int64)
     return (
-        0.02
+        c.lr
         * ((c.total_iters - torch.clamp(t, max=c.total_iters)).to(dtype) / float(c.total_iters))
         ** 0.9
     )
 
 
-class _SegmentationPolyLambda:
+class _SegmentationPoly_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _SegmentationPolyConstants) -> None:
+    def __init__(self, c: _SegmentationPoly_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _SegmentationPolyConstants._make(self.values)
-        return _segmentation_poly_at(t, c) / c.lr
+        c = _SegmentationPoly_Constants._make(self.values)
+        return _SegmentationPoly_at(t, c) / c.lr
 
 
 def segmentation_poly_lambda(
-    optimizer: Optimizer, *, epochs: float = 30, iters_per_epoch: float = 1000, last_epoch: int = -1
-) -> LambdaLR:
+    optimizer: torch.optim.Optimizer,
+    *,
+    epochs: float = 30,
+    iters_per_epoch: float = 1000,
+    last_epoch: int = -1,
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`SegmentationPoly`."""
-    c = _segmentation_poly_constants(epochs=epochs, iters_per_epoch=iters_per_epoch)
-    return LambdaLR(optimizer, _SegmentationPolyLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`SegmentationPoly`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _SegmentationPoly_constants(epochs=epochs, iters_per_epoch=iters_per_epoch)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _SegmentationPoly_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class SegmentationPoly(_ClosedFormLR):
@@ -1461,10 +1721,14 @@ class SegmentationPoly(_ClosedFormLR):
 
     Parameters (keyword arguments, spec defaults): epochs=30, iters_per_epoch=1000.
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -1484,35 +1748,24 @@ class SegmentationPoly(_ClosedFormLR):
             power: 0.9
     """
 
+    _at = staticmethod(_SegmentationPoly_at)
+
     def __init__(
         self,
-        optimizer: Optimizer,
+        optimizer: torch.optim.Optimizer,
         *,
         epochs: float = 30,
         iters_per_epoch: float = 1000,
         last_epoch: int = -1,
     ) -> None:
-        self.constants = _segmentation_poly_constants(
-            epochs=epochs, iters_per_epoch=iters_per_epoch
-        )
-        self.group_scales: list[float] = []
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _SegmentationPoly_constants(epochs=epochs, iters_per_epoch=iters_per_epoch)
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {"epochs": epochs, "iters_per_epoch": iters_per_epoch}
+        self._group_constants: list[_SegmentationPoly_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _segmentation_poly_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _SegmentationPoly_Constants:
+        return _SegmentationPoly_constants(**self.schedule_params, lr=lr)

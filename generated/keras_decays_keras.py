@@ -33,49 +33,148 @@ __all__ = [
 _PACKAGE = "lrgen.keras_decays"
 #: Restart tables cover every step a 32-bit step counter can reach.
 _MAX_STEP = 2**31 - 1
+#: At most this many restart periods are tabulated (lrgen.ir.MAX_RESTART_PERIODS).
+_MAX_PERIODS = 2**14
 
 
-def _geometric_periods(
-    first: int, t_mul: float, m_mul: float
-) -> tuple[tuple[int, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+def _integer(field: str, value: float) -> int:
+    """``value`` as an int, or a ValueError naming the field it came from."""
+    if not float(value).is_integer():
+        raise ValueError(f"{field} must be an integer, got {value!r}")
+    return int(value)
+
+
+def _require(ok: bool, field: str, value: object = None, rule: str = "") -> None:
+    """Raise a ValueError naming the field unless ``ok``: ``field`` is the whole message when
+    no ``rule`` (such as ``>= 1``) is given."""
+    if not ok:
+        raise ValueError(f"{field} must be {rule}, got {value!r}" if rule else field)
+
+
+def _argument_error(
+    schedule: str, arguments: dict[str, Any], defaults: dict[str, Any] | None, error: Exception
+) -> ValueError:
+    """``error``, raised while computing a schedule's constants, as a ValueError that names the
+    schedule and the arguments that differ from their defaults: the ones the caller passed."""
+    defaults = defaults or {}
+    passed = [f"{k}={v!r}" for k, v in arguments.items() if k != "lr" and v != defaults.get(k)]
+    where = f"{schedule}({', '.join(passed)})"
+    lr = arguments.get("lr")
+    if lr is not None and defaults.get("lr") is not None and lr != defaults["lr"]:
+        where += f" for a param group with lr={lr!r}"
+    return ValueError(f"{where}: {error}")
+
+
+def _geometric_periods(first: int, t_mul: float, m_mul: float) -> tuple[tuple[Any, ...], ...]:
     """Keras restart periods up to ``_MAX_STEP``: for period i, the first integer step in it,
-    how far that step is past the period's exact start, its length, and its peak factor.
+    its length, its peak factor, and its exact end as its last integer step (at most
+    ``_MAX_STEP``) plus the rest, which is in (0, 1] but for the last period: the steps remaining
+    in period i are ``float(lasts[i] - t) + rests[i]``, two non-negative terms, where float32
+    ``length - elapsed`` cancels near the end of a period.
 
     Period i starts at first * (t_mul**i - 1) / (t_mul - 1); searching this table replaces
     Keras's floating-point logarithm, which can put a restart one step late.
     """
     starts: list[int] = []
-    offsets: list[float] = []
+    exacts: list[float] = []
     lengths: list[float] = []
     peaks: list[float] = []
     if t_mul == 1.0:  # fixed periods are found with a modulo instead
-        return (), (), (), ()
+        return (), (), (), (), ()
     i = 0
     while True:
+        if i > _MAX_PERIODS:  # bounded work: lrgen validate rejects such a literal t_mul
+            raise ValueError(
+                f"t_mul {t_mul!r} is too close to 1: more than {_MAX_PERIODS} restart periods "
+                "start before step 2**31 - 1"
+            )
         exact = first * (t_mul**i - 1.0) / (t_mul - 1.0)
         start = math.ceil(exact)
         if start > _MAX_STEP:
             break
         starts.append(start)
-        offsets.append(start - exact)
+        exacts.append(exact)
         lengths.append(first * t_mul**i)
         peaks.append(m_mul**i)
         i += 1
-    return tuple(starts), tuple(offsets), tuple(lengths), tuple(peaks)
+    lasts = tuple(min(end - 1, _MAX_STEP) for end in (*starts[1:], start))
+    rests = tuple(end - last for end, last in zip((*exacts[1:], exact), lasts, strict=True))
+    return tuple(starts), tuple(lengths), tuple(peaks), lasts, rests
+
+
+#: The counter is int32 on every Keras backend: later steps count as this one (never wrap).
+_MAX_STEP32 = 2**31 - 1
+#: Above every finite float: a learning rate whose magnitude is not below it is inf or nan.
+_FLOAT_MAX = 1.7976931348623157e308
+
+
+def _known(x: Any) -> Any:
+    """``x`` as a NumPy value when it is known now (eager), or None inside a traced function
+    (``jax.jit``, ``tf.function``), where reading it would need a host round trip."""
+    try:
+        return ops.convert_to_numpy(x)
+    except (TypeError, RuntimeError):  # a JAX tracer, a symbolic TensorFlow tensor
+        return None
+
+
+def _counter(schedule: str, step: Any) -> Any:
+    """The optimizer step as an int32 tensor, held at ``_MAX_STEP32`` from there on (an int64
+    ``optimizer.iterations`` never wraps); a negative step known now is a ValueError."""
+    known = _known(step)
+    if known is not None:
+        if (known < 0).any():
+            step_text = f"step {known.min().item()!r}"
+            raise ValueError(f"{schedule}: {step_text} is negative; steps count from 0")
+        if isinstance(step, int | float):
+            step = min(step, _MAX_STEP32)
+    return ops.cast(ops.minimum(step, _MAX_STEP32), "int32")
+
+
+def _finite(schedule: str, step: Any, lr: Any) -> Any:
+    """``lr``; when it is known now (eager), a ValueError naming the schedule and the first
+    step whose learning rate is not a finite number. Traced code returns ``lr`` unchecked."""
+    values = _known(lr)
+    if values is None:
+        return lr
+    ok = (abs(values.astype("float64")) <= _FLOAT_MAX).ravel()
+    if not ok.all():
+        first = int(ok.argmin())
+        steps = _known(step)
+        at = steps.ravel()[first] if steps is not None and steps.size == ok.size else steps
+        raise ValueError(
+            f"{schedule}: the learning rate at step {at.item()!r} is "
+            f"{values.ravel()[first].item()!r}, not a finite number"
+        )
+    return lr
+
+
+def _fit_int32(schedule: str, arguments: dict[str, Any], constants: Any, names: Any) -> None:
+    """A ValueError naming the schedule, its arguments and the constant when an integer that
+    meets the int32 counter does not fit in int32 (a runtime parameter made it too large)."""
+    for name in names:
+        value = getattr(constants, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if not -_MAX_STEP32 - 1 <= item <= _MAX_STEP32:
+                passed = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
+                raise ValueError(
+                    f"{schedule}({passed}): {name} = {item!r} is beyond the Keras target's "
+                    "int32 step arithmetic (at most 2**31 - 1); the PyTorch target has no "
+                    "such limit"
+                )
 
 
 # --- cifar_resnet_piecewise -----------------------------------------------------------------------
 
 
-class _CifarResnetPiecewiseConstants(NamedTuple):
+class _CifarResnetPiecewise_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _cifar_resnet_piecewise_constants() -> _CifarResnetPiecewiseConstants:
+def _CifarResnetPiecewise_constants() -> _CifarResnetPiecewise_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _CifarResnetPiecewiseConstants(lr=0.1)
+    return _CifarResnetPiecewise_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -118,6 +217,9 @@ class CifarResnetPiecewise(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
         if steps_per_epoch is not None:
             raise ValueError(
                 "this schedule counts optimizer steps (unit: step); "
@@ -125,11 +227,11 @@ class CifarResnetPiecewise(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "CifarResnetPiecewise"
-        self.constants = _cifar_resnet_piecewise_constants()
+        self._constants = _CifarResnetPiecewise_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.cast(step, "int32")
-        return ops.take(
+        t = _counter("cifar_resnet_piecewise", step)
+        lr = ops.take(
             ops.convert_to_tensor((0.1, 0.01, 0.001), dtype="float32"),
             ops.sum(
                 ops.cast(
@@ -140,9 +242,11 @@ class CifarResnetPiecewise(keras.optimizers.schedules.LearningRateSchedule):
                 axis=-1,
             ),
         )
+        return _finite("cifar_resnet_piecewise", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -151,15 +255,15 @@ class CifarResnetPiecewise(keras.optimizers.schedules.LearningRateSchedule):
 # --- inverse_time ---------------------------------------------------------------------------------
 
 
-class _InverseTimeConstants(NamedTuple):
+class _InverseTime_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _inverse_time_constants() -> _InverseTimeConstants:
+def _InverseTime_constants() -> _InverseTime_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _InverseTimeConstants(lr=0.001)
+    return _InverseTime_Constants(lr=0.001)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -202,6 +306,9 @@ class InverseTime(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
         if steps_per_epoch is not None:
             raise ValueError(
                 "this schedule counts optimizer steps (unit: step); "
@@ -209,14 +316,16 @@ class InverseTime(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "InverseTime"
-        self.constants = _inverse_time_constants()
+        self._constants = _InverseTime_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.cast(step, "int32")
-        return 0.001 / (1.0 + ops.cast(t, "float32") / 20000.0)
+        t = _counter("inverse_time", step)
+        lr = 0.001 / (1.0 + ops.cast(t, "float32") / 20000.0)
+        return _finite("inverse_time", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -225,15 +334,15 @@ class InverseTime(keras.optimizers.schedules.LearningRateSchedule):
 # --- exponential_smooth ---------------------------------------------------------------------------
 
 
-class _ExponentialSmoothConstants(NamedTuple):
+class _ExponentialSmooth_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _exponential_smooth_constants() -> _ExponentialSmoothConstants:
+def _ExponentialSmooth_constants() -> _ExponentialSmooth_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _ExponentialSmoothConstants(lr=0.01)
+    return _ExponentialSmooth_Constants(lr=0.01)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -274,6 +383,9 @@ class ExponentialSmooth(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
         if steps_per_epoch is not None:
             raise ValueError(
                 "this schedule counts optimizer steps (unit: step); "
@@ -281,14 +393,17 @@ class ExponentialSmooth(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "ExponentialSmooth"
-        self.constants = _exponential_smooth_constants()
+        self._constants = _ExponentialSmooth_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.cast(step, "int32")
-        return 0.01 * ops.exp(ops.cast(t, "float32") / 10000.0 * math.log(0.9))
+        t = _counter("exponential_smooth", step)
+        v1 = ops.cast(t, "float32")
+        lr = 0.01 * ops.exp(v1 * -1.1444091796875e-05 + v1 * 9.080402310923719e-07)
+        return _finite("exponential_smooth", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -297,15 +412,15 @@ class ExponentialSmooth(keras.optimizers.schedules.LearningRateSchedule):
 # --- exponential_staircase ------------------------------------------------------------------------
 
 
-class _ExponentialStaircaseConstants(NamedTuple):
+class _ExponentialStaircase_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _exponential_staircase_constants() -> _ExponentialStaircaseConstants:
+def _ExponentialStaircase_constants() -> _ExponentialStaircase_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _ExponentialStaircaseConstants(lr=0.1)
+    return _ExponentialStaircase_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -349,6 +464,9 @@ class ExponentialStaircase(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
         if steps_per_epoch is not None:
             raise ValueError(
                 "this schedule counts optimizer steps (unit: step); "
@@ -356,14 +474,17 @@ class ExponentialStaircase(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "ExponentialStaircase"
-        self.constants = _exponential_staircase_constants()
+        self._constants = _ExponentialStaircase_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.cast(step, "int32")
-        return 0.1 * ops.exp(ops.cast(ops.floor_divide(t, 1000), "float32") * math.log(0.96))
+        t = _counter("exponential_staircase", step)
+        v1 = ops.cast(ops.floor_divide(t, 1000), "float32")
+        lr = 0.1 * ops.exp(v1 * -0.0408172607421875 + v1 * -4.733778067665673e-06)
+        return _finite("exponential_staircase", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -372,15 +493,15 @@ class ExponentialStaircase(keras.optimizers.schedules.LearningRateSchedule):
 # --- polynomial_cycle -----------------------------------------------------------------------------
 
 
-class _PolynomialCycleConstants(NamedTuple):
+class _PolynomialCycle_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _polynomial_cycle_constants() -> _PolynomialCycleConstants:
+def _PolynomialCycle_constants() -> _PolynomialCycle_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _PolynomialCycleConstants(lr=0.1)
+    return _PolynomialCycle_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -426,6 +547,9 @@ class PolynomialCycle(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
         if steps_per_epoch is not None:
             raise ValueError(
                 "this schedule counts optimizer steps (unit: step); "
@@ -433,25 +557,26 @@ class PolynomialCycle(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "PolynomialCycle"
-        self.constants = _polynomial_cycle_constants()
+        self._constants = _PolynomialCycle_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.cast(step, "int32")
-        return (0.1 - 0.01) * (
-            ops.cast(ops.where(t == 0, 10000, ops.mod(10000 - ops.mod(t, 10000), 10000)), "float32")
+        t = _counter("polynomial_cycle", step)
+        v1 = ops.mod(t, 10000)
+        v2 = v1 > 0
+        lr = (0.1 - 0.01) * (
+            ops.cast(ops.where(v2, 10000 - v1, ops.where(t == 0, 10000, 0)), "float32")
             / (
                 ops.cast(
-                    ops.maximum(
-                        ops.floor_divide(t, 10000) + ops.where(ops.mod(t, 10000) > 0, 1, 0), 1
-                    ),
-                    "float32",
+                    ops.maximum(ops.floor_divide(t, 10000) + ops.where(v2, 1, 0), 1), "float32"
                 )
                 * 10000.0
             )
         ) ** 0.5 + 0.01
+        return _finite("polynomial_cycle", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -460,15 +585,15 @@ class PolynomialCycle(keras.optimizers.schedules.LearningRateSchedule):
 # --- cosine_with_warmup ---------------------------------------------------------------------------
 
 
-class _CosineWithWarmupConstants(NamedTuple):
+class _CosineWithWarmup_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _cosine_with_warmup_constants() -> _CosineWithWarmupConstants:
+def _CosineWithWarmup_constants() -> _CosineWithWarmup_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _CosineWithWarmupConstants(lr=0.1)
+    return _CosineWithWarmup_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -516,6 +641,9 @@ class CosineWithWarmup(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
         if steps_per_epoch is not None:
             raise ValueError(
                 "this schedule counts optimizer steps (unit: step); "
@@ -523,19 +651,21 @@ class CosineWithWarmup(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "CosineWithWarmup"
-        self.constants = _cosine_with_warmup_constants()
+        self._constants = _CosineWithWarmup_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.cast(step, "int32")
+        t = _counter("cosine_with_warmup", step)
         v1 = ops.minimum(t, 2000)
-        return ops.where(
+        lr = ops.where(
             v1 < 1000,
             0.0001 + 0.0999 * (ops.cast(v1, "float32") / 1000.0),
             0.1 * ops.sin(math.pi / 2 * ops.cast(1000 - (v1 - 1000), "float32") / 1000.0) ** 2,
         )
+        return _finite("cosine_with_warmup", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -544,29 +674,37 @@ class CosineWithWarmup(keras.optimizers.schedules.LearningRateSchedule):
 # --- cosine_restarts ------------------------------------------------------------------------------
 
 
-class _CosineRestartsConstants(NamedTuple):
+class _CosineRestarts_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
     period_starts: tuple[int, ...]
-    period_start_offsets: tuple[float, ...]
     period_lengths: tuple[float, ...]
     period_peaks: tuple[float, ...]
+    period_last_steps: tuple[int, ...]
+    period_end_rests: tuple[float, ...]
 
 
-def _cosine_restarts_constants() -> _CosineRestartsConstants:
+def _CosineRestarts_constants() -> _CosineRestarts_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    periods = _geometric_periods(1000, 2.0, 0.9)
-    period_starts = periods[0]
-    period_start_offsets = periods[1]
-    period_lengths = periods[2]
-    period_peaks = periods[3]
-    return _CosineRestartsConstants(
+    try:
+        periods = _geometric_periods(1000, 2.0, 0.9)
+        period_starts = periods[0]
+        period_lengths = periods[1]
+        period_peaks = periods[2]
+        period_last_steps = periods[3]
+        period_end_rests = periods[4]
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "CosineRestarts", {}, _CosineRestarts_constants.__kwdefaults__, _error
+        ) from None
+    return _CosineRestarts_Constants(
         lr=0.1,
         period_starts=period_starts,
-        period_start_offsets=period_start_offsets,
         period_lengths=period_lengths,
         period_peaks=period_peaks,
+        period_last_steps=period_last_steps,
+        period_end_rests=period_end_rests,
     )
 
 
@@ -612,6 +750,9 @@ class CosineRestarts(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
         if steps_per_epoch is not None:
             raise ValueError(
                 "this schedule counts optimizer steps (unit: step); "
@@ -619,11 +760,20 @@ class CosineRestarts(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "CosineRestarts"
-        self.constants = _cosine_restarts_constants()
+        self._constants = _CosineRestarts_constants()
+        _fit_int32(
+            "CosineRestarts",
+            {},
+            self._constants,
+            (
+                "period_starts",
+                "period_last_steps",
+            ),
+        )
 
     def __call__(self, step: Any) -> Any:
-        c = self.constants
-        t = ops.cast(step, "int32")
+        c = self._constants
+        t = _counter("cosine_restarts", step)
         v1 = (
             ops.sum(
                 ops.cast(
@@ -634,33 +784,29 @@ class CosineRestarts(keras.optimizers.schedules.LearningRateSchedule):
             )
             - 1
         )
-        v2 = ops.take(ops.convert_to_tensor(c.period_lengths, dtype="float32"), v1)
-        return 0.1 * (
+        lr = 0.1 * (
             0.99
             * ops.take(ops.convert_to_tensor(c.period_peaks, dtype="float32"), v1)
             * ops.sin(
                 math.pi
                 / 2
                 * (
-                    v2
-                    - (
-                        ops.cast(
-                            t - ops.take(ops.convert_to_tensor(c.period_starts, dtype="int32"), v1),
-                            "float32",
-                        )
-                        + ops.take(
-                            ops.convert_to_tensor(c.period_start_offsets, dtype="float32"), v1
-                        )
+                    ops.cast(
+                        ops.take(ops.convert_to_tensor(c.period_last_steps, dtype="int32"), v1) - t,
+                        "float32",
                     )
+                    + ops.take(ops.convert_to_tensor(c.period_end_rests, dtype="float32"), v1)
                 )
-                / v2
+                / ops.take(ops.convert_to_tensor(c.period_lengths, dtype="float32"), v1)
             )
             ** 2
             + 0.01
         )
+        return _finite("cosine_restarts", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }

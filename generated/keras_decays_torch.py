@@ -18,8 +18,6 @@ import math
 from typing import Any, NamedTuple
 
 import torch
-from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
 __all__ = [
     "CifarResnetPiecewise",
@@ -53,47 +51,131 @@ __all__ = [
 ]
 #: Restart tables cover every step a 32-bit step counter can reach.
 _MAX_STEP = 2**31 - 1
+#: At most this many restart periods are tabulated (lrgen.ir.MAX_RESTART_PERIODS).
+_MAX_PERIODS = 2**14
 
 
-def _geometric_periods(
-    first: int, t_mul: float, m_mul: float
-) -> tuple[tuple[int, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+def _integer(field: str, value: float) -> int:
+    """``value`` as an int, or a ValueError naming the field it came from."""
+    if not float(value).is_integer():
+        raise ValueError(f"{field} must be an integer, got {value!r}")
+    return int(value)
+
+
+def _require(ok: bool, field: str, value: object = None, rule: str = "") -> None:
+    """Raise a ValueError naming the field unless ``ok``: ``field`` is the whole message when
+    no ``rule`` (such as ``>= 1``) is given."""
+    if not ok:
+        raise ValueError(f"{field} must be {rule}, got {value!r}" if rule else field)
+
+
+def _argument_error(
+    schedule: str, arguments: dict[str, Any], defaults: dict[str, Any] | None, error: Exception
+) -> ValueError:
+    """``error``, raised while computing a schedule's constants, as a ValueError that names the
+    schedule and the arguments that differ from their defaults: the ones the caller passed."""
+    defaults = defaults or {}
+    passed = [f"{k}={v!r}" for k, v in arguments.items() if k != "lr" and v != defaults.get(k)]
+    where = f"{schedule}({', '.join(passed)})"
+    lr = arguments.get("lr")
+    if lr is not None and defaults.get("lr") is not None and lr != defaults["lr"]:
+        where += f" for a param group with lr={lr!r}"
+    return ValueError(f"{where}: {error}")
+
+
+def _geometric_periods(first: int, t_mul: float, m_mul: float) -> tuple[tuple[Any, ...], ...]:
     """Keras restart periods up to ``_MAX_STEP``: for period i, the first integer step in it,
-    how far that step is past the period's exact start, its length, and its peak factor.
+    its length, its peak factor, and its exact end as its last integer step (at most
+    ``_MAX_STEP``) plus the rest, which is in (0, 1] but for the last period: the steps remaining
+    in period i are ``float(lasts[i] - t) + rests[i]``, two non-negative terms, where float32
+    ``length - elapsed`` cancels near the end of a period.
 
     Period i starts at first * (t_mul**i - 1) / (t_mul - 1); searching this table replaces
     Keras's floating-point logarithm, which can put a restart one step late.
     """
     starts: list[int] = []
-    offsets: list[float] = []
+    exacts: list[float] = []
     lengths: list[float] = []
     peaks: list[float] = []
     if t_mul == 1.0:  # fixed periods are found with a modulo instead
-        return (), (), (), ()
+        return (), (), (), (), ()
     i = 0
     while True:
+        if i > _MAX_PERIODS:  # bounded work: lrgen validate rejects such a literal t_mul
+            raise ValueError(
+                f"t_mul {t_mul!r} is too close to 1: more than {_MAX_PERIODS} restart periods "
+                "start before step 2**31 - 1"
+            )
         exact = first * (t_mul**i - 1.0) / (t_mul - 1.0)
         start = math.ceil(exact)
         if start > _MAX_STEP:
             break
         starts.append(start)
-        offsets.append(start - exact)
+        exacts.append(exact)
         lengths.append(first * t_mul**i)
         peaks.append(m_mul**i)
         i += 1
-    return tuple(starts), tuple(offsets), tuple(lengths), tuple(peaks)
+    lasts = tuple(min(end - 1, _MAX_STEP) for end in (*starts[1:], start))
+    rests = tuple(end - last for end, last in zip((*exacts[1:], exact), lasts, strict=True))
+    return tuple(starts), tuple(lengths), tuple(peaks), lasts, rests
 
 
-class _ClosedFormLR(LRScheduler):
+def _not_finite(schedule: str, t: int, lr: float) -> ValueError:
+    """A learning rate that is not a finite number: an optimizer would train on it silently."""
+    return ValueError(f"{schedule}: the learning rate at step {t} is {lr!r}, not a finite number")
+
+
+def _negative_step(schedule: str, t: int) -> ValueError:
+    return ValueError(f"{schedule}: step {t} is negative; steps count from 0")
+
+
+def _not_computable(schedule: str, t: int, error: ArithmeticError) -> ValueError:
+    """A formula that raised (a param group with lr 0 under ChainedScheduler divides 0 by 0)."""
+    return ValueError(f"{schedule}: the learning rate at step {t} is not a number ({error})")
+
+
+class _ClosedFormLR(torch.optim.lr_scheduler.LRScheduler):
     """The part every closed-form scheduler of this module shares: ``get_lr`` is the closed
-    form at ``last_epoch``, and ``step`` sets it without ``LRScheduler.step``'s generic
-    per-step machinery."""
+    form at ``last_epoch``, with constants computed per param group from that group's initial
+    lr, and ``step`` sets it without ``LRScheduler.step``'s generic per-step machinery.
+
+    ``state_dict`` holds the keyword arguments (``schedule_params``) and ``load_state_dict``
+    restores them, as torch's schedulers restore theirs: a checkpoint resumes the schedule it
+    was saved with.
+    """
+
+    #: The schedule's closed form ``lr(t, constants)``.
+    _at: staticmethod[[int, Any], float]
+    schedule_params: dict[str, float]
+    #: The constants of each distinct initial lr, and each group's index into them: groups
+    #: with the same initial lr share one evaluation per step.
+    _group_constants: list[Any]
+    _group_index: list[int]
+
+    def _constants(self, lr: float) -> Any:
+        raise NotImplementedError
+
+    def _per_group(self) -> list[Any]:
+        """The constants, computed when first needed (``base_lrs`` are known once
+        ``LRScheduler.__init__`` has run) and again after ``load_state_dict``."""
+        if len(self._group_index) != len(self.base_lrs):
+            index: dict[float, int] = {}
+            for base in self.base_lrs:
+                index.setdefault(float(base), len(index))
+            self._group_constants = [self._constants(lr) for lr in index]
+            self._group_index = [index[float(base)] for base in self.base_lrs]
+        return self._group_constants
+
+    def _lrs(self, t: int) -> list[float]:
+        """Each group's learning rate at step ``t``."""
+        constants = self._per_group()
+        if len(constants) == 1:
+            return [self._at(t, constants[0])] * len(self._group_index)
+        values = [self._at(t, c) for c in constants]
+        return [values[i] for i in self._group_index]
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
-
-    def _get_closed_form_lr(self) -> list[float]:
-        raise NotImplementedError
+        return self._lrs(self.last_epoch)
 
     def step(self, epoch: int | None = None) -> None:
         """Advance ``last_epoch`` by one and set each group's lr to its value there.
@@ -108,7 +190,7 @@ class _ClosedFormLR(LRScheduler):
         self._step_count += 1
         self.last_epoch += 1
         last: list[float | torch.Tensor] = []
-        for group, lr in zip(self.optimizer.param_groups, self._get_closed_form_lr(), strict=True):
+        for group, lr in zip(self.optimizer.param_groups, self._lrs(self.last_epoch), strict=True):
             current = group["lr"]
             if isinstance(current, torch.Tensor):
                 current.fill_(lr)
@@ -118,23 +200,47 @@ class _ClosedFormLR(LRScheduler):
                 last.append(lr)
         self._last_lr = last
 
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state (the step, ``base_lrs``, ...) and ``schedule_params``; not the
+        constants, which ``load_state_dict`` recomputes: plain numbers only, so ``torch.load``
+        reads a checkpoint with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("_group_constants", None)
+        state.pop("_group_index", None)
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the step and the keyword arguments the state was saved with, and recompute
+        the constants from them (a state without ``schedule_params`` keeps this scheduler's)."""
+        super().load_state_dict(state_dict)
+        self._group_index = []
+        self._per_group()
+
 
 # --- cifar_resnet_piecewise -----------------------------------------------------------------------
 
 
-class _CifarResnetPiecewiseConstants(NamedTuple):
+class _CifarResnetPiecewise_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _cifar_resnet_piecewise_constants() -> _CifarResnetPiecewiseConstants:
+def _CifarResnetPiecewise_constants(*, lr: float = 0.1) -> _CifarResnetPiecewise_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _CifarResnetPiecewiseConstants(lr=0.1)
+    return _CifarResnetPiecewise_Constants(lr=lr)
 
 
-def _cifar_resnet_piecewise_at(t: int, c: _CifarResnetPiecewiseConstants) -> float:
-    return (0.1, 0.01, 0.001)[bisect.bisect_right((32000, 48000), t - 1)]
+def _CifarResnetPiecewise_at(t: int, c: _CifarResnetPiecewise_Constants) -> float:
+    if t < 0:
+        raise _negative_step("cifar_resnet_piecewise", t)
+    try:
+        lr = (0.1, 0.01, 0.001)[bisect.bisect_right((32000, 48000), t - 1)]
+    except ArithmeticError as error:
+        raise _not_computable("cifar_resnet_piecewise", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("cifar_resnet_piecewise", t, lr)
 
 
 def cifar_resnet_piecewise(t: int) -> float:
@@ -165,7 +271,7 @@ def cifar_resnet_piecewise(t: int) -> float:
             boundaries: [32000, 48000]
             values: [0.1, 0.01, 0.001]
     """
-    return _cifar_resnet_piecewise_at(t, _cifar_resnet_piecewise_constants())
+    return _CifarResnetPiecewise_at(t, _CifarResnetPiecewise_constants())
 
 
 def cifar_resnet_piecewise_tensor(
@@ -174,7 +280,10 @@ def cifar_resnet_piecewise_tensor(
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`cifar_resnet_piecewise`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`cifar_resnet_piecewise`.
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
@@ -184,24 +293,32 @@ def cifar_resnet_piecewise_tensor(
     )
 
 
-class _CifarResnetPiecewiseLambda:
+class _CifarResnetPiecewise_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _CifarResnetPiecewiseConstants) -> None:
+    def __init__(self, c: _CifarResnetPiecewise_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _CifarResnetPiecewiseConstants._make(self.values)
-        return _cifar_resnet_piecewise_at(t, c) / c.lr
+        c = _CifarResnetPiecewise_Constants._make(self.values)
+        return _CifarResnetPiecewise_at(t, c) / c.lr
 
 
-def cifar_resnet_piecewise_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def cifar_resnet_piecewise_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`CifarResnetPiecewise`."""
-    c = _cifar_resnet_piecewise_constants()
-    return LambdaLR(optimizer, _CifarResnetPiecewiseLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`CifarResnetPiecewise`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _CifarResnetPiecewise_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _CifarResnetPiecewise_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class CifarResnetPiecewise(_ClosedFormLR):
@@ -218,10 +335,14 @@ class CifarResnetPiecewise(_ClosedFormLR):
         PiecewiseConstantDecay(boundaries=[32000, 48000], values=[0.1, 0.01, 0.001])
             = values[i] for boundaries[i-1] < t <= boundaries[i]
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (keras_decays in keras_decays.yaml)::
 
@@ -238,47 +359,61 @@ class CifarResnetPiecewise(_ClosedFormLR):
             values: [0.1, 0.01, 0.001]
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _cifar_resnet_piecewise_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_CifarResnetPiecewise_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _CifarResnetPiecewise_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_CifarResnetPiecewise_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _cifar_resnet_piecewise_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _CifarResnetPiecewise_Constants:
+        return _CifarResnetPiecewise_constants(**self.schedule_params, lr=lr)
 
 
 # --- inverse_time ---------------------------------------------------------------------------------
 
 
-class _InverseTimeConstants(NamedTuple):
+class _InverseTime_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
+    initial_learning_rate: float
 
 
-def _inverse_time_constants() -> _InverseTimeConstants:
+def _InverseTime_constants(*, lr: float = 0.001) -> _InverseTime_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _InverseTimeConstants(lr=0.001)
+    try:
+        initial_learning_rate = lr
+        _require(
+            initial_learning_rate > 0, "initial_learning_rate = lr", initial_learning_rate, "> 0"
+        )
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "InverseTime",
+            {
+                "lr": lr,
+            },
+            _InverseTime_constants.__kwdefaults__,
+            _error,
+        ) from None
+    return _InverseTime_Constants(lr=lr, initial_learning_rate=initial_learning_rate)
 
 
-def _inverse_time_at(t: int, c: _InverseTimeConstants) -> float:
-    return 0.001 / (1.0 + float(t) / 20000.0)
+def _InverseTime_at(t: int, c: _InverseTime_Constants) -> float:
+    if t < 0:
+        raise _negative_step("inverse_time", t)
+    try:
+        lr = c.initial_learning_rate / (1.0 + float(t) / 20000.0)
+    except ArithmeticError as error:
+        raise _not_computable("inverse_time", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("inverse_time", t, lr)
 
 
 def inverse_time(t: int) -> float:
@@ -309,38 +444,50 @@ def inverse_time(t: int) -> float:
             decay_rate: 1.0
             staircase: false
     """
-    return _inverse_time_at(t, _inverse_time_constants())
+    return _InverseTime_at(t, _InverseTime_constants())
 
 
 def inverse_time_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`inverse_time`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`inverse_time`.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _InverseTime_constants()
     t = t.to(torch.int64)
-    return 0.001 / (1.0 + t.to(dtype) / 20000.0)
+    return c.initial_learning_rate / (1.0 + t.to(dtype) / 20000.0)
 
 
-class _InverseTimeLambda:
+class _InverseTime_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _InverseTimeConstants) -> None:
+    def __init__(self, c: _InverseTime_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _InverseTimeConstants._make(self.values)
-        return _inverse_time_at(t, c) / c.lr
+        c = _InverseTime_Constants._make(self.values)
+        return _InverseTime_at(t, c) / c.lr
 
 
-def inverse_time_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def inverse_time_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`InverseTime`."""
-    c = _inverse_time_constants()
-    return LambdaLR(optimizer, _InverseTimeLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`InverseTime`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _InverseTime_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _InverseTime_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class InverseTime(_ClosedFormLR):
@@ -357,10 +504,14 @@ class InverseTime(_ClosedFormLR):
                 staircase=False)
             = initial_learning_rate / (1 + decay_rate * t / decay_steps)  (floor if staircase)
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (keras_decays in keras_decays.yaml)::
 
@@ -377,47 +528,63 @@ class InverseTime(_ClosedFormLR):
             staircase: false
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _inverse_time_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_InverseTime_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _InverseTime_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_InverseTime_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _inverse_time_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _InverseTime_Constants:
+        return _InverseTime_constants(**self.schedule_params, lr=lr)
 
 
 # --- exponential_smooth ---------------------------------------------------------------------------
 
 
-class _ExponentialSmoothConstants(NamedTuple):
+class _ExponentialSmooth_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
+    initial_learning_rate: float
 
 
-def _exponential_smooth_constants() -> _ExponentialSmoothConstants:
+def _ExponentialSmooth_constants(*, lr: float = 0.01) -> _ExponentialSmooth_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _ExponentialSmoothConstants(lr=0.01)
+    try:
+        initial_learning_rate = lr
+        _require(
+            initial_learning_rate > 0, "initial_learning_rate = lr", initial_learning_rate, "> 0"
+        )
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "ExponentialSmooth",
+            {
+                "lr": lr,
+            },
+            _ExponentialSmooth_constants.__kwdefaults__,
+            _error,
+        ) from None
+    return _ExponentialSmooth_Constants(lr=lr, initial_learning_rate=initial_learning_rate)
 
 
-def _exponential_smooth_at(t: int, c: _ExponentialSmoothConstants) -> float:
-    return 0.01 * math.exp(float(t) / 10000.0 * math.log(0.9))
+def _ExponentialSmooth_at(t: int, c: _ExponentialSmooth_Constants) -> float:
+    if t < 0:
+        raise _negative_step("exponential_smooth", t)
+    try:
+        lr = c.initial_learning_rate * math.exp(
+            float(t) * -1.1444091796875e-05 + float(t) * 9.080402310923719e-07
+        )
+    except ArithmeticError as error:
+        raise _not_computable("exponential_smooth", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("exponential_smooth", t, lr)
 
 
 def exponential_smooth(t: int) -> float:
@@ -446,38 +613,53 @@ def exponential_smooth(t: int) -> float:
             decay_steps: 10000
             decay_rate: 0.9
     """
-    return _exponential_smooth_at(t, _exponential_smooth_constants())
+    return _ExponentialSmooth_at(t, _ExponentialSmooth_constants())
 
 
 def exponential_smooth_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`exponential_smooth`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`exponential_smooth`.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _ExponentialSmooth_constants()
     t = t.to(torch.int64)
-    return 0.01 * torch.exp(t.to(dtype) / 10000.0 * math.log(0.9))
+    v1 = t.to(dtype)
+    return c.initial_learning_rate * torch.exp(
+        v1 * -1.1444091796875e-05 + v1 * 9.080402310923719e-07
+    )
 
 
-class _ExponentialSmoothLambda:
+class _ExponentialSmooth_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _ExponentialSmoothConstants) -> None:
+    def __init__(self, c: _ExponentialSmooth_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _ExponentialSmoothConstants._make(self.values)
-        return _exponential_smooth_at(t, c) / c.lr
+        c = _ExponentialSmooth_Constants._make(self.values)
+        return _ExponentialSmooth_at(t, c) / c.lr
 
 
-def exponential_smooth_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def exponential_smooth_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`ExponentialSmooth`."""
-    c = _exponential_smooth_constants()
-    return LambdaLR(optimizer, _ExponentialSmoothLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`ExponentialSmooth`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _ExponentialSmooth_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _ExponentialSmooth_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class ExponentialSmooth(_ClosedFormLR):
@@ -494,10 +676,14 @@ class ExponentialSmooth(_ClosedFormLR):
             = initial_learning_rate * decay_rate ** (t / decay_steps)  (floor of the exponent if
               staircase)
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (keras_decays in keras_decays.yaml)::
 
@@ -512,47 +698,48 @@ class ExponentialSmooth(_ClosedFormLR):
             decay_rate: 0.9
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _exponential_smooth_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_ExponentialSmooth_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _ExponentialSmooth_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_ExponentialSmooth_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _exponential_smooth_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _ExponentialSmooth_Constants:
+        return _ExponentialSmooth_constants(**self.schedule_params, lr=lr)
 
 
 # --- exponential_staircase ------------------------------------------------------------------------
 
 
-class _ExponentialStaircaseConstants(NamedTuple):
+class _ExponentialStaircase_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _exponential_staircase_constants() -> _ExponentialStaircaseConstants:
+def _ExponentialStaircase_constants(*, lr: float = 0.1) -> _ExponentialStaircase_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _ExponentialStaircaseConstants(lr=0.1)
+    return _ExponentialStaircase_Constants(lr=lr)
 
 
-def _exponential_staircase_at(t: int, c: _ExponentialStaircaseConstants) -> float:
-    return 0.1 * math.exp(float(t // 1000) * math.log(0.96))
+def _ExponentialStaircase_at(t: int, c: _ExponentialStaircase_Constants) -> float:
+    if t < 0:
+        raise _negative_step("exponential_staircase", t)
+    try:
+        lr = 0.1 * math.exp(
+            float(t // 1000) * -0.0408172607421875 + float(t // 1000) * -4.733778067665673e-06
+        )
+    except ArithmeticError as error:
+        raise _not_computable("exponential_staircase", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("exponential_staircase", t, lr)
 
 
 def exponential_staircase(t: int) -> float:
@@ -584,7 +771,7 @@ def exponential_staircase(t: int) -> float:
             decay_rate: 0.96
             staircase: true
     """
-    return _exponential_staircase_at(t, _exponential_staircase_constants())
+    return _ExponentialStaircase_at(t, _ExponentialStaircase_constants())
 
 
 def exponential_staircase_tensor(
@@ -593,31 +780,43 @@ def exponential_staircase_tensor(
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`exponential_staircase`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`exponential_staircase`.
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
-    return 0.1 * torch.exp((t // 1000).to(dtype) * math.log(0.96))
+    v1 = (t // 1000).to(dtype)
+    return 0.1 * torch.exp(v1 * -0.0408172607421875 + v1 * -4.733778067665673e-06)
 
 
-class _ExponentialStaircaseLambda:
+class _ExponentialStaircase_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _ExponentialStaircaseConstants) -> None:
+    def __init__(self, c: _ExponentialStaircase_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _ExponentialStaircaseConstants._make(self.values)
-        return _exponential_staircase_at(t, c) / c.lr
+        c = _ExponentialStaircase_Constants._make(self.values)
+        return _ExponentialStaircase_at(t, c) / c.lr
 
 
-def exponential_staircase_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def exponential_staircase_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`ExponentialStaircase`."""
-    c = _exponential_staircase_constants()
-    return LambdaLR(optimizer, _ExponentialStaircaseLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`ExponentialStaircase`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _ExponentialStaircase_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _ExponentialStaircase_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class ExponentialStaircase(_ClosedFormLR):
@@ -634,10 +833,14 @@ class ExponentialStaircase(_ClosedFormLR):
             = initial_learning_rate * decay_rate ** (t / decay_steps)  (floor of the exponent if
               staircase)
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (keras_decays in keras_decays.yaml)::
 
@@ -655,50 +858,75 @@ class ExponentialStaircase(_ClosedFormLR):
             staircase: true
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _exponential_staircase_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_ExponentialStaircase_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _ExponentialStaircase_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_ExponentialStaircase_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _exponential_staircase_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _ExponentialStaircase_Constants:
+        return _ExponentialStaircase_constants(**self.schedule_params, lr=lr)
 
 
 # --- polynomial_cycle -----------------------------------------------------------------------------
 
 
-class _PolynomialCycleConstants(NamedTuple):
+class _PolynomialCycle_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
+    initial_learning_rate: float
+    decay_range: float
 
 
-def _polynomial_cycle_constants() -> _PolynomialCycleConstants:
+def _PolynomialCycle_constants(*, lr: float = 0.1) -> _PolynomialCycle_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _PolynomialCycleConstants(lr=0.1)
+    try:
+        initial_learning_rate = lr
+        _require(
+            initial_learning_rate > 0, "initial_learning_rate = lr", initial_learning_rate, "> 0"
+        )
+        decay_range = initial_learning_rate - 0.01
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "PolynomialCycle",
+            {
+                "lr": lr,
+            },
+            _PolynomialCycle_constants.__kwdefaults__,
+            _error,
+        ) from None
+    return _PolynomialCycle_Constants(
+        lr=lr, initial_learning_rate=initial_learning_rate, decay_range=decay_range
+    )
 
 
-def _polynomial_cycle_at(t: int, c: _PolynomialCycleConstants) -> float:
-    return (0.1 - 0.01) * (
-        float(10000 if t == 0 else (10000 - t % 10000) % 10000)
-        / (float(max(t // 10000 + (1 if t % 10000 > 0 else 0), 1)) * 10000.0)
-    ) ** 0.5 + 0.01
+def _PolynomialCycle_at(t: int, c: _PolynomialCycle_Constants) -> float:
+    if t < 0:
+        raise _negative_step("polynomial_cycle", t)
+    try:
+        lr = (
+            c.decay_range
+            * float(
+                (
+                    float(10000 - t % 10000 if t % 10000 > 0 else 10000 if t == 0 else 0)
+                    / (float(max(t // 10000 + (1 if t % 10000 > 0 else 0), 1)) * 10000.0)
+                )
+                ** 0.5
+            )
+            + 0.01
+        )
+    except ArithmeticError as error:
+        raise _not_computable("polynomial_cycle", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("polynomial_cycle", t, lr)
 
 
 def polynomial_cycle(t: int) -> float:
@@ -732,48 +960,67 @@ def polynomial_cycle(t: int) -> float:
             power: 0.5
             cycle: true
     """
-    return _polynomial_cycle_at(t, _polynomial_cycle_constants())
+    return _PolynomialCycle_at(t, _PolynomialCycle_constants())
 
 
 def polynomial_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`polynomial_cycle`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`polynomial_cycle`.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _PolynomialCycle_constants()
     t = t.to(torch.int64)
-    return (0.1 - 0.01) * (
-        torch.where(t == 0, 10000, (10000 - t % 10000) % 10000).to(dtype)
-        / (
-            torch.clamp(
-                t // 10000
-                + torch.where(t % 10000 > 0, torch.full_like(t, 1, dtype=torch.int64), 0),
-                min=1,
+    v1 = t % 10000
+    v2 = v1 > 0
+    return (
+        c.decay_range
+        * (
+            torch.where(
+                v2, 10000 - v1, torch.where(t == 0, torch.full_like(t, 10000, dtype=torch.int64), 0)
             ).to(dtype)
-            * 10000.0
+            / (
+                torch.clamp(
+                    t // 10000 + torch.where(v2, torch.full_like(t, 1, dtype=torch.int64), 0), min=1
+                ).to(dtype)
+                * 10000.0
+            )
         )
-    ) ** 0.5 + 0.01
+        ** 0.5
+        + 0.01
+    )
 
 
-class _PolynomialCycleLambda:
+class _PolynomialCycle_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _PolynomialCycleConstants) -> None:
+    def __init__(self, c: _PolynomialCycle_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _PolynomialCycleConstants._make(self.values)
-        return _polynomial_cycle_at(t, c) / c.lr
+        c = _PolynomialCycle_Constants._make(self.values)
+        return _PolynomialCycle_at(t, c) / c.lr
 
 
-def polynomial_cycle_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def polynomial_cycle_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`PolynomialCycle`."""
-    c = _polynomial_cycle_constants()
-    return LambdaLR(optimizer, _PolynomialCycleLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`PolynomialCycle`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _PolynomialCycle_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _PolynomialCycle_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class PolynomialCycle(_ClosedFormLR):
@@ -791,10 +1038,14 @@ class PolynomialCycle(_ClosedFormLR):
                 power=0.5, cycle=True)
             = (initial - end) * (1 - min(t, decay_steps) / decay_steps) ** power + end
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (keras_decays in keras_decays.yaml)::
 
@@ -813,51 +1064,50 @@ class PolynomialCycle(_ClosedFormLR):
             cycle: true
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _polynomial_cycle_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_PolynomialCycle_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _PolynomialCycle_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_PolynomialCycle_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _polynomial_cycle_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _PolynomialCycle_Constants:
+        return _PolynomialCycle_constants(**self.schedule_params, lr=lr)
 
 
 # --- cosine_with_warmup ---------------------------------------------------------------------------
 
 
-class _CosineWithWarmupConstants(NamedTuple):
+class _CosineWithWarmup_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _cosine_with_warmup_constants() -> _CosineWithWarmupConstants:
+def _CosineWithWarmup_constants(*, lr: float = 0.1) -> _CosineWithWarmup_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _CosineWithWarmupConstants(lr=0.1)
+    return _CosineWithWarmup_Constants(lr=lr)
 
 
-def _cosine_with_warmup_at(t: int, c: _CosineWithWarmupConstants) -> float:
-    return (
-        0.0001 + 0.0999 * (float(min(t, 2000)) / 1000.0)
-        if min(t, 2000) < 1000
-        else 0.1 * math.sin(math.pi / 2 * float(1000 - (min(t, 2000) - 1000)) / 1000.0) ** 2
-    )
+def _CosineWithWarmup_at(t: int, c: _CosineWithWarmup_Constants) -> float:
+    if t < 0:
+        raise _negative_step("cosine_with_warmup", t)
+    try:
+        lr = (
+            0.0001 + 0.0999 * (float(min(t, 2000)) / 1000.0)
+            if min(t, 2000) < 1000
+            else 0.1 * math.sin(math.pi / 2 * float(1000 - (min(t, 2000) - 1000)) / 1000.0) ** 2
+        )
+    except ArithmeticError as error:
+        raise _not_computable("cosine_with_warmup", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("cosine_with_warmup", t, lr)
 
 
 def cosine_with_warmup(t: int) -> float:
@@ -893,14 +1143,17 @@ def cosine_with_warmup(t: int) -> float:
             decay_steps: 1000
             alpha: 0.0
     """
-    return _cosine_with_warmup_at(t, _cosine_with_warmup_constants())
+    return _CosineWithWarmup_at(t, _CosineWithWarmup_constants())
 
 
 def cosine_with_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`cosine_with_warmup`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`cosine_with_warmup`.
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
@@ -912,24 +1165,32 @@ def cosine_with_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = No
     )
 
 
-class _CosineWithWarmupLambda:
+class _CosineWithWarmup_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _CosineWithWarmupConstants) -> None:
+    def __init__(self, c: _CosineWithWarmup_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _CosineWithWarmupConstants._make(self.values)
-        return _cosine_with_warmup_at(t, c) / c.lr
+        c = _CosineWithWarmup_Constants._make(self.values)
+        return _CosineWithWarmup_at(t, c) / c.lr
 
 
-def cosine_with_warmup_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def cosine_with_warmup_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`CosineWithWarmup`."""
-    c = _cosine_with_warmup_constants()
-    return LambdaLR(optimizer, _CosineWithWarmupLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`CosineWithWarmup`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _CosineWithWarmup_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _CosineWithWarmup_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class CosineWithWarmup(_ClosedFormLR):
@@ -948,10 +1209,14 @@ class CosineWithWarmup(_ClosedFormLR):
             = warmup: initial + (warmup_target - initial) * t / warmup_steps; then peak * ((1 -
               alpha) * (1 + cos(pi * min(s, decay_steps) / decay_steps)) / 2 + alpha)
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (keras_decays in keras_decays.yaml)::
 
@@ -971,79 +1236,94 @@ class CosineWithWarmup(_ClosedFormLR):
             alpha: 0.0
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _cosine_with_warmup_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_CosineWithWarmup_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _CosineWithWarmup_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_CosineWithWarmup_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _cosine_with_warmup_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _CosineWithWarmup_Constants:
+        return _CosineWithWarmup_constants(**self.schedule_params, lr=lr)
 
 
 # --- cosine_restarts ------------------------------------------------------------------------------
 
 
-class _CosineRestartsConstants(NamedTuple):
+class _CosineRestarts_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
+    initial_learning_rate: float
     period_starts: tuple[int, ...]
-    period_start_offsets: tuple[float, ...]
     period_lengths: tuple[float, ...]
     period_peaks: tuple[float, ...]
+    period_last_steps: tuple[int, ...]
+    period_end_rests: tuple[float, ...]
 
 
-def _cosine_restarts_constants() -> _CosineRestartsConstants:
+def _CosineRestarts_constants(*, lr: float = 0.1) -> _CosineRestarts_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    periods = _geometric_periods(1000, 2.0, 0.9)
-    period_starts = periods[0]
-    period_start_offsets = periods[1]
-    period_lengths = periods[2]
-    period_peaks = periods[3]
-    return _CosineRestartsConstants(
-        lr=0.1,
+    try:
+        initial_learning_rate = lr
+        _require(
+            initial_learning_rate > 0, "initial_learning_rate = lr", initial_learning_rate, "> 0"
+        )
+        periods = _geometric_periods(1000, 2.0, 0.9)
+        period_starts = periods[0]
+        period_lengths = periods[1]
+        period_peaks = periods[2]
+        period_last_steps = periods[3]
+        period_end_rests = periods[4]
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "CosineRestarts",
+            {
+                "lr": lr,
+            },
+            _CosineRestarts_constants.__kwdefaults__,
+            _error,
+        ) from None
+    return _CosineRestarts_Constants(
+        lr=lr,
+        initial_learning_rate=initial_learning_rate,
         period_starts=period_starts,
-        period_start_offsets=period_start_offsets,
         period_lengths=period_lengths,
         period_peaks=period_peaks,
+        period_last_steps=period_last_steps,
+        period_end_rests=period_end_rests,
     )
 
 
-def _cosine_restarts_at(t: int, c: _CosineRestartsConstants) -> float:
-    return 0.1 * (
-        0.99
-        * c.period_peaks[bisect.bisect_right(c.period_starts, t) - 1]
-        * math.sin(
-            math.pi
-            / 2
-            * (
-                c.period_lengths[bisect.bisect_right(c.period_starts, t) - 1]
-                - (
-                    float(t - c.period_starts[bisect.bisect_right(c.period_starts, t) - 1])
-                    + c.period_start_offsets[bisect.bisect_right(c.period_starts, t) - 1]
+def _CosineRestarts_at(t: int, c: _CosineRestarts_Constants) -> float:
+    if t < 0:
+        raise _negative_step("cosine_restarts", t)
+    try:
+        lr = c.initial_learning_rate * (
+            0.99
+            * c.period_peaks[bisect.bisect_right(c.period_starts, t) - 1]
+            * math.sin(
+                math.pi
+                / 2
+                * (
+                    float(c.period_last_steps[bisect.bisect_right(c.period_starts, t) - 1] - t)
+                    + c.period_end_rests[bisect.bisect_right(c.period_starts, t) - 1]
                 )
+                / c.period_lengths[bisect.bisect_right(c.period_starts, t) - 1]
             )
-            / c.period_lengths[bisect.bisect_right(c.period_starts, t) - 1]
+            ** 2
+            + 0.01
         )
-        ** 2
-        + 0.01
-    )
+    except ArithmeticError as error:
+        raise _not_computable("cosine_restarts", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("cosine_restarts", t, lr)
 
 
 def cosine_restarts(t: int) -> float:
@@ -1076,65 +1356,70 @@ def cosine_restarts(t: int) -> float:
             m_mul: 0.9
             alpha: 0.01
     """
-    return _cosine_restarts_at(t, _cosine_restarts_constants())
+    return _CosineRestarts_at(t, _CosineRestarts_constants())
 
 
 def cosine_restarts_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`cosine_restarts`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`cosine_restarts`.
     """
     dtype = dtype or torch.get_default_dtype()
-    c = _cosine_restarts_constants()
+    c = _CosineRestarts_constants()
     t = t.to(torch.int64)
     v1 = torch.bucketize(t, torch.tensor(c.period_starts, device=t.device), right=True) - 1
-    v2 = torch.take(torch.tensor(c.period_lengths, dtype=dtype, device=t.device), v1)
-    return 0.1 * (
+    return c.initial_learning_rate * (
         0.99
         * torch.take(torch.tensor(c.period_peaks, dtype=dtype, device=t.device), v1)
         * torch.sin(
             math.pi
             / 2
             * (
-                v2
-                - (
-                    (
-                        t
-                        - torch.take(
-                            torch.tensor(c.period_starts, dtype=torch.int64, device=t.device), v1
-                        )
-                    ).to(dtype)
-                    + torch.take(
-                        torch.tensor(c.period_start_offsets, dtype=dtype, device=t.device), v1
+                (
+                    torch.take(
+                        torch.tensor(c.period_last_steps, dtype=torch.int64, device=t.device), v1
                     )
-                )
+                    - t
+                ).to(dtype)
+                + torch.take(torch.tensor(c.period_end_rests, dtype=dtype, device=t.device), v1)
             )
-            / v2
+            / torch.take(torch.tensor(c.period_lengths, dtype=dtype, device=t.device), v1)
         )
         ** 2
         + 0.01
     )
 
 
-class _CosineRestartsLambda:
+class _CosineRestarts_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _CosineRestartsConstants) -> None:
+    def __init__(self, c: _CosineRestarts_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _CosineRestartsConstants._make(self.values)
-        return _cosine_restarts_at(t, c) / c.lr
+        c = _CosineRestarts_Constants._make(self.values)
+        return _CosineRestarts_at(t, c) / c.lr
 
 
-def cosine_restarts_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def cosine_restarts_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`CosineRestarts`."""
-    c = _cosine_restarts_constants()
-    return LambdaLR(optimizer, _CosineRestartsLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`CosineRestarts`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _CosineRestarts_constants()
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _CosineRestarts_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class CosineRestarts(_ClosedFormLR):
@@ -1152,10 +1437,14 @@ class CosineRestarts(_ClosedFormLR):
             = initial * ((1 - alpha) * m_mul**i * (1 + cos(pi * fraction_of_period_i)) / 2 +
               alpha)
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (keras_decays in keras_decays.yaml)::
 
@@ -1173,26 +1462,17 @@ class CosineRestarts(_ClosedFormLR):
             alpha: 0.01
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _cosine_restarts_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_CosineRestarts_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _CosineRestarts_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_CosineRestarts_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _cosine_restarts_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _CosineRestarts_Constants:
+        return _CosineRestarts_constants(**self.schedule_params, lr=lr)

@@ -27,15 +27,15 @@ _PACKAGE = "lrgen.plateau"
 # --- plateau_val_loss -----------------------------------------------------------------------------
 
 
-class _PlateauValLossConstants(NamedTuple):
+class _PlateauValLoss_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _plateau_val_loss_constants() -> _PlateauValLossConstants:
+def _PlateauValLoss_constants() -> _PlateauValLoss_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _PlateauValLossConstants(lr=0.001)
+    return _PlateauValLoss_Constants(lr=0.001)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -81,7 +81,7 @@ class PlateauValLoss(keras.callbacks.Callback):
         self.schedule_params: dict[str, float] = {}
         self.monitor = monitor
         self.verbose = verbose
-        self.constants = _plateau_val_loss_constants()
+        self.constants = _PlateauValLoss_constants()
         self.mode = "min"
         self.factor = 0.5
         self.patience = 5
@@ -162,15 +162,15 @@ class PlateauValLoss(keras.callbacks.Callback):
 # --- plateau_val_accuracy -------------------------------------------------------------------------
 
 
-class _PlateauValAccuracyConstants(NamedTuple):
+class _PlateauValAccuracy_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _plateau_val_accuracy_constants() -> _PlateauValAccuracyConstants:
+def _PlateauValAccuracy_constants() -> _PlateauValAccuracy_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _PlateauValAccuracyConstants(lr=0.1)
+    return _PlateauValAccuracy_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -217,7 +217,7 @@ class PlateauValAccuracy(keras.callbacks.Callback):
         self.schedule_params: dict[str, float] = {}
         self.monitor = monitor
         self.verbose = verbose
-        self.constants = _plateau_val_accuracy_constants()
+        self.constants = _PlateauValAccuracy_constants()
         self.mode = "max"
         self.factor = 0.1
         self.patience = 10

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from torch.optim import Optimizer
-from torch.optim.lr_scheduler import ReduceLROnPlateau
+import torch
 
 __all__ = ["PlateauValAccuracy", "PlateauValLoss"]
 
@@ -23,18 +22,18 @@ __all__ = ["PlateauValAccuracy", "PlateauValLoss"]
 # --- plateau_val_loss -----------------------------------------------------------------------------
 
 
-class _PlateauValLossConstants(NamedTuple):
+class _PlateauValLoss_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _plateau_val_loss_constants() -> _PlateauValLossConstants:
+def _PlateauValLoss_constants() -> _PlateauValLoss_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _PlateauValLossConstants(lr=0.001)
+    return _PlateauValLoss_Constants(lr=0.001)
 
 
-class PlateauValLoss(ReduceLROnPlateau):
+class PlateauValLoss(torch.optim.lr_scheduler.ReduceLROnPlateau):
     """``plateau_val_loss`` as a PyTorch scheduler: call ``step(metric)`` after each epoch.
 
     Halve the rate when the validation loss has not improved for 5 epochs.
@@ -70,8 +69,8 @@ class PlateauValLoss(ReduceLROnPlateau):
             monitor: val_loss
     """
 
-    def __init__(self, optimizer: Optimizer) -> None:
-        self.constants = _plateau_val_loss_constants()
+    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+        self.constants = _PlateauValLoss_constants()
         super().__init__(
             optimizer,
             mode="min",
@@ -96,18 +95,18 @@ class PlateauValLoss(ReduceLROnPlateau):
 # --- plateau_val_accuracy -------------------------------------------------------------------------
 
 
-class _PlateauValAccuracyConstants(NamedTuple):
+class _PlateauValAccuracy_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _plateau_val_accuracy_constants() -> _PlateauValAccuracyConstants:
+def _PlateauValAccuracy_constants() -> _PlateauValAccuracy_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _PlateauValAccuracyConstants(lr=0.1)
+    return _PlateauValAccuracy_Constants(lr=0.1)
 
 
-class PlateauValAccuracy(ReduceLROnPlateau):
+class PlateauValAccuracy(torch.optim.lr_scheduler.ReduceLROnPlateau):
     """``plateau_val_accuracy`` as a PyTorch scheduler: call ``step(metric)`` after each epoch.
 
     Divide the rate by 10 when validation accuracy has not improved by at least 0.001
@@ -144,8 +143,8 @@ class PlateauValAccuracy(ReduceLROnPlateau):
             monitor: val_accuracy
     """
 
-    def __init__(self, optimizer: Optimizer) -> None:
-        self.constants = _plateau_val_accuracy_constants()
+    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+        self.constants = _PlateauValAccuracy_constants()
         super().__init__(
             optimizer,
             mode="max",

@@ -305,8 +305,7 @@ def problems(built: Built) -> tuple[list[Problem], int]:
 #: problems are left out of test_every_target_refuses_what_the_reference_refuses and each has
 #: a strict xfail below, which passes (and so fails) once the finding is fixed.
 _ALL = frozenset({"function", "tensor", "class", "lambda", "keras"})
-OPEN_CONSTRUCTOR_FINDINGS: dict[str, tuple[str, frozenset[str]]] = {
-}
+OPEN_CONSTRUCTOR_FINDINGS: dict[str, tuple[str, frozenset[str]]] = {}
 
 
 def _open(problem: Problem) -> str | None:

@@ -24,22 +24,98 @@ _PACKAGE = "lrgen.golden"
 
 
 def _integer(field: str, value: float) -> int:
-    """``value`` as an int, or a ValueError naming the spec field it came from."""
+    """``value`` as an int, or a ValueError naming the field it came from."""
     if not float(value).is_integer():
-        raise ValueError(f"{field}: must be an integer, got {value!r}")
+        raise ValueError(f"{field} must be an integer, got {value!r}")
     return int(value)
 
 
-def _require(ok: bool, field: str, value: object = None, problem: str = "") -> None:
-    """Raise a ValueError naming the spec field unless ``ok``."""
+def _require(ok: bool, field: str, value: object = None, rule: str = "") -> None:
+    """Raise a ValueError naming the field unless ``ok``: ``field`` is the whole message when
+    no ``rule`` (such as ``>= 1``) is given."""
     if not ok:
-        raise ValueError(f"{field}: {value!r} {problem}" if problem else field)
+        raise ValueError(f"{field} must be {rule}, got {value!r}" if rule else field)
+
+
+def _argument_error(
+    schedule: str, arguments: dict[str, Any], defaults: dict[str, Any] | None, error: Exception
+) -> ValueError:
+    """``error``, raised while computing a schedule's constants, as a ValueError that names the
+    schedule and the arguments that differ from their defaults: the ones the caller passed."""
+    defaults = defaults or {}
+    passed = [f"{k}={v!r}" for k, v in arguments.items() if k != "lr" and v != defaults.get(k)]
+    where = f"{schedule}({', '.join(passed)})"
+    lr = arguments.get("lr")
+    if lr is not None and defaults.get("lr") is not None and lr != defaults["lr"]:
+        where += f" for a param group with lr={lr!r}"
+    return ValueError(f"{where}: {error}")
+
+
+#: The counter is int32 on every Keras backend: later steps count as this one (never wrap).
+_MAX_STEP32 = 2**31 - 1
+#: Above every finite float: a learning rate whose magnitude is not below it is inf or nan.
+_FLOAT_MAX = 1.7976931348623157e308
+
+
+def _known(x: Any) -> Any:
+    """``x`` as a NumPy value when it is known now (eager), or None inside a traced function
+    (``jax.jit``, ``tf.function``), where reading it would need a host round trip."""
+    try:
+        return ops.convert_to_numpy(x)
+    except (TypeError, RuntimeError):  # a JAX tracer, a symbolic TensorFlow tensor
+        return None
+
+
+def _counter(schedule: str, step: Any) -> Any:
+    """The optimizer step as an int32 tensor, held at ``_MAX_STEP32`` from there on (an int64
+    ``optimizer.iterations`` never wraps); a negative step known now is a ValueError."""
+    known = _known(step)
+    if known is not None:
+        if (known < 0).any():
+            step_text = f"step {known.min().item()!r}"
+            raise ValueError(f"{schedule}: {step_text} is negative; steps count from 0")
+        if isinstance(step, int | float):
+            step = min(step, _MAX_STEP32)
+    return ops.cast(ops.minimum(step, _MAX_STEP32), "int32")
+
+
+def _finite(schedule: str, step: Any, lr: Any) -> Any:
+    """``lr``; when it is known now (eager), a ValueError naming the schedule and the first
+    step whose learning rate is not a finite number. Traced code returns ``lr`` unchecked."""
+    values = _known(lr)
+    if values is None:
+        return lr
+    ok = (abs(values.astype("float64")) <= _FLOAT_MAX).ravel()
+    if not ok.all():
+        first = int(ok.argmin())
+        steps = _known(step)
+        at = steps.ravel()[first] if steps is not None and steps.size == ok.size else steps
+        raise ValueError(
+            f"{schedule}: the learning rate at step {at.item()!r} is "
+            f"{values.ravel()[first].item()!r}, not a finite number"
+        )
+    return lr
+
+
+def _fit_int32(schedule: str, arguments: dict[str, Any], constants: Any, names: Any) -> None:
+    """A ValueError naming the schedule, its arguments and the constant when an integer that
+    meets the int32 counter does not fit in int32 (a runtime parameter made it too large)."""
+    for name in names:
+        value = getattr(constants, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if not -_MAX_STEP32 - 1 <= item <= _MAX_STEP32:
+                passed = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
+                raise ValueError(
+                    f"{schedule}({passed}): {name} = {item!r} is beyond the Keras target's "
+                    "int32 step arithmetic (at most 2**31 - 1); the PyTorch target has no "
+                    "such limit"
+                )
 
 
 # --- warmup_cosine --------------------------------------------------------------------------------
 
 
-class _WarmupCosineConstants(NamedTuple):
+class _WarmupCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
@@ -51,37 +127,26 @@ class _WarmupCosineConstants(NamedTuple):
     s1_period: int
 
 
-def _warmup_cosine_constants(
+def _WarmupCosine_constants(
     *, total_steps: float = 10000, warmup_steps: float = 500
-) -> _WarmupCosineConstants:
+) -> _WarmupCosine_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    milestones_0 = _integer("schedules.warmup_cosine.schedule.milestones[0]", warmup_steps)
-    _require(
-        milestones_0 >= 1,
-        "schedules.warmup_cosine.schedule.milestones[0]",
-        milestones_0,
-        "is less than the minimum of 1",
-    )
-    s0_total_iters = _integer(
-        "schedules.warmup_cosine.schedule.schedulers[0].total_iters", warmup_steps
-    )
-    _require(
-        s0_total_iters >= 1,
-        "schedules.warmup_cosine.schedule.schedulers[0].total_iters",
-        s0_total_iters,
-        "is less than the minimum of 1",
-    )
-    s1_T_max = _integer(
-        "schedules.warmup_cosine.schedule.schedulers[1].T_max", total_steps - warmup_steps
-    )
-    _require(
-        s1_T_max >= 1,
-        "schedules.warmup_cosine.schedule.schedulers[1].T_max",
-        s1_T_max,
-        "is less than the minimum of 1",
-    )
-    s1_period = 2 * s1_T_max
-    return _WarmupCosineConstants(
+    try:
+        milestones_0 = _integer("milestones[0] = warmup_steps", warmup_steps)
+        _require(milestones_0 >= 1, "milestones[0] = warmup_steps", milestones_0, ">= 1")
+        s0_total_iters = _integer("total_iters = warmup_steps", warmup_steps)
+        _require(s0_total_iters >= 1, "total_iters = warmup_steps", s0_total_iters, ">= 1")
+        s1_T_max = _integer("T_max = total_steps - warmup_steps", total_steps - warmup_steps)
+        _require(s1_T_max >= 1, "T_max = total_steps - warmup_steps", s1_T_max, ">= 1")
+        s1_period = 2 * s1_T_max
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "WarmupCosine",
+            {"total_steps": total_steps, "warmup_steps": warmup_steps},
+            _WarmupCosine_constants.__kwdefaults__,
+            _error,
+        ) from None
+    return _WarmupCosine_Constants(
         lr=0.0005,
         warmup_steps=warmup_steps,
         milestones_0=milestones_0,
@@ -142,8 +207,12 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        self.total_steps = total_steps
-        self.warmup_steps = warmup_steps
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {
+            "total_steps": total_steps,
+            "warmup_steps": warmup_steps,
+        }
         if steps_per_epoch is not None:
             raise ValueError(
                 "this schedule counts optimizer steps (unit: step); "
@@ -151,14 +220,28 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "WarmupCosine"
-        self.constants = _warmup_cosine_constants(
+        self._constants = _WarmupCosine_constants(
             total_steps=total_steps, warmup_steps=warmup_steps
+        )
+        _fit_int32(
+            "WarmupCosine",
+            {
+                "total_steps": total_steps,
+                "warmup_steps": warmup_steps,
+            },
+            self._constants,
+            (
+                "milestones_0",
+                "s0_total_iters",
+                "s1_T_max",
+                "s1_period",
+            ),
         )
 
     def __call__(self, step: Any) -> Any:
-        c = self.constants
-        t = ops.cast(step, "int32")
-        return ops.where(
+        c = self._constants
+        t = _counter("warmup_cosine", step)
+        lr = ops.where(
             t < c.milestones_0,
             0.0005
             * (
@@ -178,11 +261,11 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
             )
             ** 2,
         )
+        return _finite("warmup_cosine", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
-            "total_steps": self.total_steps,
-            "warmup_steps": self.warmup_steps,
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -191,15 +274,15 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
 # --- step_decay -----------------------------------------------------------------------------------
 
 
-class _StepDecayConstants(NamedTuple):
+class _StepDecay_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _step_decay_constants() -> _StepDecayConstants:
+def _StepDecay_constants() -> _StepDecay_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _StepDecayConstants(lr=0.1)
+    return _StepDecay_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -231,21 +314,31 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
-        if steps_per_epoch is None or int(steps_per_epoch) < 1:
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
+        if (
+            steps_per_epoch is None
+            or not float(steps_per_epoch).is_integer()
+            or steps_per_epoch < 1
+        ):
             raise ValueError(
                 "this schedule counts epochs (unit: epoch): pass steps_per_epoch >= 1, "
-                "the number of optimizer steps in one epoch"
+                f"the number of optimizer steps in one epoch (an integer), got {steps_per_epoch!r}"
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "StepDecay"
-        self.constants = _step_decay_constants()
+        self._constants = _StepDecay_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
-        return 0.1 * ops.exp(ops.cast(ops.floor_divide(t, 30), "float32") * math.log(0.1))
+        t = ops.floor_divide(_counter("step_decay", step), self.steps_per_epoch)
+        v1 = ops.cast(ops.floor_divide(t, 30), "float32")
+        lr = 0.1 * ops.exp(v1 * -2.302734375 + v1 * 0.000149282005954543)
+        return _finite("step_decay", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -254,15 +347,15 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
 # --- one_cycle ------------------------------------------------------------------------------------
 
 
-class _OneCycleConstants(NamedTuple):
+class _OneCycle_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _one_cycle_constants() -> _OneCycleConstants:
+def _OneCycle_constants() -> _OneCycle_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _OneCycleConstants(lr=0.01)
+    return _OneCycle_Constants(lr=0.01)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -298,6 +391,9 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         name: str | None = None,
     ) -> None:
         super().__init__()
+        # One private dict, not an attribute per param: a param may be named like an
+        # attribute or a method of the class (``constants``, ``get_config``).
+        self._schedule_params: dict[str, float] = {}
         if steps_per_epoch is not None:
             raise ValueError(
                 "this schedule counts optimizer steps (unit: step); "
@@ -305,12 +401,12 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "OneCycle"
-        self.constants = _one_cycle_constants()
+        self._constants = _OneCycle_constants()
 
     def __call__(self, step: Any) -> Any:
-        t = ops.cast(step, "int32")
+        t = _counter("one_cycle", step)
         v1 = ops.minimum(t, 999)
-        return ops.where(
+        lr = ops.where(
             v1 <= 299,
             0.004 + 0.096 * ops.sin(math.pi / 2 * ops.cast(v1, "float32") / 299.0) ** 2,
             ops.where(
@@ -321,9 +417,11 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
                 * ops.sin(math.pi / 2 * ops.cast(999 - v1, "float32") / 401.0) ** 2,
             ),
         )
+        return _finite("one_cycle", step, lr)
 
     def get_config(self) -> dict[str, Any]:
         return {
+            **self._schedule_params,
             "steps_per_epoch": self.steps_per_epoch,
             "name": self.name,
         }
@@ -332,7 +430,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 # --- plateau --------------------------------------------------------------------------------------
 
 
-class _PlateauConstants(NamedTuple):
+class _Plateau_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
@@ -340,16 +438,16 @@ class _PlateauConstants(NamedTuple):
     patience_: int
 
 
-def _plateau_constants(*, patience: float = 5) -> _PlateauConstants:
+def _Plateau_constants(*, patience: float = 5) -> _Plateau_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    patience_ = _integer("schedules.plateau.schedule.patience", patience)
-    _require(
-        patience_ >= 0,
-        "schedules.plateau.schedule.patience",
-        patience_,
-        "is less than the minimum of 0",
-    )
-    return _PlateauConstants(lr=0.001, patience=patience, patience_=patience_)
+    try:
+        patience_ = _integer("patience", patience)
+        _require(patience_ >= 0, "patience", patience_, ">= 0")
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "Plateau", {"patience": patience}, _Plateau_constants.__kwdefaults__, _error
+        ) from None
+    return _Plateau_Constants(lr=0.001, patience=patience, patience_=patience_)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -387,7 +485,7 @@ class Plateau(keras.callbacks.Callback):
         }
         self.monitor = monitor
         self.verbose = verbose
-        self.constants = c = _plateau_constants(patience=patience)
+        self.constants = c = _Plateau_constants(patience=patience)
         self.mode = "min"
         self.factor = 0.5
         self.patience = c.patience_

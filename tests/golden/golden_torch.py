@@ -15,8 +15,6 @@ import math
 from typing import Any, NamedTuple
 
 import torch
-from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LambdaLR, LRScheduler, ReduceLROnPlateau
 
 __all__ = [
     "OneCycle",
@@ -36,28 +34,89 @@ __all__ = [
 
 
 def _integer(field: str, value: float) -> int:
-    """``value`` as an int, or a ValueError naming the spec field it came from."""
+    """``value`` as an int, or a ValueError naming the field it came from."""
     if not float(value).is_integer():
-        raise ValueError(f"{field}: must be an integer, got {value!r}")
+        raise ValueError(f"{field} must be an integer, got {value!r}")
     return int(value)
 
 
-def _require(ok: bool, field: str, value: object = None, problem: str = "") -> None:
-    """Raise a ValueError naming the spec field unless ``ok``."""
+def _require(ok: bool, field: str, value: object = None, rule: str = "") -> None:
+    """Raise a ValueError naming the field unless ``ok``: ``field`` is the whole message when
+    no ``rule`` (such as ``>= 1``) is given."""
     if not ok:
-        raise ValueError(f"{field}: {value!r} {problem}" if problem else field)
+        raise ValueError(f"{field} must be {rule}, got {value!r}" if rule else field)
 
 
-class _ClosedFormLR(LRScheduler):
+def _argument_error(
+    schedule: str, arguments: dict[str, Any], defaults: dict[str, Any] | None, error: Exception
+) -> ValueError:
+    """``error``, raised while computing a schedule's constants, as a ValueError that names the
+    schedule and the arguments that differ from their defaults: the ones the caller passed."""
+    defaults = defaults or {}
+    passed = [f"{k}={v!r}" for k, v in arguments.items() if k != "lr" and v != defaults.get(k)]
+    where = f"{schedule}({', '.join(passed)})"
+    lr = arguments.get("lr")
+    if lr is not None and defaults.get("lr") is not None and lr != defaults["lr"]:
+        where += f" for a param group with lr={lr!r}"
+    return ValueError(f"{where}: {error}")
+
+
+def _not_finite(schedule: str, t: int, lr: float) -> ValueError:
+    """A learning rate that is not a finite number: an optimizer would train on it silently."""
+    return ValueError(f"{schedule}: the learning rate at step {t} is {lr!r}, not a finite number")
+
+
+def _negative_step(schedule: str, t: int) -> ValueError:
+    return ValueError(f"{schedule}: step {t} is negative; steps count from 0")
+
+
+def _not_computable(schedule: str, t: int, error: ArithmeticError) -> ValueError:
+    """A formula that raised (a param group with lr 0 under ChainedScheduler divides 0 by 0)."""
+    return ValueError(f"{schedule}: the learning rate at step {t} is not a number ({error})")
+
+
+class _ClosedFormLR(torch.optim.lr_scheduler.LRScheduler):
     """The part every closed-form scheduler of this module shares: ``get_lr`` is the closed
-    form at ``last_epoch``, and ``step`` sets it without ``LRScheduler.step``'s generic
-    per-step machinery."""
+    form at ``last_epoch``, with constants computed per param group from that group's initial
+    lr, and ``step`` sets it without ``LRScheduler.step``'s generic per-step machinery.
+
+    ``state_dict`` holds the keyword arguments (``schedule_params``) and ``load_state_dict``
+    restores them, as torch's schedulers restore theirs: a checkpoint resumes the schedule it
+    was saved with.
+    """
+
+    #: The schedule's closed form ``lr(t, constants)``.
+    _at: staticmethod[[int, Any], float]
+    schedule_params: dict[str, float]
+    #: The constants of each distinct initial lr, and each group's index into them: groups
+    #: with the same initial lr share one evaluation per step.
+    _group_constants: list[Any]
+    _group_index: list[int]
+
+    def _constants(self, lr: float) -> Any:
+        raise NotImplementedError
+
+    def _per_group(self) -> list[Any]:
+        """The constants, computed when first needed (``base_lrs`` are known once
+        ``LRScheduler.__init__`` has run) and again after ``load_state_dict``."""
+        if len(self._group_index) != len(self.base_lrs):
+            index: dict[float, int] = {}
+            for base in self.base_lrs:
+                index.setdefault(float(base), len(index))
+            self._group_constants = [self._constants(lr) for lr in index]
+            self._group_index = [index[float(base)] for base in self.base_lrs]
+        return self._group_constants
+
+    def _lrs(self, t: int) -> list[float]:
+        """Each group's learning rate at step ``t``."""
+        constants = self._per_group()
+        if len(constants) == 1:
+            return [self._at(t, constants[0])] * len(self._group_index)
+        values = [self._at(t, c) for c in constants]
+        return [values[i] for i in self._group_index]
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
-        return self._get_closed_form_lr()
-
-    def _get_closed_form_lr(self) -> list[float]:
-        raise NotImplementedError
+        return self._lrs(self.last_epoch)
 
     def step(self, epoch: int | None = None) -> None:
         """Advance ``last_epoch`` by one and set each group's lr to its value there.
@@ -72,7 +131,7 @@ class _ClosedFormLR(LRScheduler):
         self._step_count += 1
         self.last_epoch += 1
         last: list[float | torch.Tensor] = []
-        for group, lr in zip(self.optimizer.param_groups, self._get_closed_form_lr(), strict=True):
+        for group, lr in zip(self.optimizer.param_groups, self._lrs(self.last_epoch), strict=True):
             current = group["lr"]
             if isinstance(current, torch.Tensor):
                 current.fill_(lr)
@@ -82,8 +141,24 @@ class _ClosedFormLR(LRScheduler):
                 last.append(lr)
         self._last_lr = last
 
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state (the step, ``base_lrs``, ...) and ``schedule_params``; not the
+        constants, which ``load_state_dict`` recomputes: plain numbers only, so ``torch.load``
+        reads a checkpoint with ``weights_only=True``."""
+        state = super().state_dict()
+        state.pop("_group_constants", None)
+        state.pop("_group_index", None)
+        return state
 
-def _momentum_key(optimizer: Optimizer) -> str:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the step and the keyword arguments the state was saved with, and recompute
+        the constants from them (a state without ``schedule_params`` keeps this scheduler's)."""
+        super().load_state_dict(state_dict)
+        self._group_index = []
+        self._per_group()
+
+
+def _momentum_key(optimizer: torch.optim.Optimizer) -> str:
     """Which hyperparameter cycles: SGD-style ``momentum``, else Adam-style ``betas[0]``."""
     if "momentum" in optimizer.defaults:
         return "momentum"
@@ -94,18 +169,17 @@ def _momentum_key(optimizer: Optimizer) -> str:
     )
 
 
-def _set_momentum(optimizer: Optimizer, key: str, value: float) -> None:
-    for group in optimizer.param_groups:
-        if key == "betas":
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
+def _set_momentum(group: dict[str, Any], key: str, value: float) -> None:
+    if key == "betas":
+        group["betas"] = (value, *group["betas"][1:])
+    else:
+        group["momentum"] = value
 
 
 # --- warmup_cosine --------------------------------------------------------------------------------
 
 
-class _WarmupCosineConstants(NamedTuple):
+class _WarmupCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
@@ -117,38 +191,31 @@ class _WarmupCosineConstants(NamedTuple):
     s1_period: int
 
 
-def _warmup_cosine_constants(
-    *, total_steps: float = 10000, warmup_steps: float = 500
-) -> _WarmupCosineConstants:
+def _WarmupCosine_constants(
+    *, total_steps: float = 10000, warmup_steps: float = 500, lr: float = 0.0005
+) -> _WarmupCosine_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    milestones_0 = _integer("schedules.warmup_cosine.schedule.milestones[0]", warmup_steps)
-    _require(
-        milestones_0 >= 1,
-        "schedules.warmup_cosine.schedule.milestones[0]",
-        milestones_0,
-        "is less than the minimum of 1",
-    )
-    s0_total_iters = _integer(
-        "schedules.warmup_cosine.schedule.schedulers[0].total_iters", warmup_steps
-    )
-    _require(
-        s0_total_iters >= 1,
-        "schedules.warmup_cosine.schedule.schedulers[0].total_iters",
-        s0_total_iters,
-        "is less than the minimum of 1",
-    )
-    s1_T_max = _integer(
-        "schedules.warmup_cosine.schedule.schedulers[1].T_max", total_steps - warmup_steps
-    )
-    _require(
-        s1_T_max >= 1,
-        "schedules.warmup_cosine.schedule.schedulers[1].T_max",
-        s1_T_max,
-        "is less than the minimum of 1",
-    )
-    s1_period = 2 * s1_T_max
-    return _WarmupCosineConstants(
-        lr=0.0005,
+    try:
+        milestones_0 = _integer("milestones[0] = warmup_steps", warmup_steps)
+        _require(milestones_0 >= 1, "milestones[0] = warmup_steps", milestones_0, ">= 1")
+        s0_total_iters = _integer("total_iters = warmup_steps", warmup_steps)
+        _require(s0_total_iters >= 1, "total_iters = warmup_steps", s0_total_iters, ">= 1")
+        s1_T_max = _integer("T_max = total_steps - warmup_steps", total_steps - warmup_steps)
+        _require(s1_T_max >= 1, "T_max = total_steps - warmup_steps", s1_T_max, ">= 1")
+        s1_period = 2 * s1_T_max
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "WarmupCosine",
+            {
+                "total_steps": total_steps,
+                "warmup_steps": warmup_steps,
+                "lr": lr,
+            },
+            _WarmupCosine_constants.__kwdefaults__,
+            _error,
+        ) from None
+    return _WarmupCosine_Constants(
+        lr=lr,
         warmup_steps=warmup_steps,
         milestones_0=milestones_0,
         s0_total_iters=s0_total_iters,
@@ -158,20 +225,38 @@ def _warmup_cosine_constants(
     )
 
 
-def _warmup_cosine_at(t: int, c: _WarmupCosineConstants) -> float:
-    return (
-        0.0005 * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
-        if t < c.milestones_0
-        else 1e-06
-        + (0.0005 - 1e-06)
-        * math.sin(
-            math.pi
-            / 2
-            * float(abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
-            / float(c.s1_T_max)
+def _WarmupCosine_at(t: int, c: _WarmupCosine_Constants) -> float:
+    if t < 0:
+        raise _negative_step("warmup_cosine", t)
+    try:
+        lr = (
+            c.lr * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
+            if t < c.milestones_0
+            else 1e-06
+            + (c.lr - 1e-06)
+            * math.sin(
+                math.pi
+                / 2
+                * float(abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
+                / float(c.s1_T_max)
+            )
+            ** 2
+            if c.lr >= 1e-06
+            else c.lr
+            + (1e-06 - c.lr)
+            * math.sin(
+                math.pi
+                / 2
+                * float(c.s1_T_max - abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
+                / float(c.s1_T_max)
+            )
+            ** 2
         )
-        ** 2
-    )
+    except ArithmeticError as error:
+        raise _not_computable("warmup_cosine", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("warmup_cosine", t, lr)
 
 
 def warmup_cosine(t: int, *, total_steps: float = 10000, warmup_steps: float = 500) -> float:
@@ -210,8 +295,8 @@ def warmup_cosine(t: int, *, total_steps: float = 10000, warmup_steps: float = 5
               - {kind: LinearLR, start_factor: 0.01, end_factor: 1.0, total_iters: warmup_steps}
               - {kind: CosineAnnealingLR, T_max: "total_steps - warmup_steps", eta_min: 1.0e-6}
     """
-    return _warmup_cosine_at(
-        t, _warmup_cosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
+    return _WarmupCosine_at(
+        t, _WarmupCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
     )
 
 
@@ -225,53 +310,72 @@ def warmup_cosine_tensor(
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`warmup_cosine`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`warmup_cosine`.
     """
     dtype = dtype or torch.get_default_dtype()
-    c = _warmup_cosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
+    c = _WarmupCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
     t = t.to(torch.int64)
     return torch.where(
         t < c.milestones_0,
-        0.0005
+        c.lr
         * (
             0.01 + 0.99 * (torch.clamp(t, max=c.s0_total_iters).to(dtype) / float(c.s0_total_iters))
         ),
         1e-06
-        + (0.0005 - 1e-06)
+        + (c.lr - 1e-06)
         * torch.sin(
             math.pi
             / 2
             * torch.abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period).to(dtype)
             / float(c.s1_T_max)
         )
+        ** 2
+        if c.lr >= 1e-06
+        else c.lr
+        + (1e-06 - c.lr)
+        * torch.sin(
+            math.pi
+            / 2
+            * (c.s1_T_max - torch.abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period)).to(dtype)
+            / float(c.s1_T_max)
+        )
         ** 2,
     )
 
 
-class _WarmupCosineLambda:
+class _WarmupCosine_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _WarmupCosineConstants) -> None:
+    def __init__(self, c: _WarmupCosine_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _WarmupCosineConstants._make(self.values)
-        return _warmup_cosine_at(t, c) / c.lr
+        c = _WarmupCosine_Constants._make(self.values)
+        return _WarmupCosine_at(t, c) / c.lr
 
 
 def warmup_cosine_lambda(
-    optimizer: Optimizer,
+    optimizer: torch.optim.Optimizer,
     *,
     total_steps: float = 10000,
     warmup_steps: float = 500,
     last_epoch: int = -1,
-) -> LambdaLR:
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`WarmupCosine`."""
-    c = _warmup_cosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
-    return LambdaLR(optimizer, _WarmupCosineLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`WarmupCosine`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _WarmupCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _WarmupCosine_Lambda(c), last_epoch=last_epoch
+    )
 
 
 class WarmupCosine(_ClosedFormLR):
@@ -294,10 +398,14 @@ class WarmupCosine(_ClosedFormLR):
 
     Parameters (keyword arguments, spec defaults): total_steps=10000, warmup_steps=500.
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (golden in golden.yaml)::
 
@@ -316,56 +424,53 @@ class WarmupCosine(_ClosedFormLR):
               - {kind: CosineAnnealingLR, T_max: "total_steps - warmup_steps", eta_min: 1.0e-6}
     """
 
+    _at = staticmethod(_WarmupCosine_at)
+
     def __init__(
         self,
-        optimizer: Optimizer,
+        optimizer: torch.optim.Optimizer,
         *,
         total_steps: float = 10000,
         warmup_steps: float = 500,
         last_epoch: int = -1,
     ) -> None:
-        self.constants = _warmup_cosine_constants(
-            total_steps=total_steps, warmup_steps=warmup_steps
-        )
-        self.group_scales: list[float] = []
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _WarmupCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {"total_steps": total_steps, "warmup_steps": warmup_steps}
+        self._group_constants: list[_WarmupCosine_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _warmup_cosine_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _WarmupCosine_Constants:
+        return _WarmupCosine_constants(**self.schedule_params, lr=lr)
 
 
 # --- step_decay -----------------------------------------------------------------------------------
 
 
-class _StepDecayConstants(NamedTuple):
+class _StepDecay_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _step_decay_constants() -> _StepDecayConstants:
+def _StepDecay_constants(*, lr: float = 0.1) -> _StepDecay_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _StepDecayConstants(lr=0.1)
+    return _StepDecay_Constants(lr=lr)
 
 
-def _step_decay_at(t: int, c: _StepDecayConstants) -> float:
-    return 0.1 * math.exp(float(t // 30) * math.log(0.1))
+def _StepDecay_at(t: int, c: _StepDecay_Constants) -> float:
+    if t < 0:
+        raise _negative_step("step_decay", t)
+    try:
+        lr = c.lr * math.exp(float(t // 30) * -2.302734375 + float(t // 30) * 0.000149282005954543)
+    except ArithmeticError as error:
+        raise _not_computable("step_decay", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("step_decay", t, lr)
 
 
 def step_decay(t: int) -> float:
@@ -385,38 +490,49 @@ def step_decay(t: int) -> float:
           unit: epoch
           schedule: {kind: StepLR, step_size: 30, gamma: 0.1}
     """
-    return _step_decay_at(t, _step_decay_constants())
+    return _StepDecay_at(t, _StepDecay_constants())
 
 
 def step_decay_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`step_decay`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`step_decay`.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _StepDecay_constants()
     t = t.to(torch.int64)
-    return 0.1 * torch.exp((t // 30).to(dtype) * math.log(0.1))
+    v1 = (t // 30).to(dtype)
+    return c.lr * torch.exp(v1 * -2.302734375 + v1 * 0.000149282005954543)
 
 
-class _StepDecayLambda:
+class _StepDecay_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _StepDecayConstants) -> None:
+    def __init__(self, c: _StepDecay_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _StepDecayConstants._make(self.values)
-        return _step_decay_at(t, c) / c.lr
+        c = _StepDecay_Constants._make(self.values)
+        return _StepDecay_at(t, c) / c.lr
 
 
-def step_decay_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def step_decay_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`StepDecay`."""
-    c = _step_decay_constants()
-    return LambdaLR(optimizer, _StepDecayLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`StepDecay`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _StepDecay_constants()
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, _StepDecay_Lambda(c), last_epoch=last_epoch)
 
 
 class StepDecay(_ClosedFormLR):
@@ -429,10 +545,14 @@ class StepDecay(_ClosedFormLR):
         StepLR(step_size=30, gamma=0.1)
             = lr * gamma ** (t // step_size)
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError.
 
     Spec (golden in golden.yaml)::
 
@@ -442,56 +562,56 @@ class StepDecay(_ClosedFormLR):
           schedule: {kind: StepLR, step_size: 30, gamma: 0.1}
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _step_decay_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_StepDecay_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _StepDecay_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_StepDecay_Constants] = []
+        self._group_index = []
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _step_decay_at(self.last_epoch, c)
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _constants(self, lr: float) -> _StepDecay_Constants:
+        return _StepDecay_constants(**self.schedule_params, lr=lr)
 
 
 # --- one_cycle ------------------------------------------------------------------------------------
 
 
-class _OneCycleConstants(NamedTuple):
+class _OneCycle_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
 
 
-def _one_cycle_constants() -> _OneCycleConstants:
+def _OneCycle_constants(*, lr: float = 0.01) -> _OneCycle_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _OneCycleConstants(lr=0.01)
+    return _OneCycle_Constants(lr=lr)
 
 
-def _one_cycle_at(t: int, c: _OneCycleConstants) -> float:
-    return (
-        0.004 + 0.096 * math.sin(math.pi / 2 * float(min(t, 999)) / 299.0) ** 2
-        if min(t, 999) <= 299
-        else 0.004 + 0.096 * math.sin(math.pi / 2 * float(598 - min(t, 999)) / 299.0) ** 2
-        if min(t, 999) <= 598
-        else 4e-07 + (0.004 - 4e-07) * math.sin(math.pi / 2 * float(999 - min(t, 999)) / 401.0) ** 2
-    )
+def _OneCycle_at(t: int, c: _OneCycle_Constants) -> float:
+    if t < 0:
+        raise _negative_step("one_cycle", t)
+    try:
+        lr = (
+            0.004 + 0.096 * math.sin(math.pi / 2 * float(min(t, 999)) / 299.0) ** 2
+            if min(t, 999) <= 299
+            else 0.004 + 0.096 * math.sin(math.pi / 2 * float(598 - min(t, 999)) / 299.0) ** 2
+            if min(t, 999) <= 598
+            else 4e-07
+            + (0.004 - 4e-07) * math.sin(math.pi / 2 * float(999 - min(t, 999)) / 401.0) ** 2
+        )
+    except ArithmeticError as error:
+        raise _not_computable("one_cycle", t, error) from None
+    if math.isfinite(lr):
+        return lr
+    raise _not_finite("one_cycle", t, lr)
 
 
-def _one_cycle_momentum_at(t: int, c: _OneCycleConstants) -> float:
+def _OneCycle_momentum_at(t: int, c: _OneCycle_Constants) -> float:
     return (
         0.85 + (0.95 - 0.85) * math.sin(math.pi / 2 * float(299 - min(t, 999)) / 299.0) ** 2
         if min(t, 999) <= 299
@@ -520,14 +640,17 @@ def one_cycle(t: int) -> float:
           lr: 0.01
           schedule: {kind: OneCycleLR, max_lr: 0.1, total_steps: 1000, three_phase: true}
     """
-    return _one_cycle_at(t, _one_cycle_constants())
+    return _OneCycle_at(t, _OneCycle_constants())
 
 
 def one_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Learning rates at a tensor of steps, on its device, without host synchronisation.
 
     Returns ``dtype`` values (default: ``torch.get_default_dtype()``), for GPU use,
-    ``torch.compile`` and tensor learning rates. See :func:`one_cycle`.
+    ``torch.compile`` and tensor learning rates. Checking the steps or the result would
+    synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
+    gives a meaningless value), and a learning rate that is not a finite number comes back as
+    computed (nan or inf). See :func:`one_cycle`.
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
@@ -543,24 +666,30 @@ def one_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> to
     )
 
 
-class _OneCycleLambda:
+class _OneCycle_Lambda:
     """Multiplier lr(t) / lr for ``LambdaLR``: a picklable module-level callable whose state
-    (``values``) ``LambdaLR.state_dict`` saves."""
+    (``values``, the constants) ``LambdaLR.state_dict`` saves and ``load_state_dict``
+    restores."""
 
-    def __init__(self, c: _OneCycleConstants) -> None:
+    def __init__(self, c: _OneCycle_Constants) -> None:
         # A plain tuple, so that torch.load(weights_only=True) reads LambdaLR's state.
         self.values = tuple(c)
 
     def __call__(self, t: int) -> float:
-        c = _OneCycleConstants._make(self.values)
-        return _one_cycle_at(t, c) / c.lr
+        c = _OneCycle_Constants._make(self.values)
+        return _OneCycle_at(t, c) / c.lr
 
 
-def one_cycle_lambda(optimizer: Optimizer, *, last_epoch: int = -1) -> LambdaLR:
+def one_cycle_lambda(
+    optimizer: torch.optim.Optimizer, *, last_epoch: int = -1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following this schedule: each param group gets its initial lr times
-    lr(t) / lr. See :class:`OneCycle`."""
-    c = _one_cycle_constants()
-    return LambdaLR(optimizer, _OneCycleLambda(c), last_epoch=last_epoch)
+    lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
+    whose lr is the spec's this is :class:`OneCycle`; with several, that class
+    follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
+    stay absolute)."""
+    c = _OneCycle_constants()
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, _OneCycle_Lambda(c), last_epoch=last_epoch)
 
 
 class OneCycle(_ClosedFormLR):
@@ -576,11 +705,15 @@ class OneCycle(_ClosedFormLR):
             = piecewise cos/linear annealing between phase ends pct_start*total_steps - 1,
               total_steps - 1
 
-    Param groups: a group whose initial lr equals the spec's lr gets exactly lr(t); a group
-    with another initial lr gets lr(t) * its initial lr / the spec's lr. State
-    (``state_dict``) holds the step and the constants, so resuming gives the same learning
-    rate as stepping. Momentum: the PyTorch scheduler also cycles the optimizer's momentum
-    (or Adam's beta1) inversely to the learning rate, as torch does.
+    Param groups, as in torch: each group's initial lr takes the place of the spec's lr;
+    every other value (max_lr, base_lr, eta_min, min_lr, an explicit initial_learning_rate)
+    stays absolute. A group whose initial lr equals the spec's gets exactly lr(t).
+    ``state_dict`` holds the step and the keyword arguments (``schedule_params``);
+    ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
+    with (to change a parameter on resume, edit ``state['schedule_params']`` before
+    loading). A negative step, or a learning rate that is not a finite number, raises
+    ValueError. Momentum: the PyTorch scheduler also cycles the optimizer's momentum (or
+    Adam's beta1) inversely to the learning rate, as torch does.
 
     Spec (golden in golden.yaml)::
 
@@ -589,39 +722,33 @@ class OneCycle(_ClosedFormLR):
           schedule: {kind: OneCycleLR, max_lr: 0.1, total_steps: 1000, three_phase: true}
     """
 
-    def __init__(self, optimizer: Optimizer, *, last_epoch: int = -1) -> None:
-        self.constants = _one_cycle_constants()
-        self.group_scales: list[float] = []
+    _at = staticmethod(_OneCycle_at)
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, last_epoch: int = -1) -> None:
+        # The arguments are checked with the spec's lr too, as every other target checks them,
+        # before torch touches the optimizer; each group's constants then use the group's lr.
+        _OneCycle_constants()
+        #: The keyword arguments: saved by ``state_dict``, restored by ``load_state_dict``.
+        self.schedule_params = {}
+        self._group_constants: list[_OneCycle_Constants] = []
+        self._group_index = []
         self._momentum_key = _momentum_key(optimizer)
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers, so ``torch.load`` reads it with ``weights_only=True``."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
+    def _constants(self, lr: float) -> _OneCycle_Constants:
+        return _OneCycle_constants(**self.schedule_params, lr=lr)
 
-    def _get_closed_form_lr(self) -> list[float]:
-        c = self.constants
-        lr = _one_cycle_at(self.last_epoch, c)
-        _set_momentum(
-            self.optimizer, self._momentum_key, _one_cycle_momentum_at(self.last_epoch, c)
-        )
-        return [lr * scale for scale in self._scales()]
-
-    def _scales(self) -> list[float]:
-        """Each group's initial lr over the spec's lr, computed once: a group whose initial lr
-        is the spec's lr has scale 1.0 and gets exactly lr(t); others are scaled."""
-        if len(self.group_scales) != len(self.base_lrs):
-            self.group_scales = [float(base) / self.constants.lr for base in self.base_lrs]
-        return self.group_scales
+    def _lrs(self, t: int) -> list[float]:
+        momenta = [_OneCycle_momentum_at(t, c) for c in self._per_group()]
+        for group, i in zip(self.optimizer.param_groups, self._group_index, strict=True):
+            _set_momentum(group, self._momentum_key, momenta[i])
+        return super()._lrs(t)
 
 
 # --- plateau --------------------------------------------------------------------------------------
 
 
-class _PlateauConstants(NamedTuple):
+class _Plateau_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
@@ -629,19 +756,19 @@ class _PlateauConstants(NamedTuple):
     patience_: int
 
 
-def _plateau_constants(*, patience: float = 5) -> _PlateauConstants:
+def _Plateau_constants(*, patience: float = 5) -> _Plateau_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    patience_ = _integer("schedules.plateau.schedule.patience", patience)
-    _require(
-        patience_ >= 0,
-        "schedules.plateau.schedule.patience",
-        patience_,
-        "is less than the minimum of 0",
-    )
-    return _PlateauConstants(lr=0.001, patience=patience, patience_=patience_)
+    try:
+        patience_ = _integer("patience", patience)
+        _require(patience_ >= 0, "patience", patience_, ">= 0")
+    except (ArithmeticError, ValueError) as _error:  # a name no param can take
+        raise _argument_error(
+            "Plateau", {"patience": patience}, _Plateau_constants.__kwdefaults__, _error
+        ) from None
+    return _Plateau_Constants(lr=0.001, patience=patience, patience_=patience_)
 
 
-class Plateau(ReduceLROnPlateau):
+class Plateau(torch.optim.lr_scheduler.ReduceLROnPlateau):
     """``plateau`` as a PyTorch scheduler: call ``step(metric)`` after each epoch.
 
     Counter t: epochs.
@@ -667,8 +794,8 @@ class Plateau(ReduceLROnPlateau):
           schedule: {kind: ReduceLROnPlateau, factor: 0.5, patience: patience}
     """
 
-    def __init__(self, optimizer: Optimizer, *, patience: float = 5) -> None:
-        self.constants = c = _plateau_constants(patience=patience)
+    def __init__(self, optimizer: torch.optim.Optimizer, *, patience: float = 5) -> None:
+        self.constants = c = _Plateau_constants(patience=patience)
         super().__init__(
             optimizer,
             mode="min",
