@@ -642,10 +642,10 @@ MUTATIONS = (
     ),
     _m(
         "G03",
-        GENERATE,
+        "lrgen/lint.py",
         'if node.kind not in ("CyclicLR", "OneCycleLR") or not node.arg("cycle_momentum"):',
         'if node.kind not in ("CyclicLR",) or not node.arg("cycle_momentum"):',
-        "build: no Keras momentum warning for OneCycleLR",
+        "build/validate: no Keras momentum warning for OneCycleLR",
         "momentum",
     ),
 )
