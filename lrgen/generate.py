@@ -591,14 +591,9 @@ def name_problems(
                 continue  # the clash is reported at the schedules after the first
             others = [f"schedule {o!r}" for o in schedules if o != schedule]
             others += [f"'{text}'" for text in imports.get(name, [])]
-            path = f"schedules.{schedule}"
-            line, column = spec.positions.get(path, (1, 1))
             problems.append(
-                Problem(
-                    spec.path,
-                    line,
-                    column,
-                    path,
+                spec.problem(
+                    f"schedules.{schedule}",
                     f"the generated {target} module would define {name!r} for this schedule "
                     f"and for {' and '.join(others)}: one would replace the other for every "
                     "schedule; rename the schedule",

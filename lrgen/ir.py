@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from lrgen import expr as ex
+from lrgen.errors import Problem
 from lrgen.kinds import (
     KIND_MAP,
     MAX_INT,
@@ -104,6 +105,13 @@ class Spec:
     def stem(self) -> str:
         name = self.path.replace("\\", "/").rsplit("/", 1)[-1]
         return name.rsplit(".", 1)[0] if "." in name else name
+
+    def problem(self, path: str, message: str, *, code: str = "") -> Problem:
+        """A problem at ``path`` of this spec, positioned where the file has it (1:1 for a spec
+        built in code); a warning when it has a ``code``."""
+        line, column = self.positions.get(path, (1, 1))
+        severity = "warning" if code else "error"
+        return Problem(self.path, line, column, path, message, severity=severity, code=code)
 
 
 # --- binding ------------------------------------------------------------------------------------

@@ -355,19 +355,14 @@ def keras_momentum_warnings(specs: Iterable[ir.Spec]) -> list[Problem]:
                 continue
             field_path = f"{node.path}.cycle_momentum"
             path = field_path if field_path in spec.positions else node.path
-            line, column = spec.positions.get(path, (1, 1))
             warnings.append(
-                Problem(
-                    spec.path,
-                    line,
-                    column,
+                spec.problem(
                     path,
                     "Keras optimizers hold momentum and beta_1 as Python floats, which a "
                     "compiled train step reads once, when it is traced: the Keras schedule cycles "
                     "the learning rate only (the torch scheduler cycles both; see "
                     "docs/momentum.md). Set cycle_momentum: false, or the schedule's lint: "
                     "{ignore: [keras-momentum]}, to silence this",
-                    severity="warning",
                     code="keras-momentum",
                 )
             )

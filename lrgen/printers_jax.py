@@ -223,18 +223,12 @@ def optax_warnings(specs: Sequence[Spec]) -> list[Problem]:
     warnings = []
     left_out = [(spec, s) for spec in specs for s in spec.entries if s.metric_driven]
     for spec, schedule in left_out:
-        path = schedule.node.path
-        line, column = spec.positions.get(path, (1, 1))
         warnings.append(
-            Problem(
-                spec.path,
-                line,
-                column,
-                path,
+            spec.problem(
+                schedule.node.path,
                 "ReduceLROnPlateau is not generated for optax: it needs the metric, which an "
                 "optax.Schedule (a function of the step) never sees; use "
                 "optax.contrib.reduce_on_plateau (its rules differ: docs/differences.md, item 20)",
-                severity="warning",
                 code="optax-plateau",
             )
         )
