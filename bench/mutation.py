@@ -326,10 +326,10 @@ MUTATIONS = (
     ),
     _m(
         "P10",
-        PRINTERS,
-        'return f"float(math.{name}({self._args(node)}))"',
-        'return f"float(math.floor({self._args(node)}))"',
-        "Python printer: ceil printed as floor",
+        COMMON,
+        "return float(math.ceil(x)) if math.isfinite(x) else x",
+        "return float(math.floor(x)) if math.isfinite(x) else x",
+        "Python target: the ceil helper floors",
         "operator",
     ),
     # --- templates -------------------------------------------------------------------------------

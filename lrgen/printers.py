@@ -178,9 +178,6 @@ class PythonPrinter:
             return f"_{helper}({self._args(node)})"
         if name in ("min", "max", "abs"):
             return f"{name}({self._args(node)})"
-        if name in ("floor", "ceil"):
-            self.imports.add("math")
-            return f"float(math.{name}({self._args(node)}))"
         if name in _MATH_FUNCS:
             self.imports.add("math")
             return f"math.{name}({self._args(node)})"
