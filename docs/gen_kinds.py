@@ -18,74 +18,23 @@ import numpy as np
 
 from lrgen import expr as ex
 from lrgen import ir
-from lrgen.kinds import KINDS, REQUIRED, Kind, Ref, T
+from lrgen.kinds import KINDS, REQUIRED, Example, Kind, Ref, T
 
 DOCS = Path(__file__).resolve().parent
 IMG = DOCS / "img" / "kinds"
 
-#: kind -> (example fields, lr, steps to draw); children are (kind, fields) pairs.
-EXAMPLES: dict[str, tuple[dict[str, Any], float, int]] = {
-    "StepLR": ({"step_size": 30}, 0.1, 100),
-    "MultiStepLR": ({"milestones": [30, 60, 80]}, 0.1, 100),
-    "ConstantLR": ({"factor": 0.5, "total_iters": 20}, 0.1, 60),
-    "LinearLR": ({"start_factor": 0.1, "total_iters": 40}, 0.1, 60),
-    "ExponentialLR": ({"gamma": 0.95}, 0.1, 100),
-    "PolynomialLR": ({"total_iters": 80, "power": 2.0}, 0.1, 100),
-    "CosineAnnealingLR": ({"T_max": 80, "eta_min": 0.001}, 0.1, 100),
-    "CosineAnnealingWarmRestarts": ({"T_0": 10, "T_mult": 2}, 0.1, 150),
-    "CyclicLR": (
-        {"base_lr": 0.001, "max_lr": 0.01, "step_size_up": 20, "mode": "triangular2"},
-        0.001,
-        160,
-    ),
-    "OneCycleLR": ({"max_lr": 0.1, "total_steps": 100}, 0.1, 110),
-    "LambdaLR": ({"lr_lambda": "0.5 ** (t / 25)"}, 0.1, 100),
-    "SequentialLR": (
-        {
-            "milestones": [20],
-            "schedulers": [
-                ("LinearLR", {"start_factor": 0.05, "total_iters": 20}),
-                ("CosineAnnealingLR", {"T_max": 80}),
-            ],
-        },
-        0.1,
-        100,
-    ),
-    "ChainedScheduler": (
-        {
-            "schedulers": [
-                ("ConstantLR", {"factor": 0.5, "total_iters": 10}),
-                ("ExponentialLR", {"gamma": 0.97}),
-            ]
-        },
-        0.1,
-        100,
-    ),
-    "ReduceLROnPlateau": ({"factor": 0.5, "patience": 5}, 0.1, 60),
-    "ExponentialDecay": ({"decay_steps": 20, "decay_rate": 0.5, "staircase": True}, 0.1, 100),
-    "PiecewiseConstantDecay": ({"boundaries": [30, 70], "values": [0.1, 0.05, 0.01]}, 0.1, 100),
-    "PolynomialDecay": ({"decay_steps": 30, "end_learning_rate": 0.01, "cycle": True}, 0.1, 100),
-    "InverseTimeDecay": ({"decay_steps": 10, "decay_rate": 0.5}, 0.1, 100),
-    "CosineDecay": ({"decay_steps": 80, "warmup_target": 0.1, "warmup_steps": 20}, 0.01, 110),
-    "CosineDecayRestarts": ({"first_decay_steps": 20, "t_mul": 1.5, "m_mul": 0.8}, 0.1, 150),
-    "Constant": ({}, 0.1, 50),
-    "LinearWarmup": ({"warmup_steps": 30}, 0.1, 60),
-    "ExponentialWarmup": ({"warmup_steps": 30, "start_lr": 1e-4}, 0.1, 60),
-    "CosineWarmup": ({"warmup_steps": 30}, 0.1, 60),
-    "WarmupWithDecay": ({"warmup_steps": 10, "total_steps": 80, "min_lr": 0.005}, 0.1, 100),
-    "InverseSqrt": ({"warmup_steps": 10}, 0.1, 100),
-    "WarmupStableDecay": (
-        {"warmup_steps": 10, "stable_steps": 40, "decay_steps": 30, "min_lr_ratio": 0.1},
-        0.1,
-        100,
-    ),
-}
-
 _FAMILY = {"torch": "PyTorch-mirrored", "keras": "Keras-mirrored", "neutral": "Framework-neutral"}
 
 
+def _example(kind: Kind) -> Example:
+    assert kind.example is not None  # the registry refuses a kind without one
+    return kind.example
+
+
 def example_schedule(kind: Kind) -> ir.Schedule:
-    fields, lr, _ = EXAMPLES[kind.name]
+    """The kind's registry example (:class:`lrgen.kinds.Example`) as a schedule."""
+    example = _example(kind)
+    fields, lr = example.fields, example.lr
     built = dict(fields)
     if "schedulers" in built:
         built["schedulers"] = [ir.make_node(k, **f) for k, f in built["schedulers"]]
@@ -96,7 +45,7 @@ def example_schedule(kind: Kind) -> ir.Schedule:
 def example_curve(kind: Kind) -> tuple[np.ndarray, np.ndarray, str]:
     from lrgen.reference import evaluate
 
-    _, _, steps = EXAMPLES[kind.name]
+    steps = _example(kind).steps
     schedule = example_schedule(kind)
     t = np.arange(steps)
     if kind.metric_driven:
@@ -170,7 +119,8 @@ def render() -> str:
             lines.append("")
         if kind.notes:
             lines += [f"**lrgen:** {kind.notes}", ""]
-        fields, lr, steps = EXAMPLES[kind.name]
+        example = _example(kind)
+        fields, lr, steps = example.fields, example.lr, example.steps
         lines += [
             f"![{kind.name} example](img/kinds/{kind.name}.png)",
             "",

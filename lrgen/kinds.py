@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import enum
 import keyword
-from collections.abc import Mapping
+import math
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,6 +137,46 @@ class ZeroNeeds:
 Check = Increasing | Less | LenMatch | TotalSteps | ZeroNeeds
 
 
+# --- shape: what the lint, the plots and the tables know of a kind -----------------------------
+# The functions below take an ``lrgen.ir.Bound`` (a node with concrete field values; ``ir``
+# imports this module, hence ``Any``).
+
+#: ``length(bound, length_of)``: ticks after which the node's shape has been fully shown (its last
+#: change, or a few periods of a periodic or open-ended schedule), None when it has no length;
+#: ``length_of`` is the same question for a child node.
+LengthFn = Callable[[Any, Callable[[Any], "int | None"]], "int | None"]
+#: ``warmup(bound)``: the node's own warmup, (ticks, the field that sets it), or None.
+WarmupFn = Callable[[Any], "tuple[float, str] | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class DecayEnd:
+    """Where a decay ends (the ``short-horizon`` warning): past ``end`` the rate stops decaying."""
+
+    field: str  # the field the warning points at
+    shown: str  # how the end is written in the message: the field, or a sum of fields
+    end: int  # the last local tick of the decay
+    value: int  # the value of ``shown``
+
+
+#: ``horizon(bound)``: where the node's decay ends, or None when it has no end to reach.
+HorizonFn = Callable[[Any], "DecayEnd | None"]
+
+
+def _no_warmup(bound: Any) -> tuple[float, str] | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """The example of the kinds reference (docs/kinds.md): fields (a child of a SequentialLR or
+    ChainedScheduler is a ``(kind, fields)`` pair), the base lr, and how many steps to draw."""
+
+    fields: Mapping[str, Any]
+    lr: float
+    steps: int
+
+
 @dataclass(frozen=True, slots=True)
 class Kind:
     name: str
@@ -146,10 +188,101 @@ class Kind:
     metric_driven: bool = False
     origin: str = ""  # the framework class mirrored, if any
     notes: str = ""  # where lrgen deliberately differs from the original
+    #: the default horizon of ``plot``/``table`` and the lint's training length (required: a
+    #: kind without one is an error at import, not a silent 1000-step plot)
+    length: LengthFn | None = None
+    warmup: WarmupFn = _no_warmup
+    horizon: HorizonFn | None = None  # a decay that has an end
+    after_horizon: str = ""  # what the rate does past that end
+    cycles_momentum: bool = False  # has ``cycle_momentum`` (and the momentum fields)
+    example: Example | None = None  # required: the docs draw every kind
+
+    def __post_init__(self) -> None:
+        if self.length is None:
+            raise TypeError(f"kind {self.name!r} has no length (see lrgen.kinds.LengthFn)")
+        if self.example is None:
+            raise TypeError(f"kind {self.name!r} has no example (see lrgen.kinds.Example)")
+        if (self.horizon is None) != (not self.after_horizon):
+            raise TypeError(f"kind {self.name!r}: horizon and after_horizon go together")
 
     @property
     def param_map(self) -> Mapping[str, Param]:
         return {p.name: p for p in self.params}
+
+
+def _field(name: str, times: int = 1) -> LengthFn:
+    """A length that is ``times`` the value of one field (None when it is 0)."""
+    return lambda b, _: times * b[name] or None
+
+
+def _sum(*names: str) -> LengthFn:
+    return lambda b, _: sum(b[name] for name in names) or None
+
+
+def _hundredfold(rate: float, period: int) -> int | None:
+    """Ticks until ``rate ** (t / period)`` has fallen a hundredfold (None if it never falls)."""
+    if not 0 < rate < 1:
+        return None
+    return math.ceil(period * math.log(0.01) / math.log(rate))
+
+
+def _three_periods(first: float, mult: float) -> int:
+    return math.ceil(first * (1 + mult + mult**2))
+
+
+def _one_cycle_total(b: Any) -> int:
+    from lrgen.ir import one_cycle_total_steps
+
+    return one_cycle_total_steps(b)
+
+
+def _sequential_length(b: Any, length_of: Callable[[Any], int | None]) -> int:
+    last = length_of(b.children[-1])
+    milestone = b["milestones"][-1] if b["milestones"] else 0
+    return milestone + (last if last is not None else max(milestone, 1))
+
+
+def _chained_length(b: Any, length_of: Callable[[Any], int | None]) -> int | None:
+    return max((n for n in map(length_of, b.children) if n is not None), default=None)
+
+
+#: Params that count ticks (what a LambdaLR's length can be read from).
+TICK_PARAM = re.compile(r"(?:steps|iters|iterations|epochs)$|^warmup")
+
+
+def _lambda_length(b: Any, _: Any) -> int | None:
+    """A LambdaLR's expression knows lengths only through params."""
+    lengths = [
+        int(value) for name, value in b.env.items() if TICK_PARAM.search(name) and value >= 1
+    ]
+    return max(lengths, default=None)
+
+
+def _warmup_steps(b: Any) -> tuple[float, str] | None:
+    return (b["warmup_steps"], "warmup_steps") if b["warmup_steps"] > 0 else None
+
+
+def _ends(field: str, *fields: str) -> HorizonFn:
+    """The decay ends at ``field`` (or at the sum of ``fields``)."""
+    names = fields or (field,)
+
+    def horizon(b: Any) -> DecayEnd:
+        end = sum(b[name] for name in names)
+        return DecayEnd(field, " + ".join(names), end, end)
+
+    return horizon
+
+
+def _one_cycle_end(b: Any) -> DecayEnd:
+    """OneCycleLR holds its final value from total_steps - 1 on."""
+    total = _one_cycle_total(b)
+    if b["total_steps"] is None:
+        return DecayEnd("epochs", "epochs * steps_per_epoch", total - 1, total)
+    return DecayEnd("total_steps", "total_steps", total - 1, total)
+
+
+def _polynomial_decay_end(b: Any) -> DecayEnd | None:
+    return None if b["cycle"] else _ends("decay_steps")(b)
 
 
 def _p(name: str, type: T, doc: str, default: Any = REQUIRED, **kw: Any) -> Param:
@@ -196,6 +329,8 @@ KINDS: tuple[Kind, ...] = (
             _p("gamma", T.NUMBER, "Multiplicative factor of decay.", 0.1, exclusive_minimum=0),
         ),
         origin=_torch("StepLR"),
+        length=_field("step_size", 4),
+        example=Example({"step_size": 30}, 0.1, 100),
     ),
     Kind(
         "MultiStepLR",
@@ -214,6 +349,8 @@ KINDS: tuple[Kind, ...] = (
         ),
         checks=(Increasing("milestones"),),
         origin=_torch("MultiStepLR"),
+        length=lambda b, _: b["milestones"][-1],
+        example=Example({"milestones": [30, 60, 80]}, 0.1, 100),
     ),
     Kind(
         "ConstantLR",
@@ -232,8 +369,13 @@ KINDS: tuple[Kind, ...] = (
             _p("total_iters", T.INTEGER, f"Length of the scaled phase, in {_STEPS}.", 5, minimum=0),
         ),
         origin=_torch("ConstantLR"),
+        length=_field("total_iters"),
+        warmup=lambda b: (
+            (b["total_iters"], "total_iters") if b["factor"] < 1 and b["total_iters"] > 0 else None
+        ),
         notes="`total_iters: 0` means no scaled phase (torch's closed form); torch's stepped "
         "form keeps the factor forever in that case.",
+        example=Example({"factor": 0.5, "total_iters": 20}, 0.1, 60),
     ),
     Kind(
         "LinearLR",
@@ -246,6 +388,11 @@ KINDS: tuple[Kind, ...] = (
             _p("total_iters", T.INTEGER, f"Length of the ramp, in {_STEPS}.", 5, minimum=1),
         ),
         origin=_torch("LinearLR"),
+        length=_field("total_iters"),
+        warmup=lambda b: (
+            (b["total_iters"], "total_iters") if b["start_factor"] < b["end_factor"] else None
+        ),
+        example=Example({"start_factor": 0.1, "total_iters": 40}, 0.1, 60),
     ),
     Kind(
         "ExponentialLR",
@@ -254,6 +401,8 @@ KINDS: tuple[Kind, ...] = (
         "lr * gamma ** t",
         (_p("gamma", T.NUMBER, "Multiplicative factor of decay per tick.", exclusive_minimum=0),),
         origin=_torch("ExponentialLR"),
+        length=lambda b, _: _hundredfold(b["gamma"], 1),
+        example=Example({"gamma": 0.95}, 0.1, 100),
     ),
     Kind(
         "PolynomialLR",
@@ -265,6 +414,10 @@ KINDS: tuple[Kind, ...] = (
             _p("power", T.NUMBER, "Power of the polynomial.", 1.0, minimum=0),
         ),
         origin=_torch("PolynomialLR"),
+        length=_field("total_iters"),
+        horizon=_ends("total_iters"),
+        after_horizon="the rate stays at 0",
+        example=Example({"total_iters": 80, "power": 2.0}, 0.1, 100),
     ),
     Kind(
         "CosineAnnealingLR",
@@ -276,8 +429,12 @@ KINDS: tuple[Kind, ...] = (
             _p("eta_min", T.NUMBER, "Minimum learning rate.", 0.0, minimum=0),
         ),
         origin=_torch("CosineAnnealingLR"),
+        length=_field("T_max"),
+        horizon=_ends("T_max"),
+        after_horizon="the cosine rises again (torch's closed form is periodic)",
         notes="Past `T_max` the closed form rises again, as torch's does; `lrgen validate` "
         "warns about it.",
+        example=Example({"T_max": 80, "eta_min": 0.001}, 0.1, 100),
     ),
     Kind(
         "CosineAnnealingWarmRestarts",
@@ -297,8 +454,10 @@ KINDS: tuple[Kind, ...] = (
             _p("eta_min", T.NUMBER, "Minimum learning rate.", 0.0, minimum=0),
         ),
         origin=_torch("CosineAnnealingWarmRestarts"),
+        length=lambda b, _: _three_periods(b["T_0"], b["T_mult"]),
         notes="The cycle is found with integers, never with a floating-point logarithm, so "
         "restarts land exactly on their step at any step count.",
+        example=Example({"T_0": 10, "T_mult": 2}, 0.1, 150),
     ),
     Kind(
         "CyclicLR",
@@ -373,8 +532,21 @@ KINDS: tuple[Kind, ...] = (
             ),
         ),
         origin=_torch("CyclicLR"),
+        length=lambda b, _: (
+            3
+            * (
+                b["step_size_up"]
+                + (b["step_size_down"] if b["step_size_down"] is not None else b["step_size_up"])
+            )
+        ),
+        cycles_momentum=True,
         notes="Step sizes are integers and the position in the cycle is found with integer "
         "arithmetic.",
+        example=Example(
+            {"base_lr": 0.001, "max_lr": 0.01, "step_size_up": 20, "mode": "triangular2"},
+            0.001,
+            160,
+        ),
     ),
     Kind(
         "OneCycleLR",
@@ -459,9 +631,15 @@ KINDS: tuple[Kind, ...] = (
         ),
         checks=(TotalSteps(),),
         origin=_torch("OneCycleLR"),
+        length=lambda b, _: _one_cycle_total(b),
+        warmup=lambda b: (b["pct_start"] * _one_cycle_total(b) - 1, "pct_start"),
+        horizon=_one_cycle_end,
+        after_horizon="the rate stays at its final value",
+        cycles_momentum=True,
         notes="Holds its value at step total_steps - 1 from then on (torch extrapolates one "
         "more step and then raises); a phase of zero length (pct_start * total_steps == 1) gives "
         "its end value, where torch divides by zero.",
+        example=Example({"max_lr": 0.1, "total_steps": 100}, 0.1, 110),
     ),
     Kind(
         "LambdaLR",
@@ -476,6 +654,8 @@ KINDS: tuple[Kind, ...] = (
             ),
         ),
         origin=_torch("LambdaLR"),
+        length=_lambda_length,
+        example=Example({"lr_lambda": "0.5 ** (t / 25)"}, 0.1, 100),
     ),
     Kind(
         "SequentialLR",
@@ -494,6 +674,18 @@ KINDS: tuple[Kind, ...] = (
         ),
         checks=(Increasing("milestones"), LenMatch("milestones", "schedulers", -1)),
         origin=_torch("SequentialLR"),
+        length=_sequential_length,
+        example=Example(
+            {
+                "milestones": [20],
+                "schedulers": [
+                    ("LinearLR", {"start_factor": 0.05, "total_iters": 20}),
+                    ("CosineAnnealingLR", {"T_max": 80}),
+                ],
+            },
+            0.1,
+            100,
+        ),
     ),
     Kind(
         "ChainedScheduler",
@@ -502,6 +694,17 @@ KINDS: tuple[Kind, ...] = (
         "lr * prod_i(child_i(t) / lr)",
         (_p("schedulers", T.NODES, "The child schedules, all applied at once.", min_items=1),),
         origin=_torch("ChainedScheduler"),
+        length=_chained_length,
+        example=Example(
+            {
+                "schedulers": [
+                    ("ConstantLR", {"factor": 0.5, "total_iters": 10}),
+                    ("ExponentialLR", {"gamma": 0.97}),
+                ]
+            },
+            0.1,
+            100,
+        ),
     ),
     Kind(
         "ReduceLROnPlateau",
@@ -539,6 +742,8 @@ KINDS: tuple[Kind, ...] = (
         ),
         metric_driven=True,
         origin=_torch("ReduceLROnPlateau"),
+        length=lambda b, _: 10 * (b["patience"] + 1 + b["cooldown"]),
+        example=Example({"factor": 0.5, "patience": 5}, 0.1, 60),
     ),
     # --- Keras-mirrored -------------------------------------------------------------------------
     Kind(
@@ -554,6 +759,8 @@ KINDS: tuple[Kind, ...] = (
             _p("staircase", T.BOOLEAN, "Decay at discrete intervals.", False),
         ),
         origin=_keras("ExponentialDecay"),
+        length=lambda b, _: _hundredfold(b["decay_rate"], b["decay_steps"]),
+        example=Example({"decay_steps": 20, "decay_rate": 0.5, "staircase": True}, 0.1, 100),
     ),
     Kind(
         "PiecewiseConstantDecay",
@@ -578,6 +785,8 @@ KINDS: tuple[Kind, ...] = (
         ),
         checks=(Increasing("boundaries"), LenMatch("values", "boundaries", 1)),
         origin=_keras("PiecewiseConstantDecay"),
+        length=lambda b, _: b["boundaries"][-1] + 1,
+        example=Example({"boundaries": [30, 70], "values": [0.1, 0.05, 0.01]}, 0.1, 100),
     ),
     Kind(
         "PolynomialDecay",
@@ -597,6 +806,10 @@ KINDS: tuple[Kind, ...] = (
             ),
         ),
         origin=_keras("PolynomialDecay"),
+        length=lambda b, _: b["decay_steps"] * (3 if b["cycle"] else 1),
+        horizon=_polynomial_decay_end,
+        after_horizon="the rate stays at end_learning_rate",
+        example=Example({"decay_steps": 30, "end_learning_rate": 0.01, "cycle": True}, 0.1, 100),
     ),
     Kind(
         "InverseTimeDecay",
@@ -610,6 +823,10 @@ KINDS: tuple[Kind, ...] = (
             _p("staircase", T.BOOLEAN, "Decay at discrete intervals.", False),
         ),
         origin=_keras("InverseTimeDecay"),
+        length=lambda b, _: (
+            math.ceil(9 * b["decay_steps"] / b["decay_rate"]) if b["decay_rate"] > 0 else None
+        ),
+        example=Example({"decay_steps": 10, "decay_rate": 0.5}, 0.1, 100),
     ),
     Kind(
         "CosineDecay",
@@ -647,6 +864,11 @@ KINDS: tuple[Kind, ...] = (
         ),
         checks=(ZeroNeeds("initial_learning_rate", "warmup_target"),),
         origin=_keras("CosineDecay"),
+        length=_sum("warmup_steps", "decay_steps"),
+        warmup=lambda b: _warmup_steps(b) if b["warmup_target"] is not None else None,
+        horizon=_ends("decay_steps", "warmup_steps", "decay_steps"),
+        after_horizon="the rate stays at alpha * its peak",
+        example=Example({"decay_steps": 80, "warmup_target": 0.1, "warmup_steps": 20}, 0.01, 110),
     ),
     Kind(
         "CosineDecayRestarts",
@@ -668,17 +890,30 @@ KINDS: tuple[Kind, ...] = (
             ),
         ),
         origin=_keras("CosineDecayRestarts"),
+        length=lambda b, _: _three_periods(b["first_decay_steps"], b["t_mul"]),
         notes="The period is found by an exact search over precomputed period starts, not by a "
         "floating-point logarithm, so restarts land exactly on their step.",
+        example=Example({"first_decay_steps": 20, "t_mul": 1.5, "m_mul": 0.8}, 0.1, 150),
     ),
     # --- framework-neutral ----------------------------------------------------------------------
-    Kind("Constant", "neutral", "The base rate, always.", "lr", ()),
+    Kind(
+        "Constant",
+        "neutral",
+        "The base rate, always.",
+        "lr",
+        (),
+        length=lambda b, _: None,
+        example=Example({}, 0.1, 50),
+    ),
     Kind(
         "LinearWarmup",
         "neutral",
         "Linear warmup from 0 to `lr`, then hold.",
         "lr * min(1, t / warmup_steps)",
         (_p("warmup_steps", T.INTEGER, f"Length of the warmup, in {_STEPS}.", minimum=1),),
+        length=_field("warmup_steps", 2),
+        warmup=_warmup_steps,
+        example=Example({"warmup_steps": 30}, 0.1, 60),
     ),
     Kind(
         "ExponentialWarmup",
@@ -689,6 +924,9 @@ KINDS: tuple[Kind, ...] = (
             _p("warmup_steps", T.INTEGER, f"Length of the warmup, in {_STEPS}.", minimum=1),
             _p("start_lr", T.NUMBER, "Learning rate at t = 0.", 1e-7, exclusive_minimum=0),
         ),
+        length=_field("warmup_steps", 2),
+        warmup=_warmup_steps,
+        example=Example({"warmup_steps": 30, "start_lr": 0.0001}, 0.1, 60),
     ),
     Kind(
         "CosineWarmup",
@@ -696,6 +934,9 @@ KINDS: tuple[Kind, ...] = (
         "Half-cosine warmup from 0 to `lr`, then hold.",
         "lr * (1 - cos(pi * t / warmup_steps)) / 2 for t < warmup_steps, then lr",
         (_p("warmup_steps", T.INTEGER, f"Length of the warmup, in {_STEPS}.", minimum=1),),
+        length=_field("warmup_steps", 2),
+        warmup=_warmup_steps,
+        example=Example({"warmup_steps": 30}, 0.1, 60),
     ),
     Kind(
         "WarmupWithDecay",
@@ -709,6 +950,11 @@ KINDS: tuple[Kind, ...] = (
             _p("min_lr", T.NUMBER, "Final learning rate.", 0.0, minimum=0),
         ),
         checks=(Less("warmup_steps", "total_steps"),),
+        length=_field("total_steps"),
+        warmup=_warmup_steps,
+        horizon=_ends("total_steps"),
+        after_horizon="the rate stays at min_lr",
+        example=Example({"warmup_steps": 10, "total_steps": 80, "min_lr": 0.005}, 0.1, 100),
     ),
     Kind(
         "InverseSqrt",
@@ -726,6 +972,9 @@ KINDS: tuple[Kind, ...] = (
                 exclusive_minimum=0,
             ),
         ),
+        length=_field("warmup_steps", 10),
+        warmup=_warmup_steps,
+        example=Example({"warmup_steps": 10}, 0.1, 100),
     ),
     Kind(
         "WarmupStableDecay",
@@ -762,6 +1011,15 @@ KINDS: tuple[Kind, ...] = (
             ),
         ),
         origin="transformers.get_wsd_schedule",
+        length=_sum("warmup_steps", "stable_steps", "decay_steps"),
+        warmup=_warmup_steps,
+        horizon=_ends("decay_steps", "warmup_steps", "stable_steps", "decay_steps"),
+        after_horizon="the rate stays at min_lr_ratio * lr",
+        example=Example(
+            {"warmup_steps": 10, "stable_steps": 40, "decay_steps": 30, "min_lr_ratio": 0.1},
+            0.1,
+            100,
+        ),
     ),
 )
 

@@ -43,6 +43,7 @@ import numpy as np
 from lrgen import expr as ex
 from lrgen import ir
 from lrgen.errors import Problem
+from lrgen.kinds import KIND_MAP
 
 #: A jump at a SequentialLR join larger than this fraction of the peak is reported.
 JUMP_FRACTION = 0.1
@@ -61,8 +62,6 @@ LENGTH_PARAMS = {
     "step": re.compile(rf"^{_PREFIX}(?:steps|iters|iterations)$"),
     "epoch": re.compile(rf"^{_PREFIX}epochs$"),
 }
-#: Params that count ticks (what a LambdaLR's length can be read from).
-_TICK_PARAM = re.compile(r"(?:steps|iters|iterations|epochs)$|^warmup")
 
 
 # --- shape analysis -----------------------------------------------------------------------------
@@ -122,65 +121,11 @@ def declared_length(
 def natural_length(bound: ir.Bound) -> int | None:
     """Ticks after which the node's shape has been fully shown (its last change, or a few periods
     of a periodic or open-ended schedule); None when the node has no length (``Constant``).
+    Each kind's registry entry says how (:data:`lrgen.kinds.LengthFn`).
     """
-    v = bound.values
-    match bound.kind:
-        case "StepLR":
-            return 4 * v["step_size"]
-        case "MultiStepLR":
-            return v["milestones"][-1]
-        case "ConstantLR" | "LinearLR" | "PolynomialLR":
-            return v["total_iters"] or None
-        case "ExponentialLR":
-            return _hundredfold(v["gamma"], 1)
-        case "CosineAnnealingLR":
-            return v["T_max"]
-        case "CosineAnnealingWarmRestarts":
-            return v["T_0"] * (1 + v["T_mult"] + v["T_mult"] ** 2)
-        case "CyclicLR":
-            up = v["step_size_up"]
-            down = v["step_size_down"] if v["step_size_down"] is not None else up
-            return 3 * (up + down)
-        case "OneCycleLR":
-            return ir.one_cycle_total_steps(bound)
-        case "SequentialLR":
-            last = natural_length(bound.children[-1])
-            milestone = v["milestones"][-1] if v["milestones"] else 0
-            return milestone + (last if last is not None else max(milestone, 1))
-        case "ChainedScheduler":
-            lengths = [n for n in map(natural_length, bound.children) if n is not None]
-            return max(lengths, default=None)
-        case "ReduceLROnPlateau":
-            return 10 * (v["patience"] + 1 + v["cooldown"])
-        case "ExponentialDecay":
-            return _hundredfold(v["decay_rate"], v["decay_steps"])
-        case "PiecewiseConstantDecay":
-            return v["boundaries"][-1] + 1
-        case "PolynomialDecay":
-            return v["decay_steps"] * (3 if v["cycle"] else 1)
-        case "InverseTimeDecay":
-            rate = v["decay_rate"]
-            return math.ceil(9 * v["decay_steps"] / rate) if rate > 0 else None
-        case "CosineDecay":
-            return v["warmup_steps"] + v["decay_steps"]
-        case "CosineDecayRestarts":
-            return math.ceil(v["first_decay_steps"] * (1 + v["t_mul"] + v["t_mul"] ** 2))
-        case "LinearWarmup" | "ExponentialWarmup" | "CosineWarmup":
-            return 2 * v["warmup_steps"]
-        case "WarmupWithDecay":
-            return v["total_steps"]
-        case "InverseSqrt":
-            return 10 * v["warmup_steps"]
-        case "WarmupStableDecay":
-            return v["warmup_steps"] + v["stable_steps"] + v["decay_steps"]
-        case "LambdaLR":  # its expression knows lengths only through params
-            lengths = [
-                int(value)
-                for name, value in bound.env.items()
-                if _TICK_PARAM.search(name) and value >= 1
-            ]
-            return max(lengths, default=None)
-    return None  # Constant
+    length = KIND_MAP[bound.kind].length
+    assert length is not None  # the registry refuses a kind without one
+    return length(bound, natural_length)
 
 
 def default_steps(schedule: ir.Schedule, params: Mapping[str, float] | None = None) -> int:
@@ -198,29 +143,7 @@ def default_steps(schedule: ir.Schedule, params: Mapping[str, float] | None = No
 
 def warmup_length(bound: ir.Bound) -> tuple[float, str] | None:
     """The node's own warmup: (ticks, the field that sets it), or None if it has none."""
-    v = bound.values
-    match bound.kind:
-        case (
-            "LinearWarmup"
-            | "ExponentialWarmup"
-            | "CosineWarmup"
-            | "InverseSqrt"
-            | "WarmupWithDecay"
-            | "WarmupStableDecay"
-        ):
-            return (v["warmup_steps"], "warmup_steps") if v["warmup_steps"] > 0 else None
-        case "CosineDecay":
-            if v["warmup_target"] is not None and v["warmup_steps"] > 0:
-                return v["warmup_steps"], "warmup_steps"
-        case "LinearLR":
-            if v["start_factor"] < v["end_factor"]:
-                return v["total_iters"], "total_iters"
-        case "ConstantLR":
-            if v["factor"] < 1 and v["total_iters"] > 0:
-                return v["total_iters"], "total_iters"
-        case "OneCycleLR":
-            return v["pct_start"] * ir.one_cycle_total_steps(bound) - 1, "pct_start"
-    return None
+    return KIND_MAP[bound.kind].warmup(bound)
 
 
 def marks(schedule: ir.Schedule, params: Mapping[str, float] | None = None) -> list[Mark]:
@@ -294,18 +217,6 @@ def _remaining(available: Length, start: int) -> Length:
 
 # --- lint ---------------------------------------------------------------------------------------
 
-#: kind -> (the field that sets where its decay ends, what happens past that end)
-_HORIZONS: Mapping[str, tuple[str, str]] = {
-    "CosineAnnealingLR": ("T_max", "the cosine rises again (torch's closed form is periodic)"),
-    "PolynomialLR": ("total_iters", "the rate stays at 0"),
-    "PolynomialDecay": ("decay_steps", "the rate stays at end_learning_rate"),
-    "CosineDecay": ("decay_steps", "the rate stays at alpha * its peak"),
-    "WarmupWithDecay": ("total_steps", "the rate stays at min_lr"),
-    "WarmupStableDecay": ("decay_steps", "the rate stays at min_lr_ratio * lr"),
-    "OneCycleLR": ("total_steps", "the rate stays at its final value"),
-}
-
-
 #: (node path, field or None, warning code, message)
 _Finding = tuple[str, str | None, str, str]
 
@@ -351,7 +262,7 @@ def keras_momentum_warnings(specs: Iterable[ir.Spec]) -> list[Problem]:
     for spec in specs:
         for schedule in spec.entries:
             node = schedule.node
-            if node.kind not in ("CyclicLR", "OneCycleLR") or not node.arg("cycle_momentum"):
+            if not KIND_MAP[node.kind].cycles_momentum or not node.arg("cycle_momentum"):
                 continue
             field_path = f"{node.path}.cycle_momentum"
             path = field_path if field_path in spec.positions else node.path
@@ -563,34 +474,20 @@ def _check_reals(
 
 def _check_horizon(place: _Place, unit: str) -> Iterator[_Finding]:
     bound, available = place.bound, place.available
-    if bound.kind not in _HORIZONS or available is None:
+    kind = KIND_MAP[bound.kind]
+    decay = kind.horizon(bound) if kind.horizon is not None and available is not None else None
+    if decay is None or available is None:
         return
-    field, consequence = _HORIZONS[bound.kind]
-    if bound.kind == "PolynomialDecay" and bound["cycle"]:
-        return  # restarts on purpose
-    shown = field
-    if bound.kind == "OneCycleLR":  # holds its final value from total_steps - 1 on
-        end, value = ir.one_cycle_total_steps(bound) - 1, ir.one_cycle_total_steps(bound)
-        if bound["total_steps"] is None:
-            field, shown = "epochs", "epochs * steps_per_epoch"
-    elif bound.kind == "CosineDecay":
-        shown = "warmup_steps + decay_steps"
-        end = value = bound["warmup_steps"] + bound["decay_steps"]
-    elif bound.kind == "WarmupStableDecay":
-        shown = "warmup_steps + stable_steps + decay_steps"
-        end = value = bound["warmup_steps"] + bound["stable_steps"] + bound["decay_steps"]
-    else:
-        end = value = bound[field]
     # the node runs local ticks 0 .. available-1; reaching its end at the last tick is the intent
-    extra = available.ticks - 1 - end
+    extra = available.ticks - 1 - decay.end
     if extra > 0:
         yield (
             bound.path,
-            field,
+            decay.field,
             "short-horizon",
-            f"{bound.kind} ends at {unit} {_ticks(end)} ({shown} = {_ticks(value)}) but runs "
-            f"for {_count(available.ticks, unit)} ({available.source}): for the last "
-            f"{_count(extra, unit)} {consequence}",
+            f"{bound.kind} ends at {unit} {_ticks(decay.end)} ({decay.shown} = "
+            f"{_ticks(decay.value)}) but runs for {_count(available.ticks, unit)} "
+            f"({available.source}): for the last {_count(extra, unit)} {kind.after_horizon}",
         )
 
 
@@ -673,13 +570,6 @@ def _zero_start_node(schedule: ir.Schedule, bound: ir.Bound, evaluate) -> tuple[
             node, bound = zeros[0]
         path = node.path
     return path, bound
-
-
-def _hundredfold(rate: float, period: int) -> int | None:
-    """Ticks until ``rate ** (t / period)`` has fallen a hundredfold (None if it never falls)."""
-    if not 0 < rate < 1:
-        return None
-    return math.ceil(period * math.log(0.01) / math.log(rate))
 
 
 def _count(value: float, unit: str) -> str:

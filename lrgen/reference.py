@@ -34,6 +34,7 @@ import numpy.typing as npt
 
 from lrgen import expr as ex
 from lrgen import ir
+from lrgen.kinds import KIND_MAP
 
 __all__ = ["evaluate", "momentum"]
 
@@ -95,23 +96,9 @@ def momentum(
     """
     t, shape = _as_steps(steps)
     b = ir.bind(schedule, params)
-    if b.kind not in ("CyclicLR", "OneCycleLR") or not b["cycle_momentum"]:
+    if not KIND_MAP[b.kind].cycles_momentum or not b["cycle_momentum"]:
         return None
-    if b.kind == "CyclicLR":
-        out = cyclic_momentum(
-            t,
-            **_cyclic_args(b),
-            base_momentum=float(b["base_momentum"]),
-            max_momentum=float(b["max_momentum"]),
-        )
-    else:
-        out = one_cycle_momentum(
-            t,
-            **_one_cycle_args(b),
-            base_momentum=float(b["base_momentum"]),
-            max_momentum=float(b["max_momentum"]),
-        )
-    return out.reshape(shape)
+    return MOMENTUM_DEFINITIONS[b.kind](b, t).reshape(shape)
 
 
 # --- steps --------------------------------------------------------------------------------------
@@ -158,124 +145,267 @@ def _t_max(t: Steps) -> int:
 # --- dispatch -----------------------------------------------------------------------------------
 
 
+#: A kind's definition: a bound node and the steps -> the rates, from the kind's function below.
+Definition = Callable[[ir.Bound, Steps], Array]
+#: kind -> its definition; every kind of the registry has one (tests/test_registry.py).
+DEFINITIONS: dict[str, Definition] = {}
+
+
+def defines(kind: str) -> Callable[[Definition], Definition]:
+    """Register the decorated function as the definition of ``kind``."""
+
+    def register(fn: Definition) -> Definition:
+        if kind in DEFINITIONS:
+            raise ValueError(f"kind {kind!r} is defined twice")
+        DEFINITIONS[kind] = fn
+        return fn
+
+    return register
+
+
+#: kind -> the momentum it sets, for each kind whose registry entry ``cycles_momentum``.
+MOMENTUM_DEFINITIONS: dict[str, Definition] = {}
+
+
+def defines_momentum(kind: str) -> Callable[[Definition], Definition]:
+    """Register the decorated function as the momentum of ``kind``."""
+
+    def register(fn: Definition) -> Definition:
+        MOMENTUM_DEFINITIONS[kind] = fn
+        return fn
+
+    return register
+
+
 def _lr(b: ir.Bound, t: Steps) -> Array:
-    """Dispatch one bound node to its kind's function."""
-    v, lr = b.values, float(b.lr)
-    match b.kind:
-        # torch-mirrored
-        case "StepLR":
-            return step_lr(t, lr, v["step_size"], float(v["gamma"]))
-        case "MultiStepLR":
-            return multi_step_lr(t, lr, v["milestones"], float(v["gamma"]))
-        case "ConstantLR":
-            return constant_lr(t, lr, float(v["factor"]), v["total_iters"])
-        case "LinearLR":
-            return linear_lr(
-                t, lr, float(v["start_factor"]), float(v["end_factor"]), v["total_iters"]
-            )
-        case "ExponentialLR":
-            return exponential_lr(t, lr, float(v["gamma"]))
-        case "PolynomialLR":
-            return polynomial_lr(t, lr, v["total_iters"], float(v["power"]))
-        case "CosineAnnealingLR":
-            return cosine_annealing_lr(t, lr, v["T_max"], float(v["eta_min"]))
-        case "CosineAnnealingWarmRestarts":
-            return cosine_annealing_warm_restarts(t, lr, v["T_0"], v["T_mult"], float(v["eta_min"]))
-        case "CyclicLR":
-            return cyclic_lr(
-                t, **_cyclic_args(b), base_lr=float(v["base_lr"]), max_lr=float(v["max_lr"])
-            )
-        case "OneCycleLR":
-            return one_cycle_lr(
-                t,
-                **_one_cycle_args(b),
-                max_lr=float(v["max_lr"]),
-                div_factor=float(v["div_factor"]),
-                final_div_factor=float(v["final_div_factor"]),
-            )
-        case "LambdaLR":
-            return lambda_lr(t, lr, v["lr_lambda"], b.env)
-        case "SequentialLR":
-            return sequential_lr(t, v["milestones"], [_child(c) for c in b.children])
-        case "ChainedScheduler":
-            return chained_scheduler(t, lr, [_child(c) for c in b.children])
-        case "ReduceLROnPlateau":
-            raise ValueError(
-                f"{b.path}: ReduceLROnPlateau is metric-driven and only allowed as "
-                "the top-level node of a schedule"
-            )
-        # Keras-mirrored
-        case "ExponentialDecay":
-            return exponential_decay(
-                t,
-                float(v["initial_learning_rate"]),
-                v["decay_steps"],
-                float(v["decay_rate"]),
-                bool(v["staircase"]),
-            )
-        case "PiecewiseConstantDecay":
-            return piecewise_constant_decay(t, v["boundaries"], v["values"])
-        case "PolynomialDecay":
-            return polynomial_decay(
-                t,
-                float(v["initial_learning_rate"]),
-                v["decay_steps"],
-                float(v["end_learning_rate"]),
-                float(v["power"]),
-                bool(v["cycle"]),
-            )
-        case "InverseTimeDecay":
-            return inverse_time_decay(
-                t,
-                float(v["initial_learning_rate"]),
-                v["decay_steps"],
-                float(v["decay_rate"]),
-                bool(v["staircase"]),
-            )
-        case "CosineDecay":
-            target = v["warmup_target"]
-            return cosine_decay(
-                t,
-                float(v["initial_learning_rate"]),
-                v["decay_steps"],
-                float(v["alpha"]),
-                None if target is None else float(target),
-                v["warmup_steps"],
-            )
-        case "CosineDecayRestarts":
-            return cosine_decay_restarts(
-                t,
-                float(v["initial_learning_rate"]),
-                v["first_decay_steps"],
-                float(v["t_mul"]),
-                float(v["m_mul"]),
-                float(v["alpha"]),
-            )
-        # framework-neutral
-        case "Constant":
-            return constant(t, lr)
-        case "LinearWarmup":
-            return linear_warmup(t, lr, v["warmup_steps"])
-        case "ExponentialWarmup":
-            return exponential_warmup(t, lr, v["warmup_steps"], float(v["start_lr"]))
-        case "CosineWarmup":
-            return cosine_warmup(t, lr, v["warmup_steps"])
-        case "WarmupWithDecay":
-            return warmup_with_decay(t, lr, v["warmup_steps"], v["total_steps"], float(v["min_lr"]))
-        case "InverseSqrt":
-            return inverse_sqrt(t, lr, v["warmup_steps"], float(v["timescale"]))
-        case "WarmupStableDecay":
-            return warmup_stable_decay(
-                t,
-                lr,
-                v["warmup_steps"],
-                v["stable_steps"],
-                v["decay_steps"],
-                float(v["min_lr_ratio"]),
-                v["warmup_type"],
-                v["decay_type"],
-            )
-    raise ValueError(f"{b.path}: the reference evaluator has no definition of kind {b.kind!r}")
+    """Dispatch one bound node to its kind's definition."""
+    definition = DEFINITIONS.get(b.kind)
+    if definition is None:
+        raise ValueError(f"{b.path}: the reference evaluator has no definition of kind {b.kind!r}")
+    return definition(b, t)
+
+
+# torch-mirrored
+
+
+@defines("StepLR")
+def _step_lr(b: ir.Bound, t: Steps) -> Array:
+    return step_lr(t, float(b.lr), b["step_size"], float(b["gamma"]))
+
+
+@defines("MultiStepLR")
+def _multi_step_lr(b: ir.Bound, t: Steps) -> Array:
+    return multi_step_lr(t, float(b.lr), b["milestones"], float(b["gamma"]))
+
+
+@defines("ConstantLR")
+def _constant_lr(b: ir.Bound, t: Steps) -> Array:
+    return constant_lr(t, float(b.lr), float(b["factor"]), b["total_iters"])
+
+
+@defines("LinearLR")
+def _linear_lr(b: ir.Bound, t: Steps) -> Array:
+    return linear_lr(
+        t, float(b.lr), float(b["start_factor"]), float(b["end_factor"]), b["total_iters"]
+    )
+
+
+@defines("ExponentialLR")
+def _exponential_lr(b: ir.Bound, t: Steps) -> Array:
+    return exponential_lr(t, float(b.lr), float(b["gamma"]))
+
+
+@defines("PolynomialLR")
+def _polynomial_lr(b: ir.Bound, t: Steps) -> Array:
+    return polynomial_lr(t, float(b.lr), b["total_iters"], float(b["power"]))
+
+
+@defines("CosineAnnealingLR")
+def _cosine_annealing_lr(b: ir.Bound, t: Steps) -> Array:
+    return cosine_annealing_lr(t, float(b.lr), b["T_max"], float(b["eta_min"]))
+
+
+@defines("CosineAnnealingWarmRestarts")
+def _cosine_annealing_warm_restarts(b: ir.Bound, t: Steps) -> Array:
+    return cosine_annealing_warm_restarts(
+        t, float(b.lr), b["T_0"], b["T_mult"], float(b["eta_min"])
+    )
+
+
+@defines("CyclicLR")
+def _cyclic_lr(b: ir.Bound, t: Steps) -> Array:
+    return cyclic_lr(t, **_cyclic_args(b), base_lr=float(b["base_lr"]), max_lr=float(b["max_lr"]))
+
+
+@defines_momentum("CyclicLR")
+def _cyclic_momentum(b: ir.Bound, t: Steps) -> Array:
+    return cyclic_momentum(
+        t,
+        **_cyclic_args(b),
+        base_momentum=float(b["base_momentum"]),
+        max_momentum=float(b["max_momentum"]),
+    )
+
+
+@defines("OneCycleLR")
+def _one_cycle_lr(b: ir.Bound, t: Steps) -> Array:
+    return one_cycle_lr(
+        t,
+        **_one_cycle_args(b),
+        max_lr=float(b["max_lr"]),
+        div_factor=float(b["div_factor"]),
+        final_div_factor=float(b["final_div_factor"]),
+    )
+
+
+@defines_momentum("OneCycleLR")
+def _one_cycle_momentum(b: ir.Bound, t: Steps) -> Array:
+    return one_cycle_momentum(
+        t,
+        **_one_cycle_args(b),
+        base_momentum=float(b["base_momentum"]),
+        max_momentum=float(b["max_momentum"]),
+    )
+
+
+@defines("LambdaLR")
+def _lambda_lr(b: ir.Bound, t: Steps) -> Array:
+    return lambda_lr(t, float(b.lr), b["lr_lambda"], b.env)
+
+
+@defines("SequentialLR")
+def _sequential_lr(b: ir.Bound, t: Steps) -> Array:
+    return sequential_lr(t, b["milestones"], [_child(c) for c in b.children])
+
+
+@defines("ChainedScheduler")
+def _chained_scheduler(b: ir.Bound, t: Steps) -> Array:
+    return chained_scheduler(t, float(b.lr), [_child(c) for c in b.children])
+
+
+@defines("ReduceLROnPlateau")
+def _nested_plateau(b: ir.Bound, t: Steps) -> Array:
+    """Only a top-level node (which :func:`evaluate` hands to :func:`_plateau`) has a metric."""
+    raise ValueError(
+        f"{b.path}: ReduceLROnPlateau is metric-driven and only allowed as "
+        "the top-level node of a schedule"
+    )
+
+
+# Keras-mirrored
+
+
+@defines("ExponentialDecay")
+def _exponential_decay(b: ir.Bound, t: Steps) -> Array:
+    return exponential_decay(
+        t,
+        float(b["initial_learning_rate"]),
+        b["decay_steps"],
+        float(b["decay_rate"]),
+        bool(b["staircase"]),
+    )
+
+
+@defines("PiecewiseConstantDecay")
+def _piecewise_constant_decay(b: ir.Bound, t: Steps) -> Array:
+    return piecewise_constant_decay(t, b["boundaries"], b["values"])
+
+
+@defines("PolynomialDecay")
+def _polynomial_decay(b: ir.Bound, t: Steps) -> Array:
+    return polynomial_decay(
+        t,
+        float(b["initial_learning_rate"]),
+        b["decay_steps"],
+        float(b["end_learning_rate"]),
+        float(b["power"]),
+        bool(b["cycle"]),
+    )
+
+
+@defines("InverseTimeDecay")
+def _inverse_time_decay(b: ir.Bound, t: Steps) -> Array:
+    return inverse_time_decay(
+        t,
+        float(b["initial_learning_rate"]),
+        b["decay_steps"],
+        float(b["decay_rate"]),
+        bool(b["staircase"]),
+    )
+
+
+@defines("CosineDecay")
+def _cosine_decay(b: ir.Bound, t: Steps) -> Array:
+    target = b["warmup_target"]
+    return cosine_decay(
+        t,
+        float(b["initial_learning_rate"]),
+        b["decay_steps"],
+        float(b["alpha"]),
+        None if target is None else float(target),
+        b["warmup_steps"],
+    )
+
+
+@defines("CosineDecayRestarts")
+def _cosine_decay_restarts(b: ir.Bound, t: Steps) -> Array:
+    return cosine_decay_restarts(
+        t,
+        float(b["initial_learning_rate"]),
+        b["first_decay_steps"],
+        float(b["t_mul"]),
+        float(b["m_mul"]),
+        float(b["alpha"]),
+    )
+
+
+# framework-neutral
+
+
+@defines("Constant")
+def _constant(b: ir.Bound, t: Steps) -> Array:
+    return constant(t, float(b.lr))
+
+
+@defines("LinearWarmup")
+def _linear_warmup(b: ir.Bound, t: Steps) -> Array:
+    return linear_warmup(t, float(b.lr), b["warmup_steps"])
+
+
+@defines("ExponentialWarmup")
+def _exponential_warmup(b: ir.Bound, t: Steps) -> Array:
+    return exponential_warmup(t, float(b.lr), b["warmup_steps"], float(b["start_lr"]))
+
+
+@defines("CosineWarmup")
+def _cosine_warmup(b: ir.Bound, t: Steps) -> Array:
+    return cosine_warmup(t, float(b.lr), b["warmup_steps"])
+
+
+@defines("WarmupWithDecay")
+def _warmup_with_decay(b: ir.Bound, t: Steps) -> Array:
+    return warmup_with_decay(
+        t, float(b.lr), b["warmup_steps"], b["total_steps"], float(b["min_lr"])
+    )
+
+
+@defines("InverseSqrt")
+def _inverse_sqrt(b: ir.Bound, t: Steps) -> Array:
+    return inverse_sqrt(t, float(b.lr), b["warmup_steps"], float(b["timescale"]))
+
+
+@defines("WarmupStableDecay")
+def _warmup_stable_decay(b: ir.Bound, t: Steps) -> Array:
+    return warmup_stable_decay(
+        t,
+        float(b.lr),
+        b["warmup_steps"],
+        b["stable_steps"],
+        b["decay_steps"],
+        float(b["min_lr_ratio"]),
+        b["warmup_type"],
+        b["decay_type"],
+    )
 
 
 def _child(b: ir.Bound) -> Callable[[Steps], Array]:

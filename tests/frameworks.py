@@ -19,6 +19,7 @@ import numpy as np
 
 from lrgen import expr as ex
 from lrgen.ir import Bound
+from lrgen.kinds import KINDS
 
 
 def import_path(path: Path, prefix: str = "_lrgen_test") -> ModuleType:
@@ -33,33 +34,9 @@ def import_path(path: Path, prefix: str = "_lrgen_test") -> ModuleType:
     return module
 
 
-TORCH_KINDS = frozenset(
-    {
-        "StepLR",
-        "MultiStepLR",
-        "ConstantLR",
-        "LinearLR",
-        "ExponentialLR",
-        "PolynomialLR",
-        "CosineAnnealingLR",
-        "CosineAnnealingWarmRestarts",
-        "CyclicLR",
-        "OneCycleLR",
-        "LambdaLR",
-        "SequentialLR",
-        "ChainedScheduler",
-    }
-)
-KERAS_KINDS = frozenset(
-    {
-        "ExponentialDecay",
-        "PiecewiseConstantDecay",
-        "PolynomialDecay",
-        "InverseTimeDecay",
-        "CosineDecay",
-        "CosineDecayRestarts",
-    }
-)
+#: Kinds whose framework class (``Kind.origin``) the tests compare the generated code with.
+TORCH_KINDS = frozenset(k.name for k in KINDS if k.family == "torch" and not k.metric_driven)
+KERAS_KINDS = frozenset(k.name for k in KINDS if k.family == "keras")
 
 
 def mirrors_torch(bound: Bound) -> bool:
