@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import hashlib
 import keyword
 import os
 import re
@@ -59,8 +58,6 @@ _ANNOTATIONS = {
     INT_TABLE: "tuple[int, ...]",
     FLOAT_TABLE: "tuple[float, ...]",
 }
-#: Warnings printed at build time (e.g. what a target cannot do); collected per build.
-BuildWarning = str
 
 
 # --- docstrings ---------------------------------------------------------------------------------
@@ -467,10 +464,12 @@ def plateau_settings(settings: LoweredSettings) -> dict[str, Any]:
     """Source text of each ReduceLROnPlateau setting: a literal, or ``c.NAME`` for one that
     depends on parameters."""
     printer = PythonPrinter()
-    return {
+    texts = {
         name: repr(value) if isinstance(value, str) else printer.expr(value)
         for name, value in settings.settings
     }
+    texts["lr"] = printer.expr(settings.lr)  # the Keras callback's warmup ends at the spec's lr
+    return texts
 
 
 def module_header(spec: Spec, target: str) -> str:
@@ -754,38 +753,3 @@ def keras_momentum_warnings(specs: Sequence[Spec]) -> list[Problem]:
     from lrgen.lint import keras_momentum_warnings as check
 
     return check(specs)
-
-
-def spec_digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-# --- CLI ----------------------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (YAML or JSON)")
-    parser.add_argument("--out", default="generated", help="output directory (default: generated)")
-    parser.add_argument(
-        "--target",
-        default=",".join(DEFAULT_TARGETS),
-        help="comma-separated targets: torch, keras, optax (default: torch,keras)",
-    )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="write nothing; print a diff and exit 1 if files are out of date",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    targets = [t.strip() for t in args.target.split(",") if t.strip()]
-    unknown = [t for t in targets if t not in TARGETS]
-    if unknown or not targets:
-        print(
-            f"lrgen build: unknown target(s) {', '.join(unknown) or '(none)'}; "
-            f"choose from {', '.join(TARGETS)}",
-            file=sys.stderr,
-        )
-        return 2
-    return build(args.specs, Path(args.out), targets, check=args.check)

@@ -709,8 +709,10 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "ReduceLROnPlateau",
         "torch",
-        "Reduce by `factor` when a metric stops improving (metric-driven, top level only).",
-        "torch's ReduceLROnPlateau state machine over the metric sequence",
+        "Reduce by `factor` when a metric stops improving (metric-driven, top level only), "
+        "after an optional linear warmup.",
+        "linear warmup for warmup_steps ticks, then torch's ReduceLROnPlateau state machine over "
+        "the metrics from tick warmup_steps on",
         (
             _p(
                 "mode",
@@ -739,6 +741,21 @@ KINDS: tuple[Kind, ...] = (
             _p("min_lr", T.NUMBER, "Lower bound of the learning rate.", 0.0, minimum=0),
             _p("eps", T.NUMBER, "Reductions smaller than eps are skipped.", 1e-8, minimum=0),
             _p("monitor", T.STRING, "Keras: the logged metric the callback reads.", "val_loss"),
+            _p(
+                "warmup_steps",
+                T.INTEGER,
+                "Ticks of linear warmup before the plateau logic starts (0: none).",
+                0,
+                minimum=0,
+            ),
+            _p(
+                "warmup_start_factor",
+                T.NUMBER,
+                "Warmup: lr(t) = lr * (f + (1 - f) * t / warmup_steps) for t <= warmup_steps.",
+                0.0,
+                minimum=0,
+                maximum=1,
+            ),
         ),
         metric_driven=True,
         origin=_torch("ReduceLROnPlateau"),

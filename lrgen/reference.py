@@ -834,6 +834,9 @@ def _plateau(b: ir.Bound, t: Steps, metrics: npt.ArrayLike | None) -> Array:
             f"lr({needed}) needs {needed} metrics (one per step() before it), got {len(values)}"
         )
     v = b.values
+    warmup_steps = int(v["warmup_steps"])
+    if warmup_steps > 0:
+        return _warmup_then_plateau(b, t, values[:needed], warmup_steps)
     return _reduce_lr_on_plateau(
         t,
         float(b.lr),
@@ -847,6 +850,43 @@ def _plateau(b: ir.Bound, t: Steps, metrics: npt.ArrayLike | None) -> Array:
         min_lr=float(v["min_lr"]),
         eps=float(v["eps"]),
     )
+
+
+def plateau_warmup_lr(lr: float, start_factor: float, warmup_steps: int, t: int) -> float:
+    r"""The rate at tick ``t <= warmup_steps`` of a ``ReduceLROnPlateau`` warmup:
+    :math:`\eta (f + (1 - f) t / W)`, torch's ``LinearLR(start_factor=f, total_iters=W)`` in
+    closed form; ``t = W`` gives :math:`\eta` exactly. The generated scheduler and callback
+    compute it with the same float operations."""
+    return lr * (start_factor + (1.0 - start_factor) * t / warmup_steps)
+
+
+def _warmup_then_plateau(
+    b: ir.Bound, t: Steps, metrics: npt.NDArray[np.float64], warmup_steps: int
+) -> Array:
+    """``lr(t)`` for ``t <= W`` is the warmup's; the metrics of the warmup ticks
+    (``metrics[0 .. W-1]``) are ignored; from ``lr(W)`` (the spec's ``lr``) on it is torch's
+    state machine fed ``metrics[W], metrics[W+1], ...``."""
+    v = b.values
+    lr = float(b.lr)
+    start = float(v["warmup_start_factor"])
+    n = len(metrics)
+    warm = [plateau_warmup_lr(lr, start, warmup_steps, k) for k in range(min(n, warmup_steps) + 1)]
+    rest = metrics[warmup_steps:]
+    plateau = _reduce_lr_on_plateau(
+        np.arange(len(rest) + 1),
+        warm[-1],
+        rest,
+        mode=v["mode"],
+        factor=float(v["factor"]),
+        patience=v["patience"],
+        threshold=float(v["threshold"]),
+        threshold_mode=v["threshold_mode"],
+        cooldown=v["cooldown"],
+        min_lr=float(v["min_lr"]),
+        eps=float(v["eps"]),
+    )
+    trace = np.concatenate([np.asarray(warm[:-1], dtype=np.float64), plateau])
+    return trace[t]
 
 
 #: torch's ``_is_better(a, best)`` per (mode, threshold_mode), with the same float operations.
