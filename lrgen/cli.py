@@ -1,10 +1,9 @@
 """The ``lrgen`` command line: argument parsing and exit codes only.
 
-Each subcommand lives in its own module, which exposes ``add_arguments(parser)`` and
-``run(args) -> int`` (or ``add_NAME_arguments``/``run_NAME`` where one module serves two
-commands). Only the chosen command's module is imported, and those modules import their heavy
-dependencies inside ``run``, so ``lrgen validate`` never pays for jinja2, matplotlib or an ML
-framework.
+Each command is a module ``lrgen/commands/NAME.py`` of one shape (see :mod:`lrgen.commands`:
+``add_arguments(parser)``, ``run(args) -> int``, optionally ``tidy_argv``). Only the chosen
+command's module is imported, and it imports its heavy dependencies inside ``run``, so ``lrgen
+validate`` never pays for jinja2, matplotlib or an ML framework.
 
 Exit codes: 0 success, 1 ``build --check`` found stale files, 2 invalid input. Whatever a
 command did not turn into a positioned problem (a limit of the machine, a bug) is still exit 2 and
@@ -20,20 +19,17 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any, TextIO
 
-#: command -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "validate": ("lrgen.commands.validate", "check spec files; one line per problem"),
-    "build": ("lrgen.generate", "write the PyTorch/Keras modules of spec files"),
-    "schema": ("lrgen.commands.schema", "print the JSON Schema of spec files"),
-    "plot": ("lrgen.plot", "draw the schedules of a spec (PNG/SVG, or text)"),
-    "show": ("lrgen.plot", "print a compact text plot of each schedule"),
-    "table": ("lrgen.table", "print t and the learning rate of each schedule"),
-    "init": ("lrgen.init", "write a commented starter spec for a recipe"),
-}
+from lrgen.commands import COMMANDS, EXIT_INVALID, EXIT_OK, EXIT_STALE
 
-EXIT_OK, EXIT_STALE, EXIT_INVALID = 0, 1, 2
+__all__ = ["COMMANDS", "EXIT_INVALID", "EXIT_OK", "EXIT_STALE", "build_parser", "main"]
+
+
+def command_module(name: str) -> ModuleType:
+    """The module of the command ``name``: ``lrgen.commands.NAME``."""
+    return importlib.import_module(f"lrgen.commands.{name}")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -44,14 +40,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lrgen {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, help_text in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
-        command.set_defaults(_module=module_name, _run=f"run_{name}")
         if only is not None and name != only:
             continue
-        module = importlib.import_module(module_name)
-        add = getattr(module, f"add_{name}_arguments", None) or module.add_arguments
-        add(command)
+        command_module(name).add_arguments(command)
     return parser
 
 
@@ -59,15 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     only = argv[0] if argv and argv[0] in COMMANDS else None
     if only is not None:  # a command may first untangle its own arguments (table.tidy_argv)
-        tidy = getattr(importlib.import_module(COMMANDS[only][0]), "tidy_argv", None)
+        tidy = getattr(command_module(only), "tidy_argv", None)
         argv = tidy(argv) if tidy is not None else argv
     args = build_parser(only).parse_args(argv)
     stdout = sys.stdout
     sys.stdout = _ClosedPipeSafe(stdout)  # type: ignore[assignment]
     try:
-        module = importlib.import_module(args._module)
-        run = getattr(module, args._run, None) or module.run
-        return int(run(args))
+        return int(command_module(args.command).run(args))
     except KeyboardInterrupt:
         return 130
     except Exception as err:  # the last line of defence: no traceback, exit 2

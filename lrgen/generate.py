@@ -1,4 +1,5 @@
-"""``lrgen build``: spec -> lowered trees -> printed expressions -> templates -> files.
+"""The generator behind ``lrgen build`` (whose command line is :mod:`lrgen.commands.build`): spec ->
+lowered trees -> printed expressions -> templates -> files.
 
 Templates (``templates/*.jinja``) see only the contexts built here: names, printed expressions,
 docstring literals. Output is formatted with the pinned ``ruff format``, deterministic (no clocks,
@@ -8,7 +9,6 @@ interrupted build leaves earlier output untouched. ``--check`` writes nothing an
 
 from __future__ import annotations
 
-import argparse
 import ast
 import keyword
 import os

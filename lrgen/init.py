@@ -11,9 +11,8 @@ import os
 import sys
 from importlib import resources
 
+from lrgen.commands import EXIT_INVALID, EXIT_OK
 from lrgen.output import OutputError, write_atomically
-
-EXIT_OK, EXIT_INVALID = 0, 2
 
 #: recipe -> one line for ``--list``
 RECIPES: dict[str, str] = {

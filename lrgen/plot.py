@@ -31,7 +31,6 @@ from lrgen.table import (
     load_specs,
     sample,
 )
-from lrgen.table import tidy_argv as tidy_argv  # `lrgen plot/show --schedule NAME SPEC` (cli.py)
 
 #: Evaluate every tick up to this many; beyond, this many evenly spaced ticks (min/max per pixel
 #: column still shows every step of a staircase, whose plateaus are longer than the spacing).

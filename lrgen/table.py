@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lrgen import ir
+from lrgen.commands import EXIT_INVALID, EXIT_OK
 from lrgen.kinds import NAME_PATTERN
 
-EXIT_OK, EXIT_INVALID = 0, 2
 FORMATS = ("text", "csv", "markdown", "json")
 #: Most rows a table prints: a schedule's default horizon can be up to 2**53 ticks.
 MAX_ROWS = 5_000_000

@@ -152,3 +152,40 @@ def test_a_kind_without_its_length_or_example_is_refused() -> None:
 def test_a_kind_is_defined_once() -> None:
     with pytest.raises(ValueError, match=r"^kind 'StepLR' is defined twice$"):
         reference.defines("StepLR")(lambda b, t: t)
+
+
+# --- commands: one place, one shape -----------------------------------------------------------
+
+
+def test_every_command_is_a_module_of_lrgen_commands() -> None:
+    import lrgen.commands
+    from lrgen.cli import COMMANDS, command_module
+
+    folder = Path(lrgen.commands.__file__).parent
+    modules = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+    assert _difference(COMMANDS, modules) == ([], [])
+    for name in COMMANDS:
+        module = command_module(name)
+        assert module.__name__ == f"lrgen.commands.{name}"
+        assert callable(module.add_arguments) and callable(module.run)
+
+
+def test_commands_do_not_import_the_cli() -> None:
+    """lrgen.cli imports the commands; a command importing lrgen.cli back would be a cycle."""
+    import ast
+
+    import lrgen.commands
+
+    folder = Path(lrgen.commands.__file__).parent
+    importers = []
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            importers += [f"{path.name}: {n}" for n in names if n.startswith("lrgen.cli")]
+    assert importers == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lrgen.cli import EXIT_OK
+from lrgen.commands import EXIT_OK
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
