@@ -77,7 +77,7 @@ def add_candidate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--candidate-note",
         default="",
-        help="what the candidate is (e.g. which patches of bench/patches it applies)",
+        help="what the candidate is (e.g. which change it applies)",
     )
 
 
@@ -326,8 +326,8 @@ noisy; a ratio taken within one repeat cancels most of the drift). Timings use
 `time.perf_counter_ns` with the garbage collector paused during each timed block. Each section
 below says where, when and with which command its numbers were taken.
 
-Rows and columns marked *candidate* time a scratch copy of this tree with the proposed patches
-of `bench/patches/` applied, in the same interleaved run (see *Findings and proposed fixes*).
+Rows and columns marked *candidate* time a scratch copy of the tree with a proposed change
+applied, in the same interleaved run (see *Findings and proposed fixes* and *How to reproduce*).
 
 This file is written by the scripts in `bench/` (the findings come from `bench/findings.md`);
 edit those, not this file.
@@ -350,15 +350,15 @@ Each script updates its own section of this file and the summary table (`--out P
 elsewhere; `--quick` runs tiny sizes as a smoke test, which is what
 `tests/test_bench_smoke.py` does). No test asserts a timing.
 
-To time proposed patches beside the installed lrgen, in the same interleaved run: make a scratch
-copy with the patches applied, and pass its root to the scripts that take `--candidate`
+To time a proposed change beside the installed lrgen, in the same interleaved run: make a
+scratch copy with the change applied, and pass its root to the scripts that take `--candidate`
 (scheduler_step, compile_recompiles, reference_eval, cli_startup, scale):
 
 ```sh
 mkdir /tmp/candidate && cp -r lrgen templates spec /tmp/candidate/
 ln -s ../templates /tmp/candidate/lrgen/templates && ln -s ../spec /tmp/candidate/lrgen/spec
-(cd /tmp/candidate && for p in "$OLDPWD"/bench/patches/000[1235]-*.diff; do patch -p1 < "$p"; done)
-python bench/scheduler_step.py --candidate /tmp/candidate --candidate-note "patches 0001-0003, 0005"
+(cd /tmp/candidate && patch -p1 < /tmp/change.diff)  # the change, as a unified diff
+python bench/scheduler_step.py --candidate /tmp/candidate --candidate-note "what the change is"
 ```
 
 (The symlinks let `lrgen.templates` and `lrgen.spec` resolve inside the copy, as the editable
