@@ -2,7 +2,9 @@
 
 This module is the independent statement of the semantics in docs/spec.md and docs/kinds.md.
 Each kind has one function below, written straight from its definition (the framework class it
-mirrors, or the neutral formula), with the formula in its docstring. It deliberately shares no
+mirrors, or the neutral formula), with the formula in its docstring, and is registered for its
+kind by a small adapter marked ``@defines(kind)`` (:data:`DEFINITIONS`, which the evaluator
+dispatches on; a kind's momentum, ``@defines_momentum``). It deliberately shares no
 formula code with the code generator (:mod:`lrgen.lower`, :mod:`lrgen.printers`): the property
 tests compare the two, and a shared formula would make a shared bug invisible.
 
