@@ -17,6 +17,8 @@ its backend and NumPy — never lrgen), the callback class and its keyword argum
   ``dW = -lr * dL/dW``). A learning rate baked into the trace at the first epoch shows here.
 * ``schedule_error``: the exception ``fit`` raises when the optimizer was built with a
   ``LearningRateSchedule``, and how many epochs ran before it.
+* ``warmup_fit`` (optional, ``tests/test_plateau_warmup.py``): as ``fit``, with a callback that
+  warms up before its plateau, from the generated module the item names.
 
 The comparison with the reference evaluator is the test's; this script only records.
 """
@@ -141,11 +143,14 @@ def schedule_error(module: Any, item: dict[str, Any]) -> dict[str, Any]:
 
 def main(request_path: str, result_path: str) -> None:
     request = json.loads(Path(request_path).read_text())
-    module = load(request["module"])
+    module = load(request["module"]) if "module" in request else None
     result: dict[str, Any] = {"backend": keras.backend.backend()}
-    for key, run in (("fit", fit), ("schedule_error", schedule_error)):
+    for key, run in (("fit", fit), ("schedule_error", schedule_error), ("warmup_fit", fit)):
+        if key not in request:
+            continue
+        item = request[key]
         try:
-            result[key] = run(module, request[key])
+            result[key] = run(load(item["module"]) if "module" in item else module, item)
         except Exception:  # reported, so the test shows this backend's traceback
             result[key] = {"error": traceback.format_exc()}
     Path(result_path).write_text(json.dumps(result))

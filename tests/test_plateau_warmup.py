@@ -5,12 +5,17 @@ reference over random metric sequences, with resume (``torch.load(weights_only=T
 and after it, in both loading orders; torch's built-in ``ReduceLROnPlateau`` against the
 generated scheduler after the warmup, started from the same rate; the generated Keras callback
 in a real ``model.fit`` (TensorFlow, in process) against the reference, with
-``fit(initial_epoch=k)`` resumes in and after the warmup.
+``fit(initial_epoch=k)`` resumes in and after the warmup; the same fit on the JAX and PyTorch
+backends through ``tests/plateau_backend_worker.py``.
 """
 
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -63,6 +68,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     out = tmp / "generated"
     assert main(["build", str(path), "--out", str(out)]) == 0
     return SimpleNamespace(
+        out=out,
         spec=lrgen.load(path),
         torch=import_path(out / "warm_torch.py", "_lrgen_plateau_warmup"),
         keras=import_path(out / "warm_keras.py", "_lrgen_plateau_warmup"),
@@ -163,6 +169,7 @@ def test_generated_torch_equals_reference(built: SimpleNamespace, seed: int) -> 
         "cooldown": int(rng.integers(0, 2)),
     }
     metrics = _random_metrics(rng, 30)
+    metrics[: params["w"]] = [float(k) for k in range(params["w"])]  # counted, these would reduce
     optimizer = _optimizer(params["lr0"])
     kwargs = {k: v for k, v in params.items() if k != "lr0"}
     scheduler = built.torch.WarmParams(optimizer, **kwargs)
@@ -292,6 +299,35 @@ def test_keras_fit_equals_reference(built: SimpleNamespace, worker: ModuleType) 
     assert len(set(ref[3:].tolist())) >= 3  # two reductions at least after the warmup
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_keras_callback_equals_reference_epoch_by_epoch(
+    built: SimpleNamespace, worker: ModuleType, seed: int
+) -> None:
+    """The callback driven directly (epoch begin, then end with the metric) on a compiled
+    model's optimizer, over random metrics whose warmup part rises (a counted warmup would
+    reduce early): the rate each epoch trains with is the reference's, in float32."""
+    rng = np.random.default_rng(100 + seed)
+    params = {"w": int(rng.integers(1, 6)), "f": float(rng.choice([0.0, 0.25])), "patience": 1}
+    params["cooldown"] = int(rng.integers(0, 2))
+    metrics = _random_metrics(rng, 24)
+    metrics[: params["w"]] = [float(k) for k in range(params["w"])]  # worse and worse
+    model = worker.linear_model(0.1, jit_compile=True)
+    callback = built.keras.WarmParams(**params)
+    callback.set_model(model)
+    lrs = []
+    for epoch, metric in enumerate(metrics):
+        callback.on_epoch_begin(epoch)
+        lrs.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
+        callback.on_epoch_end(epoch, {"val_loss": metric})
+    ref = lrgen.evaluate(
+        built.spec.schedules["warm_params"],
+        np.arange(24),
+        params={**params, "lr0": 0.1},
+        metrics=metrics,
+    )
+    np.testing.assert_allclose(lrs, ref, rtol=1e-6)
+
+
 @pytest.mark.parametrize("resume_at", [2, 3, 8])
 def test_keras_initial_epoch_resume(
     built: SimpleNamespace, worker: ModuleType, resume_at: int
@@ -318,3 +354,47 @@ def test_keras_initial_epoch_resume(
     )
     np.testing.assert_allclose(lrs, ref, rtol=1e-6)
     assert len(set(ref[3:].tolist())) >= 2
+
+
+def test_keras_fit_other_backends(built: SimpleNamespace, tmp_path: Path) -> None:
+    """``fit(..., jit_compile=True)`` on JAX and PyTorch (one worker process each, in parallel):
+    ``history["learning_rate"]`` is the reference fed with ``history["val_loss"]``, and the
+    compiled train step applies the final rate."""
+    params = {"w": 3, "f": 0.1, "patience": 1, "cooldown": 0}
+    item = {
+        "module": str(built.out / "warm_keras.py"),
+        "class_name": "WarmParams",
+        "kwargs": params,
+        "seed": 1,
+        "epochs": 20,
+        "jit_compile": True,
+        "learning_rate": 0.1,
+    }
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({"warmup_fit": item}))
+    worker = ROOT / "tests" / "plateau_backend_worker.py"
+    processes = {}
+    for backend in ("jax", "torch"):
+        env = {**os.environ, "KERAS_BACKEND": backend, "OMP_NUM_THREADS": "1"}
+        command = [sys.executable, str(worker), str(request), str(tmp_path / f"{backend}.json")]
+        processes[backend] = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+    for backend, process in processes.items():
+        output, _ = process.communicate(timeout=540)
+        assert process.returncode == 0, output.decode()[-4000:]
+        result = json.loads((tmp_path / f"{backend}.json").read_text())
+        assert result["backend"] == backend
+        fit = result["warmup_fit"]
+        assert "error" not in fit, fit.get("error")
+        ref = lrgen.evaluate(
+            built.spec.schedules["warm_params"],
+            np.arange(21),
+            params={**params, "lr0": 0.1},
+            metrics=fit["val_loss"],
+        )
+        np.testing.assert_allclose(fit["history_lr"], ref[:20], rtol=1e-6, err_msg=backend)
+        np.testing.assert_allclose(fit["final_lr"], ref[20], rtol=1e-6, err_msg=backend)
+        np.testing.assert_allclose(fit["applied_lr"], fit["final_lr"], rtol=1e-4, err_msg=backend)
+        assert ref[0] == pytest.approx(0.01) and ref[3] == 0.1
+        assert len(set(ref[3:].tolist())) >= 2, (backend, ref)  # a reduction after the warmup
