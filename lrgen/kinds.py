@@ -759,7 +759,7 @@ KINDS: tuple[Kind, ...] = (
         ),
         metric_driven=True,
         origin=_torch("ReduceLROnPlateau"),
-        length=lambda b, _: 10 * (b["patience"] + 1 + b["cooldown"]),
+        length=lambda b, _: b["warmup_steps"] + 10 * (b["patience"] + 1 + b["cooldown"]),
         example=Example({"factor": 0.5, "patience": 5}, 0.1, 60),
     ),
     # --- Keras-mirrored -------------------------------------------------------------------------
