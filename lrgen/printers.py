@@ -15,6 +15,7 @@ there anyway); the Python printer inlines them so that untaken branches are neve
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from dataclasses import dataclass, field
 
 from lrgen.lower import (
@@ -215,10 +216,76 @@ _SAFE_HELPERS = {
 }
 
 
+#: What a tensor target prints itself: every operation on tensors of the counter.
+TENSOR_OPERATIONS = ("to_float", "min_max", "elementwise", "count_le", "take", "where")
+
+
 class _TensorPrinter(PythonPrinter):
-    """Shared by the tensor targets: hoisting of repeated subexpressions into locals."""
+    """Shared by the tensor targets: hoisting of repeated subexpressions into locals, and the
+    dispatch of each operation on tensors to the target's method for it. A target (a subclass
+    that sets ``target``) must implement every one of :data:`TENSOR_OPERATIONS`: one that leaves
+    any out is refused when its class is defined, not when a spec first needs the operation."""
 
     module = ""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "target" not in cls.__dict__:
+            return  # an intermediate base, not a target
+        missing = [
+            name
+            for name in TENSOR_OPERATIONS
+            if getattr(getattr(cls, name), "__isabstractmethod__", False)
+        ]
+        if missing:
+            raise TypeError(f"{cls.__name__}: a tensor printer must implement {', '.join(missing)}")
+
+    @abstractmethod
+    def to_float(self, node: Op) -> str:
+        """``float(x)``: an integer tensor as the target's float dtype."""
+
+    @abstractmethod
+    def min_max(self, node: Op) -> str:
+        """``min(a, b)`` or ``max(a, b)``, at least one of them a tensor."""
+
+    @abstractmethod
+    def elementwise(self, node: Op) -> str:
+        """``abs``, ``floor``, ``ceil`` and the math functions (``cos``, ``exp`` ...)."""
+
+    @abstractmethod
+    def count_le(self, table: L, x: L) -> str:
+        """How many items of the increasing integer ``table`` are ``<= x``."""
+
+    @abstractmethod
+    def take(self, table: L, i: L) -> str:
+        """``table[i]`` for a tensor index ``i``."""
+
+    @abstractmethod
+    def where(self, node: Op) -> tuple[str, int]:
+        """``where(cond, a, b)`` with a tensor condition: (text, precedence)."""
+
+    def _call(self, node: Op) -> str:
+        if not node.varying:
+            return super()._call(node)
+        name, args = node.op, node.args
+        if name == "float":
+            return self.to_float(node)
+        if name in ("min", "max"):
+            return self.min_max(node)
+        if name in ("abs", "floor", "ceil", *_MATH_FUNCS):
+            return self.elementwise(node)
+        if name == "count_le":
+            return self.count_le(*args)
+        if name == "take":
+            return self.take(*args)
+        raise ValueError(f"{self.target} printer cannot print op {name!r}")
+
+    def _op(self, node: Op) -> tuple[str, int]:
+        if node.op == "where" and node.varying:
+            if not node.args[0].varying:
+                return self._py_where(node)
+            return self.where(node)
+        return super()._op(node)
 
     def _safe(self, node: Op) -> tuple[str, int]:
         if not node.varying:  # construction-time Python
@@ -267,34 +334,28 @@ class TorchPrinter(_TensorPrinter):
 
     target = "torch"
 
-    def _call(self, node: Op) -> str:
-        if not node.varying:
-            return super()._call(node)
-        name, args = node.op, node.args
-        if name == "float":
-            return f"{self._wrap(args[0], _ATOM)}.to(dtype)"
-        if name in ("min", "max"):
-            return self._min_max(node)
-        if name in ("abs", "floor", "ceil", *_MATH_FUNCS):
-            return f"torch.{name}({self._args(node)})"
-        if name == "count_le":
-            table, x = args
-            return (
-                f"torch.bucketize({self._wrap(x, _WHERE + 1)}, "
-                f"torch.tensor({self._wrap(table, _WHERE + 1)}, device=t.device), right=True)"
-            )
-        if name == "take":
-            table, i = args
-            dtype = "dtype" if table.dtype == FLOAT_TABLE else "torch.int64"
-            # torch.take, not [i]: a 0-d index would be read back to the host (a sync on CUDA,
-            # a graph break under torch.compile).
-            return (
-                f"torch.take(torch.tensor({self._wrap(table, _WHERE)}, dtype={dtype}, "
-                f"device=t.device), {self._wrap(i, _WHERE)})"
-            )
-        raise ValueError(f"torch printer cannot print op {name!r}")
+    def to_float(self, node: Op) -> str:
+        return f"{self._wrap(node.args[0], _ATOM)}.to(dtype)"
 
-    def _min_max(self, node: Op) -> str:
+    def elementwise(self, node: Op) -> str:
+        return f"torch.{node.op}({self._args(node)})"
+
+    def count_le(self, table: L, x: L) -> str:
+        return (
+            f"torch.bucketize({self._wrap(x, _WHERE + 1)}, "
+            f"torch.tensor({self._wrap(table, _WHERE + 1)}, device=t.device), right=True)"
+        )
+
+    def take(self, table: L, i: L) -> str:
+        dtype = "dtype" if table.dtype == FLOAT_TABLE else "torch.int64"
+        # torch.take, not [i]: a 0-d index would be read back to the host (a sync on CUDA,
+        # a graph break under torch.compile).
+        return (
+            f"torch.take(torch.tensor({self._wrap(table, _WHERE)}, dtype={dtype}, "
+            f"device=t.device), {self._wrap(i, _WHERE)})"
+        )
+
+    def min_max(self, node: Op) -> str:
         a, b = node.args
         if a.varying and b.varying:
             fn = "torch.minimum" if node.op == "min" else "torch.maximum"
@@ -305,21 +366,17 @@ class TorchPrinter(_TensorPrinter):
             f"torch.clamp({self._wrap(tensor, _WHERE + 1)}, {kw}={self._wrap(bound, _WHERE + 1)})"
         )
 
-    def _op(self, node: Op) -> tuple[str, int]:
-        if node.op == "where" and node.varying:
-            cond, a, b = node.args
-            if not cond.varying:
-                return self._py_where(node)
-            if not a.varying and not b.varying:
-                kind = "dtype" if a.dtype == FLOAT else "torch.int64"
-                first = f"torch.full_like(t, {self._wrap(a, _WHERE + 1)}, dtype={kind})"
-                return (
-                    f"torch.where({self._wrap(cond, _WHERE + 1)}, {first}, "
-                    f"{self._wrap(b, _WHERE + 1)})",
-                    _ATOM,
-                )
-            return f"torch.where({self._args(node)})", _ATOM
-        return super()._op(node)
+    def where(self, node: Op) -> tuple[str, int]:
+        cond, a, b = node.args
+        if not a.varying and not b.varying:
+            kind = "dtype" if a.dtype == FLOAT else "torch.int64"
+            first = f"torch.full_like(t, {self._wrap(a, _WHERE + 1)}, dtype={kind})"
+            return (
+                f"torch.where({self._wrap(cond, _WHERE + 1)}, {first}, "
+                f"{self._wrap(b, _WHERE + 1)})",
+                _ATOM,
+            )
+        return f"torch.where({self._args(node)})", _ATOM
 
 
 class KerasPrinter(_TensorPrinter):
@@ -346,41 +403,38 @@ class KerasPrinter(_TensorPrinter):
             printed.text = f"{self.ops}.full_like(t, {printed.text}, dtype={self.float_dtype!r})"
         return printed
 
-    def _call(self, node: Op) -> str:
-        if not node.varying:
-            return super()._call(node)
-        name, args = node.op, node.args
+    def to_float(self, node: Op) -> str:
+        return f"{self.ops}.cast({self._args(node)}, {self.float_dtype!r})"
+
+    def min_max(self, node: Op) -> str:
+        return f"{self.ops}.{node.op}imum({self._args(node)})"
+
+    def elementwise(self, node: Op) -> str:
+        return f"{self.ops}.{node.op}({self._args(node)})"
+
+    def count_le(self, table: L, x: L) -> str:
         o = self.ops
-        if name == "float":
-            return f"{o}.cast({self._args(node)}, {self.float_dtype!r})"
-        if name in ("min", "max"):
-            return f"{o}.{name}imum({self._args(node)})"
-        if name in ("abs", "floor", "ceil", *_MATH_FUNCS):
-            return f"{o}.{name}({self._args(node)})"
-        if name == "count_le":
-            table, x = args
-            return (
-                f"{o}.sum({o}.cast({o}.expand_dims({self._wrap(x, _WHERE + 1)}, -1) >= "
-                f"{o}.convert_to_tensor({self._wrap(table, _WHERE + 1)}, "
-                f"dtype={self.int_dtype!r}), {self.int_dtype!r}), axis=-1)"
-            )
-        if name == "take":
-            table, i = args
-            dtype = self.float_dtype if table.dtype == FLOAT_TABLE else self.int_dtype
-            return (
-                f"{o}.take({o}.convert_to_tensor({self._wrap(table, _WHERE + 1)}, "
-                f"dtype={dtype!r}), {self._wrap(i, _WHERE + 1)})"
-            )
-        raise ValueError(f"keras printer cannot print op {name!r}")
+        return (
+            f"{o}.sum({o}.cast({o}.expand_dims({self._wrap(x, _WHERE + 1)}, -1) >= "
+            f"{o}.convert_to_tensor({self._wrap(table, _WHERE + 1)}, "
+            f"dtype={self.int_dtype!r}), {self.int_dtype!r}), axis=-1)"
+        )
+
+    def take(self, table: L, i: L) -> str:
+        o = self.ops
+        dtype = self.float_dtype if table.dtype == FLOAT_TABLE else self.int_dtype
+        return (
+            f"{o}.take({o}.convert_to_tensor({self._wrap(table, _WHERE + 1)}, "
+            f"dtype={dtype!r}), {self._wrap(i, _WHERE + 1)})"
+        )
+
+    def where(self, node: Op) -> tuple[str, int]:
+        return f"{self.ops}.where({self._args(node)})", _ATOM
 
     def _op(self, node: Op) -> tuple[str, int]:
         if node.varying and node.op in ("//", "%") and node.dtype == INT:
             fn = "floor_divide" if node.op == "//" else "mod"
             return f"{self.ops}.{fn}({self._args(node)})", _ATOM
-        if node.op == "where" and node.varying:
-            if not node.args[0].varying:
-                return self._py_where(node)
-            return f"{self.ops}.where({self._args(node)})", _ATOM
         return super()._op(node)
 
 

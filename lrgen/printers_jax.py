@@ -28,7 +28,7 @@ from typing import Any
 from lrgen.errors import Problem, SpecError
 from lrgen.ir import Schedule, Spec
 from lrgen.lower import FLOAT_TABLE, INT, INT_TABLE, Const, L, Op, lower, narrow_int32
-from lrgen.printers import _ATOM, _MATH_FUNCS, _WHERE, KerasPrinter, Printed
+from lrgen.printers import _ATOM, _WHERE, KerasPrinter, Printed
 
 INT32_MAX = 2**31 - 1
 
@@ -66,39 +66,25 @@ class JaxPrinter(KerasPrinter):
             if text not in self.counter_ints:
                 self.counter_ints.append(text)
 
-    def _call(self, node: Op) -> str:
-        if not node.varying:
-            return super()._call(node)
-        name, args = node.op, node.args
-        if name == "float":
-            return f"{self._wrap(args[0], _ATOM)}.astype(dtype)"
-        if name in ("min", "max"):
-            return f"jnp.{name}imum({self._args(node)})"
-        if name in ("abs", "floor", "ceil", *_MATH_FUNCS):
-            return f"jnp.{name}({self._args(node)})"
-        if name == "count_le":
-            table, x = args
-            self.helpers.add("count_le")
-            return f"_count_le({self._wrap(table, _WHERE)}, {self._wrap(x, _WHERE)})"
-        if name == "take":
-            table, i = args
-            dtype = "dtype" if table.dtype == FLOAT_TABLE else "t.dtype"
-            return (
-                f"jnp.take(jnp.asarray({self._wrap(table, _WHERE + 1)}, dtype={dtype}), "
-                f"{self._wrap(i, _WHERE + 1)})"
-            )
-        raise ValueError(f"optax printer cannot print op {name!r}")
+    # min_max, elementwise and where: KerasPrinter's, with ops = "jnp"
+
+    def to_float(self, node: Op) -> str:
+        return f"{self._wrap(node.args[0], _ATOM)}.astype(dtype)"
+
+    def count_le(self, table: L, x: L) -> str:
+        self.helpers.add("count_le")
+        return f"_count_le({self._wrap(table, _WHERE)}, {self._wrap(x, _WHERE)})"
+
+    def take(self, table: L, i: L) -> str:
+        dtype = "dtype" if table.dtype == FLOAT_TABLE else "t.dtype"
+        return (
+            f"jnp.take(jnp.asarray({self._wrap(table, _WHERE + 1)}, dtype={dtype}), "
+            f"{self._wrap(i, _WHERE + 1)})"
+        )
 
     def _op(self, node: Op) -> tuple[str, int]:
         self._note_counter_ints(node)
-        if node.varying and node.op in ("//", "%") and node.dtype == INT:
-            fn = "floor_divide" if node.op == "//" else "mod"
-            return f"jnp.{fn}({self._args(node)})", _ATOM
-        if node.op == "where" and node.varying:
-            if not node.args[0].varying:
-                return self._py_where(node)
-            return f"jnp.where({self._args(node)})", _ATOM
-        return super(KerasPrinter, self)._op(node)
+        return super()._op(node)  # KerasPrinter's: floor_divide and mod as jnp functions
 
 
 def print_formula(printer: JaxPrinter, formula: L) -> tuple[Printed, Printed | None]:

@@ -189,3 +189,35 @@ def test_commands_do_not_import_the_cli() -> None:
             )
             importers += [f"{path.name}: {n}" for n in names if n.startswith("lrgen.cli")]
     assert importers == []
+
+
+# --- printers: a tensor target implements every operation ---------------------------------------
+
+
+def test_a_tensor_printer_missing_an_operation_is_refused_when_defined() -> None:
+    from lrgen.printers import TENSOR_OPERATIONS, KerasPrinter, _TensorPrinter
+
+    with pytest.raises(
+        TypeError, match=r"^Partial: a tensor printer must implement count_le, take$"
+    ):
+
+        class Partial(_TensorPrinter):
+            target = "partial"
+
+            def to_float(self, node):  # type: ignore[no-untyped-def]
+                return ""
+
+            def min_max(self, node):  # type: ignore[no-untyped-def]
+                return ""
+
+            def elementwise(self, node):  # type: ignore[no-untyped-def]
+                return ""
+
+            def where(self, node):  # type: ignore[no-untyped-def]
+                return "", 0
+
+    class Numpyish(KerasPrinter):  # a keras.ops-like module inherits all of them
+        target = "numpyish"
+        ops = "np"
+
+    assert all(callable(getattr(Numpyish, name)) for name in TENSOR_OPERATIONS)
