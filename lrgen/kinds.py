@@ -1,8 +1,12 @@
-"""The one registry of schedule kinds: parameters, defaults, constraints, documentation.
+"""The one registry of schedule kinds: parameters, defaults, constraints, shape, documentation.
 
 Everything else derives from this table: the JSON Schema (:mod:`lrgen.schema`), the loader's
-checks, the binding of parameters at construction (:mod:`lrgen.ir`), the docs' kinds reference.
-Adding a kind touches this registry, the reference evaluator, the lowering and the docs formula.
+checks, the binding of parameters at construction (:mod:`lrgen.ir`), the lint and the default
+horizon of the tools (:mod:`lrgen.lint`: each kind's ``length``, ``warmup``, ``horizon``), the
+docs' kinds reference (each kind's ``formula`` and ``example``). Adding a kind takes its entry
+here, a reference definition (``@defines`` in :mod:`lrgen.reference`), a lowering (``@lowers`` in
+:mod:`lrgen.lower`) and a test strategy (``@leaf`` in ``tests/strategies.py``);
+``tests/test_registry.py`` fails when one is missing.
 """
 
 from __future__ import annotations
