@@ -257,6 +257,18 @@ def test_torch_step_with_epoch_is_refused(built: SimpleNamespace) -> None:
         scheduler.step(1.0, 3)
 
 
+def test_torch_warmup_refuses_what_torch_refuses(built: SimpleNamespace) -> None:
+    """The warmup ignores the metric's value, not its type: torch's float() check holds, and
+    a refused call does not advance the warmup."""
+    optimizer = _optimizer(0.1)
+    scheduler = built.torch.Warm(optimizer)
+    with pytest.raises(ValueError, match="could not convert string to float: 'low'"):
+        scheduler.step("low")
+    assert scheduler.last_epoch == 0 and optimizer.param_groups[0]["lr"] == pytest.approx(0.02)
+    scheduler.step(torch.tensor(3.0))  # a 0-dim tensor, as torch accepts
+    assert scheduler.last_epoch == 1
+
+
 # --- Keras (TensorFlow backend, in process) -------------------------------------------------------
 
 
