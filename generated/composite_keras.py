@@ -199,8 +199,9 @@ class ChainedConstantExponential(keras.optimizers.schedules.LearningRateSchedule
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(_counter("chained_constant_exponential", step), self.steps_per_epoch)
         v1 = ops.cast(t, "float32")
-        lr = ops.where(t < 2, 0.1, 1.0) * ops.exp(
-            v1 * -0.1053466796875 + v1 * -1.3835970326281366e-05
+        lr = ops.where(t < 2, 0.1, 1.0) * (
+            ops.exp(v1 * -0.1053466796875)
+            * (1.0 + ops.expm1(ops.maximum(ops.minimum(v1 * -1.3835970326281366e-05, 80.0), -80.0)))
         )
         return _finite("chained_constant_exponential", step, lr)
 
@@ -671,7 +672,14 @@ class WarmupThenMultistep(keras.optimizers.schedules.LearningRateSchedule):
         lr = ops.where(
             t < 5,
             0.4 * (0.1 + 0.9 * (ops.cast(ops.minimum(t, 5), "float32") / 5.0)),
-            0.4 * ops.exp(v1 * -2.302734375 + v1 * 0.000149282005954543),
+            0.4
+            * (
+                ops.exp(v1 * -2.302734375)
+                * (
+                    1.0
+                    + ops.expm1(ops.maximum(ops.minimum(v1 * 0.000149282005954543, 80.0), -80.0))
+                )
+            ),
         )
         return _finite("warmup_then_multistep", step, lr)
 

@@ -67,6 +67,16 @@ def _argument_error(
     return ValueError(f"{where}: {error}")
 
 
+def _minimum(*values: float) -> float:
+    """``min`` as NumPy's ``minimum``: nan when any value is nan, whatever its position."""
+    return math.nan if any(math.isnan(v) for v in values) else min(values)
+
+
+def _maximum(*values: float) -> float:
+    """``max`` as NumPy's ``maximum``: nan when any value is nan, whatever its position."""
+    return math.nan if any(math.isnan(v) for v in values) else max(values)
+
+
 def _not_finite(schedule: str, t: int, lr: float) -> ValueError:
     """A learning rate that is not a finite number: an optimizer would train on it silently."""
     return ValueError(f"{schedule}: the learning rate at step {t} is {lr!r}, not a finite number")
@@ -189,7 +199,15 @@ def _ChainedConstantExponential_at(t: int, c: _ChainedConstantExponential_Consta
             * ((c.lr * 0.1 if t < 2 else c.lr) / c.lr)
             * (
                 c.lr
-                * math.exp(float(t) * -0.1053466796875 + float(t) * -1.3835970326281366e-05)
+                * (
+                    math.exp(float(t) * -0.1053466796875)
+                    * (
+                        1.0
+                        + math.expm1(
+                            _maximum(_minimum(float(t) * -1.3835970326281366e-05, 80.0), -80.0)
+                        )
+                    )
+                )
                 / c.lr
             )
         )
@@ -255,7 +273,19 @@ def chained_constant_exponential_tensor(
     return (
         c.lr
         * (torch.where(t < 2, torch.full_like(t, c.lr * 0.1, dtype=dtype), c.lr) / c.lr)
-        * (c.lr * torch.exp(v1 * -0.1053466796875 + v1 * -1.3835970326281366e-05) / c.lr)
+        * (
+            c.lr
+            * (
+                torch.exp(v1 * -0.1053466796875)
+                * (
+                    1.0
+                    + torch.expm1(
+                        torch.clamp(torch.clamp(v1 * -1.3835970326281366e-05, max=80.0), min=-80.0)
+                    )
+                )
+            )
+            / c.lr
+        )
     )
 
 
@@ -1012,9 +1042,21 @@ def _WarmupThenMultistep_at(t: int, c: _WarmupThenMultistep_Constants) -> float:
             c.lr * (0.1 + 0.9 * (float(min(t, 5)) / 5.0))
             if t < 5
             else c.lr
-            * math.exp(
-                float(bisect.bisect_right((25, 55, 75), t - 5)) * -2.302734375
-                + float(bisect.bisect_right((25, 55, 75), t - 5)) * 0.000149282005954543
+            * (
+                math.exp(float(bisect.bisect_right((25, 55, 75), t - 5)) * -2.302734375)
+                * (
+                    1.0
+                    + math.expm1(
+                        _maximum(
+                            _minimum(
+                                float(bisect.bisect_right((25, 55, 75), t - 5))
+                                * 0.000149282005954543,
+                                80.0,
+                            ),
+                            -80.0,
+                        )
+                    )
+                )
             )
         )
     except ArithmeticError as error:
@@ -1085,7 +1127,16 @@ def warmup_then_multistep_tensor(
     return torch.where(
         t < 5,
         c.lr * (0.1 + 0.9 * (torch.clamp(t, max=5).to(dtype) / 5.0)),
-        c.lr * torch.exp(v1 * -2.302734375 + v1 * 0.000149282005954543),
+        c.lr
+        * (
+            torch.exp(v1 * -2.302734375)
+            * (
+                1.0
+                + torch.expm1(
+                    torch.clamp(torch.clamp(v1 * 0.000149282005954543, max=80.0), min=-80.0)
+                )
+            )
+        ),
     )
 
 

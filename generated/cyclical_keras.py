@@ -745,7 +745,10 @@ class ClrExpRange(keras.optimizers.schedules.LearningRateSchedule):
         v2 = ops.cast(t, "float32")
         lr = 0.001 + 0.005 * ops.where(
             v1 <= 2000, ops.cast(v1, "float32") / 2000.0, ops.cast(4000 - v1, "float32") / 2000.0
-        ) * ops.exp(v2 * -6.008148193359375e-05 + v2 * 7.968186164152794e-08)
+        ) * (
+            ops.exp(v2 * -6.008148193359375e-05)
+            * (1.0 + ops.expm1(ops.maximum(ops.minimum(v2 * 7.968186164152794e-08, 80.0), -80.0)))
+        )
         return _finite("clr_exp_range", step, lr)
 
     def get_config(self) -> dict[str, Any]:

@@ -86,6 +86,16 @@ def _argument_error(
     return ValueError(f"{where}: {error}")
 
 
+def _minimum(*values: float) -> float:
+    """``min`` as NumPy's ``minimum``: nan when any value is nan, whatever its position."""
+    return math.nan if any(math.isnan(v) for v in values) else min(values)
+
+
+def _maximum(*values: float) -> float:
+    """``max`` as NumPy's ``maximum``: nan when any value is nan, whatever its position."""
+    return math.nan if any(math.isnan(v) for v in values) else max(values)
+
+
 def _geometric_cycles(
     first: int, mult: int
 ) -> tuple[tuple[int, ...], tuple[float, ...], tuple[int, ...], tuple[float, ...]]:
@@ -1245,7 +1255,10 @@ def _ClrExpRange_at(t: int, c: _ClrExpRange_Constants) -> float:
     try:
         lr = 0.001 + 0.005 * (
             float(t % 4000) / 2000.0 if t % 4000 <= 2000 else float(4000 - t % 4000) / 2000.0
-        ) * math.exp(float(t) * -6.008148193359375e-05 + float(t) * 7.968186164152794e-08)
+        ) * (
+            math.exp(float(t) * -6.008148193359375e-05)
+            * (1.0 + math.expm1(_maximum(_minimum(float(t) * 7.968186164152794e-08, 80.0), -80.0)))
+        )
     except ArithmeticError as error:
         raise _not_computable("clr_exp_range", t, error) from None
     if math.isfinite(lr):
@@ -1302,7 +1315,13 @@ def clr_exp_range_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -
     v2 = t.to(dtype)
     return 0.001 + 0.005 * torch.where(
         v1 <= 2000, v1.to(dtype) / 2000.0, (4000 - v1).to(dtype) / 2000.0
-    ) * torch.exp(v2 * -6.008148193359375e-05 + v2 * 7.968186164152794e-08)
+    ) * (
+        torch.exp(v2 * -6.008148193359375e-05)
+        * (
+            1.0
+            + torch.expm1(torch.clamp(torch.clamp(v2 * 7.968186164152794e-08, max=80.0), min=-80.0))
+        )
+    )
 
 
 class _ClrExpRange_Lambda:

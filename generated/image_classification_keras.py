@@ -196,7 +196,10 @@ class ResnetStep(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(_counter("resnet_step", step), self.steps_per_epoch)
         v1 = ops.cast(ops.floor_divide(t, 30), "float32")
-        lr = 0.1 * ops.exp(v1 * -2.302734375 + v1 * 0.000149282005954543)
+        lr = 0.1 * (
+            ops.exp(v1 * -2.302734375)
+            * (1.0 + ops.expm1(ops.maximum(ops.minimum(v1 * 0.000149282005954543, 80.0), -80.0)))
+        )
         return _finite("resnet_step", step, lr)
 
     def get_config(self) -> dict[str, Any]:
@@ -287,7 +290,10 @@ class ResnetMultistep(keras.optimizers.schedules.LearningRateSchedule):
             ),
             "float32",
         )
-        lr = 0.1 * ops.exp(v1 * -2.302734375 + v1 * 0.000149282005954543)
+        lr = 0.1 * (
+            ops.exp(v1 * -2.302734375)
+            * (1.0 + ops.expm1(ops.maximum(ops.minimum(v1 * 0.000149282005954543, 80.0), -80.0)))
+        )
         return _finite("resnet_multistep", step, lr)
 
     def get_config(self) -> dict[str, Any]:
@@ -370,7 +376,10 @@ class MobilenetV2Exponential(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(_counter("mobilenet_v2_exponential", step), self.steps_per_epoch)
         v1 = ops.cast(t, "float32")
-        lr = 0.045 * ops.exp(v1 * -0.02020263671875 + v1 * -7.059876946588495e-08)
+        lr = 0.045 * (
+            ops.exp(v1 * -0.02020263671875)
+            * (1.0 + ops.expm1(ops.maximum(ops.minimum(v1 * -7.059876946588495e-08, 80.0), -80.0)))
+        )
         return _finite("mobilenet_v2_exponential", step, lr)
 
     def get_config(self) -> dict[str, Any]:

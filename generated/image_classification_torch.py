@@ -88,6 +88,16 @@ def _argument_error(
     return ValueError(f"{where}: {error}")
 
 
+def _minimum(*values: float) -> float:
+    """``min`` as NumPy's ``minimum``: nan when any value is nan, whatever its position."""
+    return math.nan if any(math.isnan(v) for v in values) else min(values)
+
+
+def _maximum(*values: float) -> float:
+    """``max`` as NumPy's ``maximum``: nan when any value is nan, whatever its position."""
+    return math.nan if any(math.isnan(v) for v in values) else max(values)
+
+
 def _not_finite(schedule: str, t: int, lr: float) -> ValueError:
     """A learning rate that is not a finite number: an optimizer would train on it silently."""
     return ValueError(f"{schedule}: the learning rate at step {t} is {lr!r}, not a finite number")
@@ -203,7 +213,13 @@ def _ResnetStep_at(t: int, c: _ResnetStep_Constants) -> float:
     if t < 0:
         raise _negative_step("resnet_step", t)
     try:
-        lr = c.lr * math.exp(float(t // 30) * -2.302734375 + float(t // 30) * 0.000149282005954543)
+        lr = c.lr * (
+            math.exp(float(t // 30) * -2.302734375)
+            * (
+                1.0
+                + math.expm1(_maximum(_minimum(float(t // 30) * 0.000149282005954543, 80.0), -80.0))
+            )
+        )
     except ArithmeticError as error:
         raise _not_computable("resnet_step", t, error) from None
     if math.isfinite(lr):
@@ -253,7 +269,13 @@ def resnet_step_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> 
     c = _ResnetStep_constants()
     t = t.to(torch.int64)
     v1 = (t // 30).to(dtype)
-    return c.lr * torch.exp(v1 * -2.302734375 + v1 * 0.000149282005954543)
+    return c.lr * (
+        torch.exp(v1 * -2.302734375)
+        * (
+            1.0
+            + torch.expm1(torch.clamp(torch.clamp(v1 * 0.000149282005954543, max=80.0), min=-80.0))
+        )
+    )
 
 
 class _ResnetStep_Lambda:
@@ -354,9 +376,19 @@ def _ResnetMultistep_at(t: int, c: _ResnetMultistep_Constants) -> float:
     if t < 0:
         raise _negative_step("resnet_multistep", t)
     try:
-        lr = c.lr * math.exp(
-            float(bisect.bisect_right((30, 60, 80), t)) * -2.302734375
-            + float(bisect.bisect_right((30, 60, 80), t)) * 0.000149282005954543
+        lr = c.lr * (
+            math.exp(float(bisect.bisect_right((30, 60, 80), t)) * -2.302734375)
+            * (
+                1.0
+                + math.expm1(
+                    _maximum(
+                        _minimum(
+                            float(bisect.bisect_right((30, 60, 80), t)) * 0.000149282005954543, 80.0
+                        ),
+                        -80.0,
+                    )
+                )
+            )
         )
     except ArithmeticError as error:
         raise _not_computable("resnet_multistep", t, error) from None
@@ -407,7 +439,13 @@ def resnet_multistep_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None
     c = _ResnetMultistep_constants()
     t = t.to(torch.int64)
     v1 = torch.bucketize(t, torch.tensor((30, 60, 80), device=t.device), right=True).to(dtype)
-    return c.lr * torch.exp(v1 * -2.302734375 + v1 * 0.000149282005954543)
+    return c.lr * (
+        torch.exp(v1 * -2.302734375)
+        * (
+            1.0
+            + torch.expm1(torch.clamp(torch.clamp(v1 * 0.000149282005954543, max=80.0), min=-80.0))
+        )
+    )
 
 
 class _ResnetMultistep_Lambda:
@@ -508,7 +546,10 @@ def _MobilenetV2Exponential_at(t: int, c: _MobilenetV2Exponential_Constants) -> 
     if t < 0:
         raise _negative_step("mobilenet_v2_exponential", t)
     try:
-        lr = c.lr * math.exp(float(t) * -0.02020263671875 + float(t) * -7.059876946588495e-08)
+        lr = c.lr * (
+            math.exp(float(t) * -0.02020263671875)
+            * (1.0 + math.expm1(_maximum(_minimum(float(t) * -7.059876946588495e-08, 80.0), -80.0)))
+        )
     except ArithmeticError as error:
         raise _not_computable("mobilenet_v2_exponential", t, error) from None
     if math.isfinite(lr):
@@ -561,7 +602,15 @@ def mobilenet_v2_exponential_tensor(
     c = _MobilenetV2Exponential_constants()
     t = t.to(torch.int64)
     v1 = t.to(dtype)
-    return c.lr * torch.exp(v1 * -0.02020263671875 + v1 * -7.059876946588495e-08)
+    return c.lr * (
+        torch.exp(v1 * -0.02020263671875)
+        * (
+            1.0
+            + torch.expm1(
+                torch.clamp(torch.clamp(v1 * -7.059876946588495e-08, max=80.0), min=-80.0)
+            )
+        )
+    )
 
 
 class _MobilenetV2Exponential_Lambda:

@@ -398,7 +398,10 @@ class ExponentialSmooth(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step: Any) -> Any:
         t = _counter("exponential_smooth", step)
         v1 = ops.cast(t, "float32")
-        lr = 0.01 * ops.exp(v1 * -1.1444091796875e-05 + v1 * 9.080402310923719e-07)
+        lr = 0.01 * (
+            ops.exp(v1 * -1.1444091796875e-05)
+            * (1.0 + ops.expm1(ops.maximum(ops.minimum(v1 * 9.080402310923719e-07, 80.0), -80.0)))
+        )
         return _finite("exponential_smooth", step, lr)
 
     def get_config(self) -> dict[str, Any]:
@@ -479,7 +482,10 @@ class ExponentialStaircase(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step: Any) -> Any:
         t = _counter("exponential_staircase", step)
         v1 = ops.cast(ops.floor_divide(t, 1000), "float32")
-        lr = 0.1 * ops.exp(v1 * -0.0408172607421875 + v1 * -4.733778067665673e-06)
+        lr = 0.1 * (
+            ops.exp(v1 * -0.0408172607421875)
+            * (1.0 + ops.expm1(ops.maximum(ops.minimum(v1 * -4.733778067665673e-06, 80.0), -80.0)))
+        )
         return _finite("exponential_staircase", step, lr)
 
     def get_config(self) -> dict[str, Any]:

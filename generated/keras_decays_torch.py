@@ -83,6 +83,16 @@ def _argument_error(
     return ValueError(f"{where}: {error}")
 
 
+def _minimum(*values: float) -> float:
+    """``min`` as NumPy's ``minimum``: nan when any value is nan, whatever its position."""
+    return math.nan if any(math.isnan(v) for v in values) else min(values)
+
+
+def _maximum(*values: float) -> float:
+    """``max`` as NumPy's ``maximum``: nan when any value is nan, whatever its position."""
+    return math.nan if any(math.isnan(v) for v in values) else max(values)
+
+
 def _geometric_periods(first: int, t_mul: float, m_mul: float) -> tuple[tuple[Any, ...], ...]:
     """Keras restart periods up to ``_MAX_STEP``: for period i, the first integer step in it,
     its length, its peak factor, and its exact end as its last integer step (at most
@@ -577,8 +587,9 @@ def _ExponentialSmooth_at(t: int, c: _ExponentialSmooth_Constants) -> float:
     if t < 0:
         raise _negative_step("exponential_smooth", t)
     try:
-        lr = c.initial_learning_rate * math.exp(
-            float(t) * -1.1444091796875e-05 + float(t) * 9.080402310923719e-07
+        lr = c.initial_learning_rate * (
+            math.exp(float(t) * -1.1444091796875e-05)
+            * (1.0 + math.expm1(_maximum(_minimum(float(t) * 9.080402310923719e-07, 80.0), -80.0)))
         )
     except ArithmeticError as error:
         raise _not_computable("exponential_smooth", t, error) from None
@@ -629,8 +640,12 @@ def exponential_smooth_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = No
     c = _ExponentialSmooth_constants()
     t = t.to(torch.int64)
     v1 = t.to(dtype)
-    return c.initial_learning_rate * torch.exp(
-        v1 * -1.1444091796875e-05 + v1 * 9.080402310923719e-07
+    return c.initial_learning_rate * (
+        torch.exp(v1 * -1.1444091796875e-05)
+        * (
+            1.0
+            + torch.expm1(torch.clamp(torch.clamp(v1 * 9.080402310923719e-07, max=80.0), min=-80.0))
+        )
     )
 
 
@@ -732,8 +747,14 @@ def _ExponentialStaircase_at(t: int, c: _ExponentialStaircase_Constants) -> floa
     if t < 0:
         raise _negative_step("exponential_staircase", t)
     try:
-        lr = 0.1 * math.exp(
-            float(t // 1000) * -0.0408172607421875 + float(t // 1000) * -4.733778067665673e-06
+        lr = 0.1 * (
+            math.exp(float(t // 1000) * -0.0408172607421875)
+            * (
+                1.0
+                + math.expm1(
+                    _maximum(_minimum(float(t // 1000) * -4.733778067665673e-06, 80.0), -80.0)
+                )
+            )
         )
     except ArithmeticError as error:
         raise _not_computable("exponential_staircase", t, error) from None
@@ -788,7 +809,15 @@ def exponential_staircase_tensor(
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
     v1 = (t // 1000).to(dtype)
-    return 0.1 * torch.exp(v1 * -0.0408172607421875 + v1 * -4.733778067665673e-06)
+    return 0.1 * (
+        torch.exp(v1 * -0.0408172607421875)
+        * (
+            1.0
+            + torch.expm1(
+                torch.clamp(torch.clamp(v1 * -4.733778067665673e-06, max=80.0), min=-80.0)
+            )
+        )
+    )
 
 
 class _ExponentialStaircase_Lambda:

@@ -1005,15 +1005,33 @@ class ExponentialWarmup(keras.optimizers.schedules.LearningRateSchedule):
             * (
                 ops.exp(
                     ops.cast(t - ops.mod(t, 4096), "float32") * _log_split(0.001 / 1e-07, 1000.0)[0]
-                    + (
-                        ops.cast(ops.mod(t, 4096), "float32") * _log_split(0.001 / 1e-07, 1000.0)[0]
-                        + ops.cast(t, "float32") * _log_split(0.001 / 1e-07, 1000.0)[1]
+                )
+                * (
+                    1.0
+                    + ops.expm1(
+                        ops.maximum(
+                            ops.minimum(
+                                ops.cast(ops.mod(t, 4096), "float32")
+                                * _log_split(0.001 / 1e-07, 1000.0)[0]
+                                + ops.cast(t, "float32") * _log_split(0.001 / 1e-07, 1000.0)[1],
+                                80.0,
+                            ),
+                            -80.0,
+                        )
                     )
                 )
                 if _log_split(0.001 / 1e-07, 1000.0)[2]
-                else ops.exp(
-                    ops.cast(t, "float32") * _log_split(0.001 / 1e-07, 1000.0)[0]
-                    + ops.cast(t, "float32") * _log_split(0.001 / 1e-07, 1000.0)[1]
+                else ops.exp(ops.cast(t, "float32") * _log_split(0.001 / 1e-07, 1000.0)[0])
+                * (
+                    1.0
+                    + ops.expm1(
+                        ops.maximum(
+                            ops.minimum(
+                                ops.cast(t, "float32") * _log_split(0.001 / 1e-07, 1000.0)[1], 80.0
+                            ),
+                            -80.0,
+                        )
+                    )
                 )
             ),
             0.001,

@@ -1687,17 +1687,27 @@ def _ExponentialWarmup_at(t: int, c: _ExponentialWarmup_Constants) -> float:
         lr = (
             1e-07
             * (
-                math.exp(
-                    float(t - t % 4096) * _log_split(c.growth, 1000.0)[0]
-                    + (
-                        float(t % 4096) * _log_split(c.growth, 1000.0)[0]
-                        + float(t) * _log_split(c.growth, 1000.0)[1]
+                math.exp(float(t - t % 4096) * _log_split(c.growth, 1000.0)[0])
+                * (
+                    1.0
+                    + math.expm1(
+                        _maximum(
+                            _minimum(
+                                float(t % 4096) * _log_split(c.growth, 1000.0)[0]
+                                + float(t) * _log_split(c.growth, 1000.0)[1],
+                                80.0,
+                            ),
+                            -80.0,
+                        )
                     )
                 )
                 if _log_split(c.growth, 1000.0)[2]
-                else math.exp(
-                    float(t) * _log_split(c.growth, 1000.0)[0]
-                    + float(t) * _log_split(c.growth, 1000.0)[1]
+                else math.exp(float(t) * _log_split(c.growth, 1000.0)[0])
+                * (
+                    1.0
+                    + math.expm1(
+                        _maximum(_minimum(float(t) * _log_split(c.growth, 1000.0)[1], 80.0), -80.0)
+                    )
                 )
             )
             if t < 1000
@@ -1755,17 +1765,30 @@ def exponential_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = No
         t < 1000,
         1e-07
         * (
-            torch.exp(
-                (t - t % 4096).to(dtype) * _log_split(c.growth, 1000.0)[0]
-                + (
-                    (t % 4096).to(dtype) * _log_split(c.growth, 1000.0)[0]
-                    + t.to(dtype) * _log_split(c.growth, 1000.0)[1]
+            torch.exp((t - t % 4096).to(dtype) * _log_split(c.growth, 1000.0)[0])
+            * (
+                1.0
+                + torch.expm1(
+                    torch.clamp(
+                        torch.clamp(
+                            (t % 4096).to(dtype) * _log_split(c.growth, 1000.0)[0]
+                            + t.to(dtype) * _log_split(c.growth, 1000.0)[1],
+                            max=80.0,
+                        ),
+                        min=-80.0,
+                    )
                 )
             )
             if _log_split(c.growth, 1000.0)[2]
-            else torch.exp(
-                t.to(dtype) * _log_split(c.growth, 1000.0)[0]
-                + t.to(dtype) * _log_split(c.growth, 1000.0)[1]
+            else torch.exp(t.to(dtype) * _log_split(c.growth, 1000.0)[0])
+            * (
+                1.0
+                + torch.expm1(
+                    torch.clamp(
+                        torch.clamp(t.to(dtype) * _log_split(c.growth, 1000.0)[1], max=80.0),
+                        min=-80.0,
+                    )
+                )
             )
         ),
         c.lr,

@@ -141,7 +141,7 @@ class Op(L):
 ARITH = ("+", "-", "*", "/", "//", "%", "**")
 COMPARE = ("<", "<=", ">", ">=", "==", "!=")
 #: float -> float functions
-FUNCS = ("floor", "ceil", "cos", "sin", "exp", "log", "sqrt", "tanh", "abs")
+FUNCS = ("floor", "ceil", "cos", "sin", "exp", "log", "sqrt", "tanh", "abs", "expm1")
 
 _PY_ARITH: Mapping[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
@@ -173,6 +173,8 @@ def _fold_arith(name: str, a: Any, b: Any) -> Any:
 def _fold_func(name: str, x: Any) -> Any:
     if name == "abs":
         return abs(x)
+    if name == "expm1":  # internal (decays), not in the expression language
+        return math.expm1(x) if x < 709 else math.inf
     return ex.function_value(name, float(x))
 
 
@@ -335,11 +337,14 @@ def decay(base: L, exponent: L) -> L:
 
     In float32, ``0.9 ** t`` first rounds 0.9, an error that grows with t. Here, for a literal
     base, ``log(base)`` (divided by a literal divisor of the exponent, ``t / decay_steps``) is
-    split into ``hi + lo``, and the exponent is ``k * hi + k * lo``, with ``hi`` short enough
-    (:func:`_split_bits`) that ``k * hi`` is exact for every ``k`` where the result is >= 1e-6
-    of its start: the float32 error is then one rounding of the exponent, at most
-    ``|ln(1e-6)| * 2**-25 < 4.2e-7`` relative (plus exp's own). A base or divisor that depends
-    on parameters is split the same way at construction (the generated ``_log_split``).
+    split into ``hi + lo``, and the power is ``exp(k * hi) * (1 + expm1(k * lo))``, with ``hi``
+    short enough (:func:`_split_bits`) that ``k * hi`` is exact for every ``k`` where the result
+    is >= 1e-6 of its start. Not ``exp(k * hi + k * lo)``: rounding that sum costs half
+    an ulp of the exponent, which is 1e-6 relative once ``|k * log(base)| > 16`` — deep in a
+    decay, which can still be the peak of a schedule (a ``ChainedScheduler`` whose other factor
+    is 0 until then). Each exp's argument is exact or small, so the float32 error stays a few
+    ulps of the result wherever the decay goes. A base or divisor that depends on parameters is
+    split the same way at construction (the generated ``_log_split``).
     """
     exponent = to_float(exponent)
     if not exponent.varying:
@@ -356,21 +361,34 @@ def decay(base: L, exponent: L) -> L:
         counter = _counter_of(count)
         if counter is not None and _reach(log_base) >= 2**24:
             high = _leading_bits(log_base, 5)
-            return op("exp", _wide_exponent(counter, count, lit(high), lit(log_base - high)))
+            return _wide_power(counter, count, lit(high), lit(log_base - high))
         high = _leading_bits(log_base, _split_bits(log_base))
         low = log_base - high
-        scaled = count * Const(high, FLOAT)
-        return op("exp", scaled + count * Const(low, FLOAT) if low else scaled)
+        scaled = op("exp", count * Const(high, FLOAT))
+        return _times_exp(scaled, count * Const(low, FLOAT)) if low else scaled
     # The same split, computed at construction by the generated helper ``_log_split``.
     parts = call("log_split", base, divisor, dtype=TABLES)
     high_part = Op("index:0", (parts,), FLOAT, False)
     low_part = Op("index:1", (parts,), FLOAT, False)
-    narrow = op("exp", count * high_part + count * low_part)
+    narrow = _times_exp(op("exp", count * high_part), count * low_part)
     counter = _counter_of(count)
     if counter is None:
         return narrow
     wide = Op("index:2", (parts,), BOOL, False)  # chosen at construction: lazy in every target
-    return where(wide, op("exp", _wide_exponent(counter, count, high_part, low_part)), narrow)
+    return where(wide, _wide_power(counter, count, high_part, low_part), narrow)
+
+
+def _times_exp(scaled: L, small: L) -> L:
+    """``scaled * exp(small)`` for a small exponent, as ``scaled * (1 + expm1(small))``: XLA
+    rewrites ``exp(a) * exp(b)`` as ``exp(a + b)`` under jit, which would round the sum of the
+    exponents again; ``expm1`` of a small argument is accurate and is left alone.
+
+    ``small`` is a small part of the whole exponent (``lo`` <= ``hi`` / 2), so where it leaves
+    [-80, 80] the whole power is below ``exp(-160)`` or above ``exp(160)``: 0 or inf in float32,
+    and clamping keeps ``0 * inf`` (nan) out of the product. (In float64, the Python target, such
+    a value is off after the clamp, at under 1e-69 of the decay's start.)"""
+    bounded = op("max", op("min", small, 80.0), -80.0)
+    return scaled * (1.0 + op("expm1", bounded))
 
 
 def _counter_of(count: L) -> L | None:
@@ -380,13 +398,14 @@ def _counter_of(count: L) -> L | None:
     return None
 
 
-def _wide_exponent(counter: L, count: L, high: L, low: L) -> L:
-    """``k * (hi + lo)`` where ``k`` beyond 2**24 matters (a base very close to 1) and
+def _wide_power(counter: L, count: L, high: L, low: L) -> L:
+    """``exp(k * (hi + lo))`` where ``k`` beyond 2**24 matters (a base very close to 1) and
     float32(k) is rounded: ``k`` is split in integers as coarse + fine (fine = k % 4096, coarse
-    has <= 19 significant bits) and ``hi`` has 5 bits, so coarse * hi and fine * hi are exact;
-    the rest, fine * hi + k * lo, is small, and the exponent is rounded once when it is added."""
+    has <= 19 significant bits) and ``hi`` has 5 bits, so coarse * hi is exact and its exp is
+    rounded once; the rest, fine * hi + k * lo, is small, so its exp is accurate too."""
     fine = counter % 4096
-    return to_float(counter - fine) * high + (to_float(fine) * high + count * low)
+    rest = to_float(fine) * high + count * low
+    return _times_exp(op("exp", to_float(counter - fine) * high), rest)
 
 
 def _split_bits(log_base: float) -> int:

@@ -38,7 +38,7 @@ _WHERE, _CMP, _ADD, _MUL, _UNARY, _POW, _ATOM = 1, 5, 10, 11, 12, 13, 20
 _BINARY_PREC = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "//": _MUL, "%": _MUL, "**": _POW}
 _CMP_OPS = ("<", "<=", ">", ">=", "==", "!=")
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
-_MATH_FUNCS = ("cos", "sin", "exp", "log", "sqrt", "tanh")
+_MATH_FUNCS = ("cos", "sin", "exp", "expm1", "log", "sqrt", "tanh")
 
 
 def literal(value: object) -> str:

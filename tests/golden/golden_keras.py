@@ -333,7 +333,10 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(_counter("step_decay", step), self.steps_per_epoch)
         v1 = ops.cast(ops.floor_divide(t, 30), "float32")
-        lr = 0.1 * ops.exp(v1 * -2.302734375 + v1 * 0.000149282005954543)
+        lr = 0.1 * (
+            ops.exp(v1 * -2.302734375)
+            * (1.0 + ops.expm1(ops.maximum(ops.minimum(v1 * 0.000149282005954543, 80.0), -80.0)))
+        )
         return _finite("step_decay", step, lr)
 
     def get_config(self) -> dict[str, Any]:
@@ -460,8 +463,10 @@ class Plateau(keras.callbacks.Callback):
     Formula::
 
         ReduceLROnPlateau(mode=min, factor=0.5, patience=patience, threshold=0.0001,
-                threshold_mode=rel, cooldown=0, min_lr=0.0, eps=1e-08, monitor=val_loss)
-            = torch's ReduceLROnPlateau state machine over the metric sequence
+                threshold_mode=rel, cooldown=0, min_lr=0.0, eps=1e-08, monitor=val_loss,
+                warmup_steps=0, warmup_start_factor=0.0)
+            = linear warmup for warmup_steps ticks, then torch's ReduceLROnPlateau state machine
+              over the metrics from tick warmup_steps on
 
     Parameters (keyword arguments, spec defaults): patience=5.
 

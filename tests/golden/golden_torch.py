@@ -61,6 +61,16 @@ def _argument_error(
     return ValueError(f"{where}: {error}")
 
 
+def _minimum(*values: float) -> float:
+    """``min`` as NumPy's ``minimum``: nan when any value is nan, whatever its position."""
+    return math.nan if any(math.isnan(v) for v in values) else min(values)
+
+
+def _maximum(*values: float) -> float:
+    """``max`` as NumPy's ``maximum``: nan when any value is nan, whatever its position."""
+    return math.nan if any(math.isnan(v) for v in values) else max(values)
+
+
 def _not_finite(schedule: str, t: int, lr: float) -> ValueError:
     """A learning rate that is not a finite number: an optimizer would train on it silently."""
     return ValueError(f"{schedule}: the learning rate at step {t} is {lr!r}, not a finite number")
@@ -465,7 +475,13 @@ def _StepDecay_at(t: int, c: _StepDecay_Constants) -> float:
     if t < 0:
         raise _negative_step("step_decay", t)
     try:
-        lr = c.lr * math.exp(float(t // 30) * -2.302734375 + float(t // 30) * 0.000149282005954543)
+        lr = c.lr * (
+            math.exp(float(t // 30) * -2.302734375)
+            * (
+                1.0
+                + math.expm1(_maximum(_minimum(float(t // 30) * 0.000149282005954543, 80.0), -80.0))
+            )
+        )
     except ArithmeticError as error:
         raise _not_computable("step_decay", t, error) from None
     if math.isfinite(lr):
@@ -506,7 +522,13 @@ def step_decay_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> t
     c = _StepDecay_constants()
     t = t.to(torch.int64)
     v1 = (t // 30).to(dtype)
-    return c.lr * torch.exp(v1 * -2.302734375 + v1 * 0.000149282005954543)
+    return c.lr * (
+        torch.exp(v1 * -2.302734375)
+        * (
+            1.0
+            + torch.expm1(torch.clamp(torch.clamp(v1 * 0.000149282005954543, max=80.0), min=-80.0))
+        )
+    )
 
 
 class _StepDecay_Lambda:
@@ -776,8 +798,10 @@ class Plateau(torch.optim.lr_scheduler.ReduceLROnPlateau):
     Formula::
 
         ReduceLROnPlateau(mode=min, factor=0.5, patience=patience, threshold=0.0001,
-                threshold_mode=rel, cooldown=0, min_lr=0.0, eps=1e-08, monitor=val_loss)
-            = torch's ReduceLROnPlateau state machine over the metric sequence
+                threshold_mode=rel, cooldown=0, min_lr=0.0, eps=1e-08, monitor=val_loss,
+                warmup_steps=0, warmup_start_factor=0.0)
+            = linear warmup for warmup_steps ticks, then torch's ReduceLROnPlateau state machine
+              over the metrics from tick warmup_steps on
 
     Parameters (keyword arguments, spec defaults): patience=5.
 
