@@ -37,7 +37,6 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import lrgen
-from lrgen import reference
 from lrgen.cli import main
 from tests.frameworks import import_path
 
