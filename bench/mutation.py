@@ -279,8 +279,8 @@ MUTATIONS = (
     _m(
         "P04",
         PRINTERS,
-        'return f"{self._wrap(args[0], _ATOM)}.to(dtype)"',
-        'return f"{self._wrap(args[0], _ATOM)}.to(torch.float32)"',
+        'return f"{self._wrap(node.args[0], _ATOM)}.to(dtype)"',
+        'return f"{self._wrap(node.args[0], _ATOM)}.to(torch.float32)"',
         "the torch tensor variant computes in float32 whatever dtype asks",
         "dtype",
     ),
@@ -319,8 +319,8 @@ MUTATIONS = (
     _m(
         "P09",
         PRINTERS,
-        'return f"{o}.{name}imum({self._args(node)})"',
-        "return f\"{o}.{ {'min': 'max', 'max': 'min'}[name] }imum({self._args(node)})\"",
+        'return f"{self.ops}.{node.op}imum({self._args(node)})"',
+        "return f\"{self.ops}.{ {'min': 'max', 'max': 'min'}[node.op] }imum({self._args(node)})\"",
         "Keras minimum <-> maximum",
         "operator",
     ),
@@ -643,8 +643,8 @@ MUTATIONS = (
     _m(
         "G03",
         "lrgen/lint.py",
-        'if node.kind not in ("CyclicLR", "OneCycleLR") or not node.arg("cycle_momentum"):',
-        'if node.kind not in ("CyclicLR",) or not node.arg("cycle_momentum"):',
+        'if not KIND_MAP[node.kind].cycles_momentum or not node.arg("cycle_momentum"):',
+        'if node.kind == "OneCycleLR" or not node.arg("cycle_momentum"):',
         "build/validate: no Keras momentum warning for OneCycleLR",
         "momentum",
     ),

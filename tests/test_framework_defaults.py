@@ -40,8 +40,13 @@ MIRRORED = [k for k in KINDS if k.origin.startswith(("torch.optim", "keras.optim
 #: Parameters only the framework has: the optimizer and torch's resume position (the generated
 #: class keeps ``last_epoch``), Keras's name (the generated class keeps ``name``).
 FRAMEWORK_ONLY = {"optimizer", "last_epoch", "name"}
-#: Registry parameters the framework does not have: the Keras callback's metric name.
-REGISTRY_ONLY = {("ReduceLROnPlateau", "monitor")}
+#: Registry parameters the framework does not have: the Keras callback's metric name, and the
+#: warmup lrgen adds before a plateau (docs/plateau.md; tested in tests/test_plateau_warmup.py).
+REGISTRY_ONLY = {
+    ("ReduceLROnPlateau", "monitor"),
+    ("ReduceLROnPlateau", "warmup_steps"),
+    ("ReduceLROnPlateau", "warmup_start_factor"),
+}
 #: Defaults that differ on purpose: (kind, param) -> the registry's default.
 DEFAULT_DIFFERENCES: dict[tuple[str, str], Any] = {
     # Keras requires it; lrgen defaults it to the schedule's lr, so `lr` means the same everywhere.
@@ -204,6 +209,8 @@ def _probes(kind: Kind) -> list[tuple[Param, str, Any, Any]]:
     """(param, bound keyword, value just inside, value just outside) for each registry bound."""
     found = []
     for param in kind.params:
+        if (kind.name, param.name) in REGISTRY_ONLY:
+            continue  # nothing in the framework to compare with
         integer = param.type in (T.INTEGER, T.INT_LIST)
         for attr, keyword in _BOUNDS:
             limit = getattr(param, attr)

@@ -319,7 +319,11 @@ def test_optax_warns_about_what_it_leaves_out(tmp_path: Path) -> None:
     assert [str(w.message).split(": it needs")[0] for w in record] == [
         f"{plateau}:{line}:7: schedules.{name}.schedule: warning[optax-plateau]: "
         "ReduceLROnPlateau is not generated for optax"
-        for line, name in ((13, "plateau_val_loss"), (30, "plateau_val_accuracy"))
+        for line, name in (
+            (13, "plateau_val_loss"),
+            (30, "plateau_val_accuracy"),
+            (47, "plateau_warmup"),
+        )
     ]
     assert {w.filename for w in record} == {__file__}
 
