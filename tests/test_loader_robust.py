@@ -92,3 +92,32 @@ def test_expression_positions_inside_scalars(tmp_path: Path, value: str, line: i
     assert json_path == "schedules.s.schedule.lr_lambda"
     text = path.read_text(encoding="utf-8").splitlines()[got_line - 1]
     assert (got_line, text[column - 1 :][: len(token)]) == (line, token), text
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_the_integer_limit_is_inclusive(tmp_path: Path, suffix: str) -> None:
+    """2**53 itself is a valid milestone (every integer up to it is exact in a double);
+    2**53 + 1 is the first one refused, at its position."""
+    for value, refused in ((2**53, False), (2**53 + 1, True)):
+        if suffix == ".json":
+            text = (
+                '{"lrgen": 1, "schedules": {"s": {"lr": 0.1, "schedule": '
+                f'{{"kind": "MultiStepLR", "milestones": [{value}]}}}}}}}}'
+            )
+        else:
+            text = (
+                "lrgen: 1\nschedules:\n  s:\n    lr: 0.1\n    schedule:\n"
+                f"      kind: MultiStepLR\n      milestones: [{value}]\n"
+            )
+        path = tmp_path / f"limit{suffix}"
+        path.write_text(text, encoding="utf-8")
+        problems = _problems(path)
+        if refused:
+            assert [p[2:] for p in problems] == [
+                (
+                    "schedules.s.schedule.milestones[0]",
+                    f"{value} is too large: integers are limited to 2**53",
+                )
+            ]
+        else:
+            assert problems == []
