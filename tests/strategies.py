@@ -26,6 +26,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,18 +35,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from hypothesis import reject
 from hypothesis import strategies as st
 
 from lrgen import expr as ex
-from lrgen import ir
-from lrgen.kinds import KIND_MAP, KINDS, Ref, T
-from tests.frameworks import KERAS_KINDS, boundary_steps, import_path
+from lrgen import ir, loader, reference
+from lrgen.kinds import KIND_MAP, KINDS, Increasing, Kind, LenMatch, Less, Param, Ref, T
+from tests.frameworks import KERAS_KINDS, TORCH_KINDS, boundary_steps, import_path
 
 #: Every kind with a closed form: all of them but the metric-driven ReduceLROnPlateau.
 CLOSED_FORM_KINDS = tuple(k.name for k in KINDS if not k.metric_driven)
-COMPOSITE_KINDS = ("SequentialLR", "ChainedScheduler")
+#: Kinds with child nodes (a ``NODES`` field).
+COMPOSITE_KINDS = tuple(
+    k for k in CLOSED_FORM_KINDS if any(p.type is T.NODES for p in KIND_MAP[k].params)
+)
 LEAF_KINDS = tuple(k for k in CLOSED_FORM_KINDS if k not in COMPOSITE_KINDS)
-TORCH_LEAF_KINDS = tuple(k for k in LEAF_KINDS if KIND_MAP[k].family == "torch")
+#: Leaf kinds that mirror a torch scheduler (``Kind.origin``, tests/frameworks.py).
+TORCH_LEAF_KINDS = tuple(k for k in LEAF_KINDS if k in TORCH_KINDS)
 KERAS_KIND_NAMES = tuple(sorted(KERAS_KINDS))
 #: torch schedulers that set absolute values (and the group's initial_lr when built).
 ABSOLUTE_TORCH_KINDS = ("CyclicLR", "OneCycleLR")
@@ -459,7 +465,224 @@ def _wsd(draw: st.DrawFn, c: Ctx) -> Fields:
     }
 
 
-assert set(LEAVES) == set(LEAF_KINDS), set(LEAF_KINDS) ^ set(LEAVES)
+#: Hand-written leaves are of leaf kinds only; every other leaf kind is drawn by the derived
+#: strategy below.
+assert set(LEAVES) <= set(LEAF_KINDS), sorted(set(LEAVES) - set(LEAF_KINDS))
+
+
+# --- the default: a strategy derived from the registry ----------------------------------------
+# A kind without a hand-written ``@leaf`` is drawn from its registry entry alone (types, bounds,
+# defaults, choices, nullable fields, Refs and cross-field checks), so that a new kind needs no
+# test code: it is drawn by every property test that draws leaves or composites.
+
+#: Fresh draws of one derived node before the example is rejected.
+DERIVED_ATTEMPTS = 8
+#: A number without an upper bound is drawn up to the largest of this, twice its default and
+#: four times its lower bound (a factor, a rate or a multiplier; beyond, most schedules overflow).
+NUMBER_CAP = 1.0
+#: An integer without an upper bound is drawn up to one of these above its lower bound: small
+#: (multipliers, short phases) or up to the 300 dense steps of :func:`steps_for`.
+INTEGER_SPANS = (8, 200)
+
+
+def _inside(bound: float, up: bool) -> float:
+    """The nearest value drawn beside an exclusive bound (nothing within 1e-6 of it, as in
+    :func:`float_field`)."""
+    step = max(1e-6, abs(bound) * 1e-6)
+    return bound + step if up else bound - step
+
+
+def number_range(p: Param) -> tuple[float, float]:
+    """Where a NUMBER field (or a NUMBER_LIST item) is drawn: its bounds, capped (NUMBER_CAP)."""
+    if p.minimum is not None:
+        lo = float(p.minimum)
+    elif p.exclusive_minimum is not None:
+        lo = _inside(p.exclusive_minimum, up=True)
+    else:
+        lo = 0.0
+    if p.maximum is not None:
+        hi = float(p.maximum)
+    elif p.exclusive_maximum is not None:
+        hi = _inside(p.exclusive_maximum, up=False)
+    else:
+        default = p.default if _is_number(p.default) and p.default > 0 else 0.0
+        hi = max(NUMBER_CAP, 2.0 * default, 4.0 * lo)
+    return lo, max(lo, hi)
+
+
+def integer_range(p: Param, span: int = INTEGER_SPANS[-1]) -> tuple[int, int]:
+    """Where an INTEGER field (or an INT_LIST item) is drawn: its bounds, at most ``span`` wide."""
+    if p.minimum is not None:
+        lo = math.ceil(p.minimum)
+    elif p.exclusive_minimum is not None:
+        lo = math.floor(p.exclusive_minimum) + 1
+    else:
+        lo = 0
+    hi = lo + span
+    if p.maximum is not None:
+        hi = min(hi, math.floor(p.maximum))
+    if p.exclusive_maximum is not None:
+        hi = min(hi, math.ceil(p.exclusive_maximum) - 1)
+    return lo, max(lo, hi)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _draw_order(kind: Kind) -> list[Param]:
+    """Child nodes first, then the fields another field's length follows, then the rest (in the
+    registry's order, which puts the low side of a ``Less`` first)."""
+    others = {c.other for c in kind.checks if isinstance(c, LenMatch)}
+    return sorted(kind.params, key=lambda p: (p.type is not T.NODES, p.name not in others))
+
+
+def _field_range(kind: Kind, p: Param, known: Mapping[str, Any], span: int) -> tuple[Any, Any]:
+    """The range of a numeric field, narrowed by the ``Less`` checks on fields drawn before."""
+    integer = p.type in (T.INTEGER, T.INT_LIST)
+    lo, hi = integer_range(p, span) if integer else number_range(p)
+    for check in kind.checks:
+        if isinstance(check, Less) and check.high == p.name and _is_number(known.get(check.low)):
+            low = known[check.low]
+            lo = max(lo, math.floor(low) + 1 if integer else _inside(low, up=True))
+            hi = max(hi, lo + (span if integer else 0))
+        if isinstance(check, Less) and check.low == p.name and _is_number(known.get(check.high)):
+            high = known[check.high]
+            hi = min(hi, math.ceil(high) - 1 if integer else _inside(high, up=False))
+    return lo, max(lo, hi)
+
+
+def _derived_value(
+    draw: st.DrawFn, c: Ctx, kind: Kind, p: Param, known: dict[str, Any], depth: int
+) -> tuple[Any, Any]:
+    """One field: (its raw value, its value at the params' defaults, or its length for lists)."""
+    span = draw(st.sampled_from(INTEGER_SPANS))
+    if p.type is T.NODES:
+        count = draw(st.integers(max(p.min_items, 1), max(p.min_items, 1) + 2))
+        return [draw(node(c, max(depth - 1, 0))) for _ in range(count)], count
+    if p.type is T.BOOLEAN:
+        value = draw(st.booleans())
+        return value, value
+    if p.type is T.CHOICE:
+        value = draw(st.sampled_from(p.choices))
+        return value, value
+    if p.type is T.STRING:
+        return "derived", "derived"
+    if p.type in (T.EXPR_T, T.EXPR_X):
+        templates = LAMBDA_TEMPLATES if p.type is T.EXPR_T else SCALE_FN_TEMPLATES["iterations"]
+        template = draw(st.sampled_from(templates))  # iterations: x >= 0, a cycle number too
+        return template.format(p=draw(positive_param(c.pool))), None
+    if p.type in (T.INT_LIST, T.NUMBER_LIST):
+        matched = [
+            known[check.other] + check.offset
+            for check in kind.checks
+            if isinstance(check, LenMatch) and check.field == p.name and check.other in known
+        ]
+        low_count = max(p.min_items, 1)
+        count = matched[0] if matched else draw(st.integers(low_count, low_count + 3))
+        lo, hi = _field_range(kind, p, known, span)
+        increasing = any(isinstance(k, Increasing) and k.field == p.name for k in kind.checks)
+        if p.type is T.INT_LIST and increasing:
+            items = _increasing(draw, c.pool, count, lo, max(1, (hi - lo) // max(count, 1)))
+        elif p.type is T.INT_LIST:
+            items = [draw(int_field(c.pool, lo, hi))[0] for _ in range(count)]
+        else:
+            values = [draw(float_field(c.pool, lo, hi)) for _ in range(count)]
+            if increasing:  # literals sorted; an expression item is left to the checks
+                values = sorted(values, key=lambda v: v[1])
+            items = [raw for raw, _ in values]
+        return items, count
+    lo, hi = _field_range(kind, p, known, span)
+    if p.type is T.INTEGER:
+        return draw(int_field(c.pool, lo, hi))
+    return draw(float_field(c.pool, lo, hi))
+
+
+def _default_length(p: Param) -> int | None:
+    return len(p.default) if isinstance(p.default, list | tuple) else None
+
+
+@st.composite
+def derived_fields(draw: st.DrawFn, c: Ctx, kind_name: str, depth: int = 1) -> Fields:
+    """A random node's fields from the registry entry of ``kind_name`` alone, within its bounds
+    (:func:`number_range`, :func:`integer_range`), lists as long as their ``LenMatch`` says and
+    increasing where ``Increasing`` says, ``Less`` pairs in order; an optional field is sometimes
+    left out (its default, a ``Ref`` included) and a nullable one sometimes null; numbers are
+    sometimes expressions over a new or shared param. Not yet checked: see :func:`derived_node`."""
+    kind = KIND_MAP[kind_name]
+    fields: Fields = {}
+    known: dict[str, Any] = {}
+    for p in _draw_order(kind):
+        if not p.required:
+            form = draw(st.sampled_from(("given", "given", "default", "null")))
+            if form == "null" and p.nullable:
+                fields[p.name] = None
+                continue
+            if form != "given":
+                default = p.default
+                known[p.name] = _default_length(p) if p.type in _LIST_TYPES else default
+                continue
+        fields[p.name], known[p.name] = _derived_value(draw, c, kind, p, known, depth)
+    return fields
+
+
+_LIST_TYPES = (T.INT_LIST, T.NUMBER_LIST, T.NODES)
+_NODE_PATH = re.compile(rf"^schedules\.{SCHEDULE_NAME}\.schedule(?:\.(?P<field>\w+))?")
+
+
+def derived_problem(kind: str, fields: Fields, c: Ctx) -> tuple[str, str] | None:
+    """Why a node of ``kind`` with ``fields`` is not kept, or None: (the field at fault, or ""
+    for the node, and the reason). Kept are the nodes the loader accepts as a spec (schema, the
+    registry's cross-field checks, ``ir.bind``) whose reference values are finite, >= 0 and not
+    all 0 at :func:`steps_for`'s steps (every boundary, up to 2**31 - 1), with the schedule's
+    lr."""
+    try:
+        root = ir.make_node(kind, param_names=c.pool.names, **fields)
+    except ValueError as error:  # an expression the parser refuses (ExprError)
+        return "", str(error)
+    schedule = schedule_from(root, c.lr, dict(c.pool.defaults))
+    _, problems = loader.analyze(spec_json(schedule), "derived.json")
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        match = _NODE_PATH.match(errors[0].path)
+        return (match["field"] or "") if match else "", errors[0].message
+    with np.errstate(all="ignore"):
+        values = reference.evaluate(schedule, steps_for(ir.bind(schedule)))
+    if not np.all(np.isfinite(values)):
+        return "", "a reference value is not finite"
+    if np.any(values < 0):
+        return "", "a reference value is negative"
+    if not np.any(values > 0):
+        return "", "the reference is 0 at every step (a comparison of zeros only)"
+    return None
+
+
+@st.composite
+def derived_node(draw: st.DrawFn, c: Ctx, kind: str, depth: int = 1) -> ir.Node:
+    """A node of ``kind`` drawn by :func:`derived_fields` and kept only where
+    :func:`derived_problem` finds nothing. A field at fault that has a default is set back to it
+    (a problem of the node as a whole sets back the last optional field given) and the node
+    checked again; else the node is drawn afresh, DERIVED_ATTEMPTS times at most, its new params
+    forgotten, before the example is rejected."""
+    spec_kind = KIND_MAP[kind]
+    for _ in range(DERIVED_ATTEMPTS):
+        before = dict(c.pool.defaults)
+        fields = draw(derived_fields(c, kind, depth))
+        while True:
+            problem = derived_problem(kind, fields, c)
+            if problem is None:
+                return ir.make_node(kind, param_names=c.pool.names, **fields)
+            at = problem[0]
+            optional = [n for n in fields if not spec_kind.param_map[n].required]
+            if at in optional:
+                del fields[at]
+            elif not at and optional:
+                del fields[optional[-1]]
+            else:
+                break
+        c.pool.defaults.clear()
+        c.pool.defaults.update(before)
+    reject()
 
 
 # --- nodes ----------------------------------------------------------------------------------------
@@ -467,7 +690,11 @@ assert set(LEAVES) == set(LEAF_KINDS), set(LEAF_KINDS) ^ set(LEAVES)
 
 @st.composite
 def leaf_node(draw: st.DrawFn, c: Ctx, kinds: tuple[str, ...] = LEAF_KINDS) -> ir.Node:
+    """A node of one of ``kinds``: its hand-written ``@leaf`` where it has one, else derived from
+    the registry (:func:`derived_node`)."""
     kind = draw(st.sampled_from(kinds))
+    if kind not in LEAVES:
+        return draw(derived_node(c, kind))
     fields = LEAVES[kind](draw, c)
     return ir.make_node(kind, param_names=c.pool.names, **fields)
 
@@ -480,6 +707,8 @@ def node(draw: st.DrawFn, c: Ctx, depth: int = 2, kind: str | None = None) -> ir
         kind = draw(st.sampled_from(COMPOSITE_KINDS)) if composite else None
     if kind not in COMPOSITE_KINDS:
         return draw(leaf_node(c, (kind,) if kind else LEAF_KINDS))
+    if kind not in ("SequentialLR", "ChainedScheduler"):  # no hand-written composite
+        return draw(derived_node(c, kind, depth))
     count = draw(st.integers(1, 3))
     children = [draw(node(c, depth - 1)) for _ in range(count)]
     if kind == "ChainedScheduler":
@@ -491,6 +720,12 @@ def node(draw: st.DrawFn, c: Ctx, depth: int = 2, kind: str | None = None) -> ir
 def one_kind(kind: str) -> Callable[[Ctx], st.SearchStrategy[ir.Node]]:
     """A root for :func:`cases`: a node of ``kind`` (its children, if any, of any kind)."""
     return lambda c: node(c, kind=kind)
+
+
+def derived_kind(kind: str) -> Callable[[Ctx], st.SearchStrategy[ir.Node]]:
+    """A root for :func:`cases`: a node of ``kind`` drawn by the derived strategy even where a
+    hand-written one exists (the evidence that it draws a new kind: it draws every kind)."""
+    return lambda c: derived_node(c, kind, depth=2)
 
 
 # --- schedules and cases --------------------------------------------------------------------------
@@ -1024,6 +1259,54 @@ REF_GIVEN: dict[str, Any] = {"initial_learning_rate": 0.25, "timescale": 12.0}
 
 #: How a mode is written in the matrix: a nullable field is "null" or "given".
 NULL, GIVEN = "null", "given"
+
+
+def example_fields(kind: str) -> Fields:
+    """The fields of ``kind``'s registry example (what docs/kinds.md draws), children as nodes."""
+    fields = dict(KIND_MAP[kind].example.fields)  # type: ignore[union-attr]
+    for p in KIND_MAP[kind].params:
+        if p.type is T.NODES and p.name in fields:
+            fields[p.name] = [ir.make_node(k, **f) for k, f in fields[p.name]]
+    return fields
+
+
+def given_value(kind: str, p: Param) -> Any:
+    """A value for field ``p`` of ``kind`` in the "given" column of the mode matrix (or for a
+    ``Ref`` field given): the registry example's where it gives one, else one inside the bounds."""
+    example = KIND_MAP[kind].example.fields  # type: ignore[union-attr]
+    if example.get(p.name) is not None:
+        return example[p.name]
+    if p.type is T.INTEGER:
+        lo, hi = integer_range(p, INTEGER_SPANS[0])
+        return min(lo + 3, hi)
+    if p.type is T.NUMBER:
+        lo, hi = number_range(p)
+        return 0.25 if lo <= 0.25 <= hi else lo
+    given: dict[T, Any] = {
+        T.EXPR_T: "0.5 ** (t / 8)",
+        T.EXPR_X: "0.5 ** (x / 8)",
+        T.INT_LIST: [3, 10],
+        T.NUMBER_LIST: [0.5, 0.25],
+        T.BOOLEAN: True,
+        T.CHOICE: p.choices[0] if p.choices else None,
+        T.STRING: "derived",
+    }
+    return given.get(p.type)
+
+
+def _fill_from_registry() -> None:
+    """A kind without a hand-picked base node takes its registry example, and a nullable or
+    ``Ref`` field without a hand-picked value :func:`given_value`: a new kind needs no entry."""
+    for kind in CLOSED_FORM_KINDS:
+        BASE_FIELDS.setdefault(kind, example_fields(kind))
+        for p in KIND_MAP[kind].params:
+            if p.nullable and p.type is not T.CHOICE:
+                GIVEN_VALUES.setdefault((kind, p.name), given_value(kind, p))
+            if isinstance(p.default, Ref):
+                REF_GIVEN.setdefault(p.name, given_value(kind, p))
+
+
+_fill_from_registry()
 
 
 def mode_axes(kind: str) -> list[tuple[str, tuple[Any, ...]]]:
