@@ -83,8 +83,8 @@ EXPR, KINDS, LOADER, GENERATE = (
     "lrgen/loader.py",
     "lrgen/generate.py",
 )
-COMMON, TORCH_T, KERAS_T = (
-    "templates/_common.py.jinja",
+HELPERS, TORCH_T, KERAS_T = (
+    "templates/runtime_helpers.py",
     "templates/torch_module.py.jinja",
     "templates/keras_module.py.jinja",
 )
@@ -326,9 +326,9 @@ MUTATIONS = (
     ),
     _m(
         "P10",
-        COMMON,
-        "return float(math.ceil(x)) if math.isfinite(x) else x",
-        "return float(math.floor(x)) if math.isfinite(x) else x",
+        HELPERS,
+        "return math.copysign(math.ceil(x), x) if math.isfinite(x) else x",
+        "return math.copysign(math.floor(x), x) if math.isfinite(x) else x",
         "Python target: the ceil helper floors",
         "operator",
     ),
@@ -391,7 +391,7 @@ MUTATIONS = (
     ),
     _m(
         "T08",
-        COMMON,
+        HELPERS,
         "start, length = start + length, length * mult",
         "start, length = start + length + 1, length * mult",
         "SGDR cycle starts drift by one step per cycle",
@@ -399,15 +399,15 @@ MUTATIONS = (
     ),
     _m(
         "T09",
-        COMMON,
-        "peaks.append(m_mul**i)",
-        "peaks.append(m_mul ** (i + 1))",
+        HELPERS,
+        "peaks.append(_power(m_mul, i))",
+        "peaks.append(_power(m_mul, i + 1))",
         "Keras restarts: every peak one m_mul too low",
         "off-by-one",
     ),
     _m(
         "T10",
-        COMMON,
+        HELPERS,
         "return math.sqrt(x) if x >= 0 else math.nan",
         "return math.sqrt(abs(x))",
         "Python target: sqrt of a negative expression is a number, not nan",

@@ -110,13 +110,15 @@ def _sqrt(x: float) -> float:
 
 
 def _floor(x: float) -> float:
-    """``math.floor(x)`` as a float; inf and nan stay themselves as in NumPy (Python raises)."""
-    return float(math.floor(x)) if math.isfinite(x) else x
+    """``math.floor(x)`` as a float; inf and nan stay themselves as in NumPy (Python raises),
+    and ``floor(-0.0)`` is -0.0 (the result has the sign of ``x``)."""
+    return math.copysign(math.floor(x), x) if math.isfinite(x) else x
 
 
 def _ceil(x: float) -> float:
-    """``math.ceil(x)`` as a float; inf and nan stay themselves as in NumPy (Python raises)."""
-    return float(math.ceil(x)) if math.isfinite(x) else x
+    """``math.ceil(x)`` as a float; inf and nan stay themselves as in NumPy (Python raises),
+    and ``ceil(-0.5)`` is -0.0 as in NumPy and torch (the result has the sign of ``x``)."""
+    return math.copysign(math.ceil(x), x) if math.isfinite(x) else x
 
 
 def _exp(x: float) -> float:
@@ -201,7 +203,7 @@ def _geometric_periods(first: int, t_mul: float, m_mul: float) -> tuple[tuple[An
         starts.append(start)
         exacts.append(exact)
         lengths.append(first * t_mul**i)
-        peaks.append(m_mul**i)
+        peaks.append(_power(m_mul, i))  # inf past the largest float, as in NumPy
         i += 1
     lasts = tuple(min(end - 1, _MAX_STEP) for end in (*starts[1:], start))
     rests = tuple(end - last for end, last in zip((*exacts[1:], exact), lasts, strict=True))
