@@ -20,16 +20,16 @@ from lrgen.errors import Problem
 from lrgen.kinds import (
     KIND_MAP,
     MAX_INT,
-    Increasing,
     Kind,
-    LenMatch,
-    Less,
     Ref,
     T,
-    TotalSteps,
-    ZeroNeeds,
     camel_name,
 )
+
+# the restart-period limit is a registry check now (lrgen.kinds.RestartPeriods); its names stay
+# importable from here, where the generated code's comments and the tests look for them
+from lrgen.kinds import MAX_RESTART_PERIODS as MAX_RESTART_PERIODS
+from lrgen.kinds import restart_periods as restart_periods
 
 #: A field value: an expression (numbers), a tuple of expressions (lists), a bool, a string
 #: (choices), or None (a nullable field left null).
@@ -199,42 +199,10 @@ def _bind_node(node: Node, env: Mapping[str, float], lr: float) -> Bound:
         else:
             values[param.name] = _checked(param, raw, env, where, param.type is T.INTEGER)
     _cross_checks(kind, values, node)
-    if node.kind == "CosineDecayRestarts":
-        _check_restart_periods(values, node)
     children = tuple(_bind_node(child, env, lr) for child in node.children)
     return Bound(
         node.kind, MappingProxyType(values), children, lr, MappingProxyType(dict(env)), node.path
     )
-
-
-#: Restart periods the generated code tabulates at most (periods starting up to 2**31 - 1):
-#: ``CosineDecayRestarts`` with ``t_mul`` closer to 1 would need more (a table of millions).
-MAX_RESTART_PERIODS = 2**14
-
-
-def restart_periods(first: int, t_mul: float) -> int:
-    """How many ``CosineDecayRestarts`` periods start at or before step ``2**31 - 1``."""
-    if t_mul == 1:
-        return 0  # fixed periods: a modulo, no table
-    ratio = (2**31 - 1) / first
-    growth = ratio * (t_mul - 1)
-    # log1p(growth), in logarithms where the product overflows (t_mul near the float maximum)
-    log_growth = (
-        math.log1p(growth) if math.isfinite(growth) else math.log(ratio) + math.log(t_mul - 1)
-    )
-    return math.floor(log_growth / math.log(t_mul)) + 1
-
-
-def _check_restart_periods(values: Mapping[str, Any], node: Node) -> None:
-    count = restart_periods(values["first_decay_steps"], values["t_mul"])
-    if count > MAX_RESTART_PERIODS:
-        raise BindError(
-            f"{node.path}.t_mul",
-            f"{values['t_mul']!r} is too close to 1: about {count} restart periods start "
-            f"before step 2**31 - 1, more than the {MAX_RESTART_PERIODS} the generated code "
-            "tabulates; use t_mul: 1 (fixed periods), a larger t_mul or a longer "
-            "first_decay_steps",
-        )
 
 
 def _checked(
@@ -269,42 +237,16 @@ def _from(raw: ex.Expr) -> str:
 
 
 def _cross_checks(kind: Kind, values: Mapping[str, Any], node: Node) -> None:
+    """The registry's cross-field checks on the bound values (the loader asks the same checks
+    about a file's literals)."""
+
+    def value(name: str) -> Any:
+        return node.children if kind.param_map[name].type is T.NODES else values[name]
+
     for check in kind.checks:
-        if isinstance(check, Increasing):
-            items = values[check.field]
-            for i in range(1, len(items)):
-                if not items[i] > items[i - 1]:
-                    raise BindError(
-                        f"{node.path}.{check.field}[{i}]",
-                        f"{items[i]!r} is not greater than the previous value {items[i - 1]!r}; "
-                        "the list must be strictly increasing",
-                    )
-        elif isinstance(check, Less):
-            low, high = values[check.low], values[check.high]
-            if not low < high:
-                raise BindError(
-                    f"{node.path}.{check.low}", f"{low!r} must be less than {check.high} ({high!r})"
-                )
-        elif isinstance(check, TotalSteps):
-            has_total = values["total_steps"] is not None
-            has_epochs = values["epochs"] is not None or values["steps_per_epoch"] is not None
-            if has_total == has_epochs or (
-                has_epochs and (values["epochs"] is None or values["steps_per_epoch"] is None)
-            ):
-                raise BindError(
-                    node.path, "give either total_steps or both epochs and steps_per_epoch"
-                )
-        elif isinstance(check, ZeroNeeds):
-            if values[check.field] == 0 and values[check.needs] is None:
-                raise BindError(f"{node.path}.{check.field}", zero_needs_message(check))
-        elif isinstance(check, LenMatch):
-            pass  # lengths are static: the loader checks them
-
-
-def zero_needs_message(check: ZeroNeeds) -> str:
-    return (
-        f"0 is allowed only with a {check.needs} (the warmup starts from it); else it must be > 0"
-    )
+        violation = check.violation(value)
+        if violation is not None:
+            raise BindError(violation.path(node.path), violation.message)
 
 
 def one_cycle_total_steps(bound: Bound) -> int:

@@ -26,7 +26,7 @@ import pytest
 
 import lrgen
 from lrgen import ir
-from lrgen.kinds import KIND_MAP, Increasing, LenMatch, Less, Param, T, TotalSteps, ZeroNeeds
+from lrgen.kinds import KIND_MAP, Increasing, Less, Param, RestartPeriods, T, ZeroNeeds
 from tests.strategies import (
     BASE_FIELDS,
     CLOSED_FORM_KINDS,
@@ -159,8 +159,12 @@ def _cross_checks(kind: str) -> list[Check]:
             case = make_case(schedule_from(root, 0.1, {"v": 0.25}))
             kept = dataclasses.replace(case, params={"v": 0.0})
             out.append(Check(f"{label}: given", check.field, False, kept))
+        elif isinstance(check, RestartPeriods):
+            fields = {**_fields_for(kind, check.t_mul), check.first: 1, check.t_mul: "v"}
+            label = f"{kind}.{check.t_mul} restart periods"
+            out += _pair(kind, fields, check.t_mul, label, 2.0, 1.0000001, 1.001)
         else:  # static checks cannot depend on params: the loader reports them
-            assert isinstance(check, LenMatch | TotalSteps), f"{kind}: no cases for {check}"
+            assert check.static, f"{kind}: no cases for {check}"
     return out
 
 
