@@ -43,7 +43,7 @@ import numpy as np
 from lrgen import expr as ex
 from lrgen import ir
 from lrgen.errors import Problem
-from lrgen.kinds import KIND_MAP
+from lrgen.kinds import KIND_MAP, ZeroNeeds
 
 #: A jump at a SequentialLR join larger than this fraction of the peak is reported.
 JUMP_FRACTION = 0.1
@@ -156,7 +156,8 @@ def marks(schedule: ir.Schedule, params: Mapping[str, float] | None = None) -> l
     for place in _places(schedule.node, ir.bind(schedule, params), None):
         bound, offset = place.bound, place.offset
         end = place.available.ticks if place.available and not place.last else math.inf
-        if bound.kind == "SequentialLR":
+        kind = KIND_MAP[bound.kind]
+        if kind.children == "sequential":
             for i, milestone in enumerate(bound["milestones"]):
                 if milestone < end:
                     label = f"→ {bound.children[i + 1].kind}"
@@ -170,12 +171,11 @@ def marks(schedule: ir.Schedule, params: Mapping[str, float] | None = None) -> l
             found.append(
                 Mark(offset + warmup[0], "warmup end", "warmup", f"{bound.path}.{warmup[1]}")
             )
-        if bound.kind == "WarmupStableDecay" and bound["stable_steps"] > 0:
-            start = bound["warmup_steps"] + bound["stable_steps"]
-            if start < end:
-                found.append(
-                    Mark(offset + start, "decay start", "decay", f"{bound.path}.stable_steps")
-                )
+        decay = kind.decay_start(bound)
+        if decay and decay[0] < end:
+            found.append(
+                Mark(offset + decay[0], "decay start", "decay", f"{bound.path}.{decay[1]}")
+            )
     return sorted(found, key=lambda mark: mark.t)
 
 
@@ -185,10 +185,11 @@ def _places(
     """Every node with its clock's offset and the ticks it runs (parents first)."""
     yield _Place(node, bound, offset, available, last)
     pairs = zip(node.children, bound.children, strict=True)
-    if bound.kind == "ChainedScheduler":
+    children = KIND_MAP[bound.kind].children
+    if children == "chained":
         for child_node, child in pairs:
             yield from _places(child_node, child, available, offset, last)
-    elif bound.kind == "SequentialLR":
+    elif children == "sequential":
         starts = (0, *bound["milestones"])
         for i, (child_node, child) in enumerate(pairs):
             start = starts[i]
@@ -295,14 +296,14 @@ def _lint_schedule(schedule: ir.Schedule, jump_fraction: float) -> Iterator[_Fin
         yield from _check_horizon(place, unit)
         yield from _check_warmup(place, unit)
         yield from _check_global_milestones(place, unit)
-        if place.bound.kind == "OneCycleLR" and unit == "epoch":
+        per_batch = KIND_MAP[place.bound.kind].per_batch
+        if per_batch and unit == "epoch":
             yield (
                 place.bound.path,
                 None,
                 "one-cycle-epoch",
-                "OneCycleLR in a schedule with unit: epoch changes the rate once per epoch; "
-                "it is meant to step once per batch (use unit: step with total_steps = "
-                "epochs * steps_per_epoch)",
+                f"{place.bound.kind} in a schedule with unit: epoch changes the rate once per "
+                f"epoch; it is meant to step once per batch ({per_batch})",
             )
     if schedule.metric_driven:
         return  # its values depend on the metric; nothing to evaluate
@@ -321,7 +322,7 @@ def _lint_schedule(schedule: ir.Schedule, jump_fraction: float) -> Iterator[_Fin
         if not _canonical_warmup(culprit_bound):
             yield _zero_start_finding(culprit, culprit_bound, start, peak)
     for place in places:
-        if place.bound.kind == "SequentialLR":
+        if KIND_MAP[place.bound.kind].children == "sequential":
             yield from _check_joins(schedule, place, peak, jump_fraction, evaluate)
 
 
@@ -345,12 +346,20 @@ def _zero_start_finding(path: str, bound: ir.Bound, start: float, peak: float) -
 
 
 def _canonical_warmup(bound: ir.Bound) -> bool:
-    """Keras's own warmup: a CosineDecay from initial_learning_rate 0 up to a warmup_target."""
+    """A kind's own warmup from 0 (Keras's: a CosineDecay from initial_learning_rate 0 up to a
+    warmup_target): a warmup that runs, from the 0 that the kind's ZeroNeeds check allows only
+    for it."""
+    kind = KIND_MAP[bound.kind]
+    warmup = kind.warmup(bound)
     return (
-        bound.kind == "CosineDecay"
-        and bound["warmup_target"] is not None
-        and bound["warmup_steps"] > 0
-        and bound["initial_learning_rate"] == 0
+        warmup is not None
+        and warmup[0] > 0
+        and any(
+            isinstance(check, ZeroNeeds)
+            and bound[check.field] == 0
+            and bound[check.needs] is not None
+            for check in kind.checks
+        )
     )
 
 
@@ -423,9 +432,10 @@ def _check_global_milestones(place: _Place, unit: str) -> Iterator[_Finding]:
     """A MultiStepLR child of a SequentialLR counts its milestones from its segment's start; one
     at or past the segment's end is never reached and was most likely written in global ticks."""
     bound, available = place.bound, place.available
-    if bound.kind != "MultiStepLR" or available is None or (place.offset == 0 and place.last):
+    field = KIND_MAP[bound.kind].local_milestones
+    if not field or available is None or (place.offset == 0 and place.last):
         return
-    for i, milestone in enumerate(bound["milestones"]):
+    for i, milestone in enumerate(bound[field]):
         if milestone >= available.ticks:
             local = milestone - place.offset
             hint = (
@@ -436,9 +446,9 @@ def _check_global_milestones(place: _Place, unit: str) -> Iterator[_Finding]:
             )
             yield (
                 bound.path,
-                f"milestones[{i}]",
+                f"{field}[{i}]",
                 "global-milestones",
-                f"MultiStepLR milestone {_ticks(milestone)} is never reached: the child's clock "
+                f"{bound.kind} milestone {_ticks(milestone)} is never reached: the child's clock "
                 f"starts at 0 at {unit} {_ticks(place.offset)} and runs "
                 f"{_count(available.ticks, unit)} ({available.source}){hint}",
             )
@@ -555,8 +565,8 @@ def _zero_start_node(schedule: ir.Schedule, bound: ir.Bound, evaluate) -> tuple[
     """The path and binding of the node that makes the rate 0 at step 0 (the first child of a
     SequentialLR, the zero factor of a ChainedScheduler), descending as far as it can."""
     node, path = schedule.node, bound.path
-    while node.kind in ("SequentialLR", "ChainedScheduler"):
-        if node.kind == "SequentialLR":
+    while children := KIND_MAP[node.kind].children:
+        if children == "sequential":
             node, bound = node.children[0], bound.children[0]
         else:
             zeros = [
