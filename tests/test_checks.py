@@ -266,6 +266,8 @@ def test_every_check_class_has_cases() -> None:
     assert {case.check for case in CASES} == set(typing.get_args(kinds.Check))
     for case in CASES:
         assert (case.bind is None) != (case.node is None), _id(case)
+        # params can break exactly the checks that are not static: those get a params case
+        assert case.check.static == (case.bind is None), _id(case)
 
 
 @pytest.mark.parametrize("case", CASES, ids=_id)
