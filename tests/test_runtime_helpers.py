@@ -23,7 +23,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from lrgen import generate, lower
+from lrgen import generate, ir, lower
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "templates" / "runtime_helpers.py"
@@ -242,14 +242,30 @@ def test_log_split(base: float, divisor: float, k: int) -> None:
     """``hi + lo`` is ``log(base) / divisor`` exactly; ``k * hi`` is exact in float32 for every
     integer ``k`` up to the reach (where ``base ** (k / divisor)`` falls below 1e-6 of its start
     or overflows float32), and for wide splits for both integer parts of ``k`` up to 2**31."""
+    _check_log_split(base, divisor, k)
+
+
+@pytest.mark.parametrize("bits", range(1, 26))
+@pytest.mark.parametrize("limit", [13.82, 88.8])
+def test_log_split_at_every_reach(bits: int, limit: float) -> None:
+    """A decay and a growth whose reach is 1.1 * 2**bits, for each width of ``k``."""
+    log = (1 if limit > 20 else -1) * limit / (1.1 * 2**bits)
+    _check_log_split(math.exp(log), 1.0, 2**31 - 1)
+    _check_log_split(math.exp(log * 10), 10.0, 2**bits)
+
+
+def _check_log_split(base: float, divisor: float, k: int) -> None:
     log = math.log(base) / divisor
     hi, lo, wide = H._log_split(base, divisor)
     assert hi + lo == log and abs(lo) <= abs(log) / 2
-    reach = (88.8 if log > 0 else 13.82) / abs(log)
-    assert wide == (reach >= 2**24)
+    # the exponents that matter: down to 1e-6 of the start, up to float32 overflow
+    limit = math.log(float(np.finfo(np.float32).max)) if log > 0 else -math.log(1e-6)
+    reach = limit / abs(log)
     if wide:
+        assert reach >= 0.99 * 2**24
         assert _f32_exact(k - k % 4096, hi) and _f32_exact(k % 4096, hi)
     else:
+        assert reach < 2**24
         k = min(k, math.floor(reach))
         assert _f32_exact(k, hi) and _f32_exact(math.floor(reach), hi)
     # the same split as lrgen.lower's for a literal base (a param base must not change a value)
@@ -397,6 +413,30 @@ def test_geometric_periods_peaks_overflow_to_inf() -> None:
     starts, _, peaks, _, _ = H._geometric_periods(1, 1.015625, 2.0)
     assert len(starts) == 1118 and starts[1024] == 502_532_046
     assert peaks[1023] == 2.0**1023 and peaks[1024] == INF == peaks[-1]
+
+
+def _t_mul_for(first: int, count: int) -> float:
+    """The smallest t_mul (to float precision) for which lrgen validate counts ``count``
+    restart periods."""
+    low, high = 1 + 1e-9, 1.01
+    for _ in range(200):
+        middle = (low + high) / 2
+        low, high = (middle, high) if ir.restart_periods(first, middle) > count else (low, middle)
+    return high
+
+
+def test_geometric_periods_limit_is_the_validators() -> None:
+    """The table's bound (a backstop for a t_mul that comes from a param) is the one lrgen
+    validate applies to a literal t_mul: the most periods validate accepts are tabulated, one
+    more raises."""
+    assert ir.MAX_RESTART_PERIODS == H._MAX_PERIODS
+    t_mul = _t_mul_for(1, H._MAX_PERIODS)
+    assert ir.restart_periods(1, t_mul) == H._MAX_PERIODS
+    assert len(H._geometric_periods(1, t_mul, 1.0)[0]) == H._MAX_PERIODS
+    t_mul = _t_mul_for(1, H._MAX_PERIODS + 1)
+    assert ir.restart_periods(1, t_mul) == H._MAX_PERIODS + 1
+    with pytest.raises(ValueError, match="more than 16384 restart periods start before step"):
+        H._geometric_periods(1, t_mul, 1.0)
 
 
 def test_geometric_periods_fixed_and_too_many() -> None:
