@@ -40,6 +40,7 @@ from hypothesis import strategies as st
 
 from lrgen import expr as ex
 from lrgen import ir, loader, reference
+from lrgen import kinds as kinds_module
 from lrgen.kinds import KIND_MAP, KINDS, Increasing, Kind, LenMatch, Less, Param, Ref, T
 from tests.frameworks import KERAS_KINDS, TORCH_KINDS, boundary_steps, import_path
 
@@ -561,11 +562,11 @@ def _derived_value(
         count = draw(st.integers(max(p.min_items, 1), max(p.min_items, 1) + 2))
         return [draw(node(c, max(depth - 1, 0))) for _ in range(count)], count
     if p.type is T.BOOLEAN:
-        value = draw(st.booleans())
-        return value, value
+        flag = draw(st.booleans())
+        return flag, flag
     if p.type is T.CHOICE:
-        value = draw(st.sampled_from(p.choices))
-        return value, value
+        choice = draw(st.sampled_from(p.choices))
+        return choice, choice
     if p.type is T.STRING:
         return "derived", "derived"
     if p.type in (T.EXPR_T, T.EXPR_X):
@@ -636,47 +637,57 @@ def derived_problem(kind: str, fields: Fields, c: Ctx) -> tuple[str, str] | None
     registry's cross-field checks, ``ir.bind``) whose reference values are finite, >= 0 and not
     all 0 at :func:`steps_for`'s steps (every boundary, up to 2**31 - 1), with the schedule's
     lr."""
+    problems = _derived_problems(kind, fields, c)
+    return problems[0] if problems else None
+
+
+def _derived_problems(kind: str, fields: Fields, c: Ctx) -> list[tuple[str, str]]:
+    """Every problem the loader finds (field, message), else the reference's, else none."""
     try:
         root = ir.make_node(kind, param_names=c.pool.names, **fields)
     except ValueError as error:  # an expression the parser refuses (ExprError)
-        return "", str(error)
+        return [("", str(error))]
     schedule = schedule_from(root, c.lr, dict(c.pool.defaults))
     _, problems = loader.analyze(spec_json(schedule), "derived.json")
-    errors = [p for p in problems if p.severity == "error"]
+    errors = []
+    for problem in problems:
+        if problem.severity == "error":
+            match = _NODE_PATH.match(problem.path)
+            errors.append(((match["field"] or "") if match else "", problem.message))
     if errors:
-        match = _NODE_PATH.match(errors[0].path)
-        return (match["field"] or "") if match else "", errors[0].message
+        return errors
     with np.errstate(all="ignore"):
         values = reference.evaluate(schedule, steps_for(ir.bind(schedule)))
     if not np.all(np.isfinite(values)):
-        return "", "a reference value is not finite"
+        return [("", "a reference value is not finite")]
     if np.any(values < 0):
-        return "", "a reference value is negative"
+        return [("", "a reference value is negative")]
     if not np.any(values > 0):
-        return "", "the reference is 0 at every step (a comparison of zeros only)"
-    return None
+        return [("", "the reference is 0 at every step (a comparison of zeros only)")]
+    return []
 
 
 @st.composite
 def derived_node(draw: st.DrawFn, c: Ctx, kind: str, depth: int = 1) -> ir.Node:
     """A node of ``kind`` drawn by :func:`derived_fields` and kept only where
-    :func:`derived_problem` finds nothing. A field at fault that has a default is set back to it
-    (a problem of the node as a whole sets back the last optional field given) and the node
-    checked again; else the node is drawn afresh, DERIVED_ATTEMPTS times at most, its new params
-    forgotten, before the example is rejected."""
+    :func:`derived_problem` finds nothing. The fields at fault that have a default are set back
+    to it (a problem of the node as a whole sets back the last optional field given) and the
+    node checked again; else the node is drawn afresh, DERIVED_ATTEMPTS times at most, its new
+    params forgotten, before the example is rejected."""
     spec_kind = KIND_MAP[kind]
     for _ in range(DERIVED_ATTEMPTS):
         before = dict(c.pool.defaults)
         fields = draw(derived_fields(c, kind, depth))
         while True:
-            problem = derived_problem(kind, fields, c)
-            if problem is None:
+            problems = _derived_problems(kind, fields, c)
+            if not problems:
                 return ir.make_node(kind, param_names=c.pool.names, **fields)
-            at = problem[0]
             optional = [n for n in fields if not spec_kind.param_map[n].required]
-            if at in optional:
-                del fields[at]
-            elif not at and optional:
+            at_fault = [n for n in optional if n in {at for at, _ in problems}]
+            if at_fault:
+                for name in at_fault:
+                    del fields[name]
+            elif problems[0][0] == "" and optional:
                 del fields[optional[-1]]
             else:
                 break
@@ -1277,8 +1288,8 @@ def given_value(kind: str, p: Param) -> Any:
     if example.get(p.name) is not None:
         return example[p.name]
     if p.type is T.INTEGER:
-        lo, hi = integer_range(p, INTEGER_SPANS[0])
-        return min(lo + 3, hi)
+        low, high = integer_range(p, INTEGER_SPANS[0])
+        return min(low + 3, high)
     if p.type is T.NUMBER:
         lo, hi = number_range(p)
         return 0.25 if lo <= 0.25 <= hi else lo
@@ -1332,19 +1343,117 @@ def mode_of(bound: ir.Bound) -> tuple[Any, ...]:
     return tuple(out)
 
 
+#: A kind's matrix holds all its combinations up to this many; beyond, a subset that holds every
+#: pair of values of two axes that any combination holds (TransformersSchedule: ten types, each
+#: with fields of its own, which multiply to some 600 valid combinations).
+MAX_FULL_MATRIX = 256
+
+
+@functools.cache
 def mode_matrix(kind: str) -> list[tuple[Any, ...]]:
-    """Every combination of :func:`mode_axes` (the ones the registry's checks reject included)."""
-    return list(itertools.product(*(values for _, values in mode_axes(kind))))
+    """Every combination of :func:`mode_axes`, less those that a static check of the registry
+    (one that reads only the axes and fields written in the base node: ``AppliesTo``,
+    ``NeedsOne``) refuses; the ones binding refuses are included (OneCycleLR's length forms).
+    Beyond MAX_FULL_MATRIX, the valid ones that together hold every pair (:func:`_pairwise`)."""
+    axes = mode_axes(kind)
+    combos = _combinations(kind, axes)
+    if len(combos) <= MAX_FULL_MATRIX:
+        return combos
+    return _pairwise([c for c in combos if _explicit("probe", kind, _mode_fields(kind, c))])
 
 
-def _mode_fields(kind: str, combo: Sequence[Any]) -> Fields:
+def _check_names(kind: Kind, check: Any) -> set[str]:
+    """The fields of ``kind`` that a check reads (its dataclass fields that name one)."""
+    names: set[str] = set()
+    for f in dataclasses.fields(check):
+        value = getattr(check, f.name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, str) and item in kind.param_map:
+                names.add(item)
+    return names
+
+
+def _static_value(kind: Kind, fields: Fields) -> Callable[[str], Any]:
+    """``value(name)`` for a check's ``violation``: the literal written (lists as tuples),
+    None for null, and the registry's UNKNOWN for an expression, a Ref or a child node."""
+    unknown = getattr(kinds_module, "UNKNOWN", None)
+
+    def value(name: str) -> Any:
+        p = kind.param_map[name]
+        raw = fields.get(name, None if p.required else p.default)
+        if isinstance(raw, list | tuple):
+            return tuple(unknown if isinstance(i, str | ir.Node) else i for i in raw)
+        if isinstance(raw, Ref) or (isinstance(raw, str) and p.type is not T.CHOICE):
+            return unknown
+        return raw
+
+    return value
+
+
+def _combinations(kind_name: str, axes: list[tuple[str, tuple[Any, ...]]]) -> list[tuple]:
+    """The product of ``axes``, built one axis at a time: a partial combination is dropped as soon
+    as a check (with a ``violation`` method) that reads only assigned axes and other fields
+    refuses it, so a kind whose fields apply to one choice each does not enumerate the rest."""
+    kind = KIND_MAP[kind_name]
+    axis_names = [name for name, _ in axes]
+    static = [
+        (check, _check_names(kind, check))
+        for check in kind.checks
+        if callable(getattr(check, "violation", None))
+    ]
+    partial: list[tuple[Any, ...]] = [()]
+    for i, (_, values) in enumerate(axes):
+        assigned = set(axis_names[: i + 1])
+        ready = [
+            check
+            for check, names in static
+            if names & {axis_names[i]} and not names & (set(axis_names) - assigned)
+        ]
+        grown = []
+        for combo in partial:
+            for value in values:
+                candidate = (*combo, value)
+                if ready:
+                    fields = _mode_fields(kind_name, candidate, axes[: i + 1])
+                    read = _static_value(kind, fields)
+                    if any(check.violation(read) for check in ready):
+                        continue
+                grown.append(candidate)
+        partial = grown
+    return partial
+
+
+def _pairwise(combos: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """A subset of ``combos`` that holds every pair ((axis i, value), (axis j, value)) that one of
+    them holds: greedily, the combination that holds the most pairs not yet held, first first."""
+
+    def pairs(combo: tuple[Any, ...]) -> set[tuple[Any, ...]]:
+        items = [(i, repr(v)) for i, v in enumerate(combo)]
+        return {(a, b) for a, b in itertools.combinations(items, 2)} | {(a,) for a in items}
+
+    held = [pairs(c) for c in combos]
+    missing = set().union(*held) if held else set()
+    chosen: list[tuple[Any, ...]] = []
+    while missing:
+        best = max(range(len(combos)), key=lambda k: len(held[k] & missing))
+        chosen.append(combos[best])
+        missing -= held[best]
+    return chosen
+
+
+def _mode_fields(
+    kind: str,
+    combo: Sequence[Any],
+    axes: Sequence[tuple[str, tuple[Any, ...]]] | None = None,
+) -> Fields:
     fields = dict(BASE_FIELDS[kind])
-    for (name, values), value in zip(mode_axes(kind), combo, strict=True):
+    axes = mode_axes(kind) if axes is None else axes
+    for (name, values), value in zip(axes, combo, strict=True):
         if NULL in values:
             fields[name] = GIVEN_VALUES[(kind, name)] if value == GIVEN else None
         else:
             fields[name] = value
-    if kind == "CyclicLR" and fields.get("scale_mode") == "cycle" and fields["scale_fn"]:
+    if kind == "CyclicLR" and fields.get("scale_mode") == "cycle" and fields.get("scale_fn"):
         fields["scale_fn"] = "max(0.25, (6 - x) / 5)"  # of the cycle number, from 1
     return fields
 
