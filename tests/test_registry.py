@@ -142,6 +142,27 @@ def test_the_derived_strategy_keeps_only_valid_meaningful_nodes() -> None:
     )
 
 
+def test_a_large_mode_matrix_keeps_every_pair_of_values() -> None:
+    """A kind with more combinations than MAX_FULL_MATRIX is covered by a subset that still
+    holds every pair of values of two axes (greedy: 11 of 54 here; 9 is the least possible)."""
+    import itertools
+
+    from tests.strategies import _pairwise
+
+    combos = list(itertools.product((0, 1, 2), (0, 1, 2), (0, 1, 2), (False, True)))
+
+    def pairs(chosen: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+        return {
+            (i, a, j, b)
+            for combo in chosen
+            for (i, a), (j, b) in itertools.combinations(enumerate(combo), 2)
+        }
+
+    chosen = _pairwise(combos)
+    assert pairs(chosen) == pairs(combos)
+    assert len(chosen) == 11 and chosen[:2] == [(0, 0, 0, False), (1, 1, 1, True)]
+
+
 def test_framework_equivalents_follow_the_registry() -> None:
     """Every kind that mirrors a framework (``origin``) is compared with it: TORCH_KINDS and
     KERAS_KINDS are the kinds whose origin is a class of a module in FRAMEWORKS; any other origin
