@@ -576,6 +576,39 @@ def test_helper_source_refuses_unknown_helpers() -> None:
     assert message.endswith(", _geometric_cycles, _geometric_periods)")
 
 
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("import math\n\nif math.pi:\n    _x = 1\n", ":3: not a function or a constant"),
+        ('"""Doc."""\n_a = _b = 1\n', ":2: one name per constant"),
+        ("_a, _b = 1, 2\n", ":1: one name per constant"),
+        ("def public() -> None:\n    pass\n", ":1: 'public' is defined twice or does not start"),
+        ("_x = 1\n_x = 2\n", ":2: '_x' is defined twice or does not start with '_'"),
+        ("class _Table:\n    pass\n", ":1: not a function or a constant"),
+    ],
+)
+def test_parse_helpers_refuses_what_it_cannot_copy(source: str, message: str) -> None:
+    """Every statement of the file is a definition generated code can take on its own."""
+    with pytest.raises(ValueError) as raised:
+        generate.parse_helpers(source)
+    assert str(raised.value).startswith("templates/runtime_helpers.py" + message)
+
+
+def test_parse_helpers_texts_and_uses() -> None:
+    source = (
+        '"""Doc."""\n\nimport math\n\n#: A limit.\n#: Two lines.\n_LIMIT = 3\n_OTHER: int = 4\n'
+        "\n\ndef _f(x: float) -> float:\n    return _g(x) + _LIMIT\n"
+        "\n\n# plain comment\ndef _g(x: float) -> float:\n    return math.floor(x)\n"
+    )
+    parsed = generate.parse_helpers(source)
+    assert list(parsed) == ["_LIMIT", "_OTHER", "_f", "_g"]
+    assert parsed["_LIMIT"].text == "#: A limit.\n#: Two lines.\n_LIMIT = 3\n"
+    assert parsed["_OTHER"].text == "_OTHER: int = 4\n"
+    assert parsed["_f"].text == "\n\ndef _f(x: float) -> float:\n    return _g(x) + _LIMIT\n"
+    assert parsed["_g"].text.startswith("\n\n# plain comment\ndef _g(")
+    assert parsed["_f"].uses == {"_g", "_LIMIT"} and parsed["_g"].uses == frozenset()
+
+
 def test_file_imports_only_math_and_any() -> None:
     imports = [
         ast.unparse(s)
