@@ -1496,6 +1496,27 @@ def _with_params(schedule: ir.Schedule) -> tuple[ir.Schedule, dict[str, float]]:
     return lifted, overrides
 
 
+def fields_giving(kind: str, name: str) -> Fields:
+    """A valid node's fields of ``kind`` in which the nullable field ``name`` can be given:
+    BASE_FIELDS, or where the registry's checks refuse ``name`` with them (TransformersSchedule:
+    ``power`` applies only to ``polynomial``), the fields of the first combination of the mode
+    matrix that gives it and binds."""
+    axes = [axis for axis, _ in mode_axes(kind)]
+    given = GIVEN_VALUES.get((kind, name))
+    if (
+        name not in axes
+        or given is None
+        or _explicit("probe", kind, {**BASE_FIELDS[kind], name: given})
+    ):
+        return dict(BASE_FIELDS[kind])
+    for combo in mode_matrix(kind):
+        if combo[axes.index(name)] == GIVEN:
+            fields = _mode_fields(kind, combo)
+            if _explicit("probe", kind, fields):
+                return fields
+    return dict(BASE_FIELDS[kind])
+
+
 @dataclass(frozen=True)
 class Explicit:
     """One explicit case: what it covers (for messages) and the case."""

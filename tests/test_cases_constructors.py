@@ -32,6 +32,7 @@ from tests.strategies import (
     CLOSED_FORM_KINDS,
     GIVEN_VALUES,
     Case,
+    fields_giving,
     generated_module,
     make_case,
     schedule_from,
@@ -56,7 +57,7 @@ class Check:
 
 def _fields_for(kind: str, name: str) -> dict[str, Any]:
     """A valid node's fields in which ``name`` is given (nullable fields get a value)."""
-    fields = dict(BASE_FIELDS[kind])
+    fields = fields_giving(kind, name)  # a field that applies to one choice gets that choice
     if kind == "OneCycleLR" and name in ("epochs", "steps_per_epoch"):
         fields.update(total_steps=None, epochs=5, steps_per_epoch=9)
     if (kind, name) in GIVEN_VALUES and fields.get(name) is None:
