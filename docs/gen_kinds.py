@@ -106,6 +106,10 @@ def render() -> str:
         if kind.origin:
             lines += [f"Mirrors `{kind.origin}`.", ""]
         lines += ["```text", f"lr(t) = {kind.formula}", "```", ""]
+        if kind.selector:
+            lines += [f"Per `{kind.selector}`:", ""]
+            lines += [f"- `{value}`: `lr(t) = {text}`" for value, text in kind.formulas.items()]
+            lines.append("")
         if kind.params:
             lines += [
                 "| parameter | type | default | constraint | meaning |",

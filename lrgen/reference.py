@@ -410,6 +410,11 @@ def _warmup_stable_decay(b: ir.Bound, t: Steps) -> Array:
     )
 
 
+@defines("TransformersSchedule")
+def _transformers_schedule(b: ir.Bound, t: Steps) -> Array:
+    return transformers_schedule(t, float(b.lr), b["lr_scheduler_type"], b.values)
+
+
 def _child(b: ir.Bound) -> Callable[[Steps], Array]:
     return lambda t: _lr(b, t)
 
@@ -1243,3 +1248,120 @@ def warmup_stable_decay(
         [t < stable_from, t < decay_from, t < end], [warm, 1.0, decay], default=min_lr_ratio
     )
     return lr * factor
+
+
+def _hf_or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def transformers_schedule(t: Steps, lr: float, kind: str, fields: Mapping[str, Any]) -> Array:
+    r"""``TransformersSchedule``: ``lr`` times the ``lr_lambda`` that
+    ``transformers.get_scheduler(kind, ...)`` builds (transformers 5.24, ``optimization.py``),
+    with ``TrainingArguments.get_warmup_steps``' rule for the warmup :math:`w`.
+
+    With :math:`n` = ``num_training_steps``, warmup :math:`w = \lfloor s \rfloor` for
+    ``warmup_steps`` :math:`s \ge 1`, else :math:`\lceil n \rho \rceil` with :math:`\rho`
+    = ``warmup_steps`` when it is in (0, 1), else ``warmup_ratio``; the warmup factor is
+    :math:`t / \max(1, w)` for :math:`t < w`, the progress :math:`p = (t - w) / \max(1, n - w)`
+    (not clamped) and :math:`c(p) = (1 + \cos(2 \pi \nu p)) / 2` with :math:`\nu` =
+    ``num_cycles``. After the warmup, per ``kind``:
+
+    * linear :math:`\max(0, (n - t) / \max(1, n - w))`; cosine :math:`\max(0, c(p))`;
+    * cosine_with_restarts :math:`(1 + \cos(\pi ((\nu p) \bmod 1))) / 2` for :math:`p < 1`,
+      then 0 (:math:`\nu p \bmod 1` computed exactly as :math:`(\nu (t - w) \bmod
+      \max(1, n - w)) / \max(1, n - w)`);
+    * polynomial :math:`(\eta - \eta_{end}) ((n - t) / (n - w))^{power} + \eta_{end}` up to
+      :math:`n`, then :math:`\eta_{end}` (a rate, not a factor); :math:`n = w` gives
+      :math:`0^{power}` at :math:`t = n` (*lrgen difference*: transformers divides by zero);
+    * constant 1 (no warmup); constant_with_warmup 1;
+      inverse_sqrt :math:`1 / \sqrt{(t - w + \tau) / \tau}`, :math:`\tau` = ``timescale``
+      or :math:`w`, or 10000 when :math:`w = 0`;
+    * cosine_with_min_lr :math:`\max(0, c(p) (1 - r) + r)`, :math:`r` = ``min_lr_rate`` or
+      ``min_lr`` / :math:`\eta`; cosine_warmup_with_min_lr the same with
+      :math:`p = (t - w + 1) / \max(1, n - w)` and the warmup :math:`(t + 1) / \max(1, w)`, or
+      :math:`a + (1 - a) t / \max(1, w - 1)` with :math:`a` = ``warmup_lr_rate``;
+    * warmup_stable_decay: transformers' ``_get_wsd_scheduler_lambda`` with
+      :math:`s` = ``num_stable_steps`` or :math:`n - w - d`, :math:`d` = ``num_decay_steps``.
+    """
+    n = int(fields["num_training_steps"])
+    steps, ratio = _hf_or(fields["warmup_steps"], 0.0), _hf_or(fields["warmup_ratio"], 0.0)
+    w = int(steps) if steps >= 1 else math.ceil(n * (steps if steps > 0 else ratio))
+    if kind == "constant":
+        return np.full(t.shape, lr)
+    tf = t.astype(np.float64)
+    span = max(1, n - w)
+    warm = tf / max(1, w)
+    progress = (tf - w) / span
+    default_cycles = 1.0 if kind == "cosine_with_restarts" else 0.5
+    cycles = float(_hf_or(fields["num_cycles"], default_cycles))
+
+    def wave(elapsed: Array, length: float) -> Array:
+        # cos(2 pi num_cycles elapsed / length), reduced to one period first: the cosine of a
+        # large argument loses digits (transformers' unreduced form agrees to 1e-12 near N).
+        phase = np.mod(2.0 * cycles * elapsed, 2.0 * length) / length
+        return 0.5 * (1.0 + np.cos(np.pi * phase))
+
+    def floored(r: float, factor: Array) -> Array:
+        return np.maximum(0.0, factor * (1 - r) + r)
+
+    def min_rate() -> float:
+        rate = fields["min_lr_rate"]
+        return float(rate) if rate is not None else float(fields["min_lr"]) / lr
+
+    if kind == "linear":
+        factor = np.maximum(0.0, (n - tf) / span)
+    elif kind == "cosine":
+        factor = np.maximum(0.0, wave(tf - w, span))
+    elif kind == "cosine_with_restarts":
+        position = np.mod(cycles * (tf - w), span) / span
+        factor = np.where(progress >= 1.0, 0.0, 0.5 * (1.0 + np.cos(np.pi * position)))
+    elif kind == "polynomial":
+        lr_end, power = float(_hf_or(fields["lr_end"], 1e-7)), float(_hf_or(fields["power"], 1.0))
+        remaining = np.clip(n - tf, 0.0, None) / span
+        decay = (lr - lr_end) * remaining**power + lr_end
+        return np.where(t < w, lr * warm, np.where(t > n, lr_end, decay))
+    elif kind == "constant_with_warmup":
+        factor = np.ones(t.shape)
+    elif kind == "inverse_sqrt":
+        timescale = float(_hf_or(fields["timescale"], w or 10_000))
+        factor = 1.0 / np.sqrt((np.maximum(tf, w) - w + timescale) / timescale)
+    elif kind == "cosine_with_min_lr":
+        factor = floored(min_rate(), wave(tf - w, span))
+    elif kind == "cosine_warmup_with_min_lr":
+        start = fields["warmup_lr_rate"]
+        if start is None:
+            warm = (tf + 1.0) / max(1.0, w)
+        else:
+            warm = start + (1.0 - start) * tf / max(1, w - 1)
+        factor = floored(min_rate(), wave(tf - w + 1.0, max(1.0, n - w)))
+    else:  # warmup_stable_decay
+        return lr * _hf_wsd(t, w, n, cycles, fields)
+    return lr * np.where(t < w, warm, factor)
+
+
+def _hf_wsd(t: Steps, w: int, n: int, cycles: float, fields: Mapping[str, Any]) -> Array:
+    """transformers' ``_get_wsd_scheduler_lambda`` (the factor of ``lr``)."""
+    decay_steps = int(fields["num_decay_steps"])
+    stable = fields["num_stable_steps"]
+    stable = int(stable) if stable is not None else n - w - decay_steps
+    r = float(_hf_or(fields["min_lr_ratio"], 0.0))
+    warmup_type = _hf_or(fields["warmup_type"], "linear")
+    decay_type = _hf_or(fields["decay_type"], "cosine")
+    decay_from, end = w + stable, w + stable + decay_steps
+    p = np.clip(t, 0, w) / max(1, w)
+    if warmup_type == "linear":
+        rise = p
+    elif warmup_type == "cosine":
+        rise = 0.5 * (1.0 - np.cos(np.pi * p))
+    else:
+        rise = 1.0 - np.sqrt(1.0 - p)
+    q = (np.clip(t, decay_from, max(end, decay_from)) - decay_from) / max(1, decay_steps)
+    if decay_type == "linear":
+        fall = 1.0 - q
+    elif decay_type == "cosine":
+        fall = 0.5 * (1.0 + np.cos(np.pi * cycles * 2.0 * q))
+    else:
+        fall = 1.0 - np.sqrt(q)
+    warm = np.maximum(0.0, rise * (1.0 - r) + r)
+    decay = np.maximum(0.0, fall * (1.0 - r) + r)
+    return np.select([t < w, t < decay_from, t < end], [warm, 1.0, decay], default=r)
