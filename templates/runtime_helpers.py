@@ -196,13 +196,15 @@ def _geometric_periods(first: int, t_mul: float, m_mul: float) -> tuple[tuple[An
                 f"t_mul {t_mul!r} is too close to 1: more than {_MAX_PERIODS} restart periods "
                 "start before step 2**31 - 1"
             )
-        exact = first * (t_mul**i - 1.0) / (t_mul - 1.0)
-        start = math.ceil(exact)
+        exact = first * (_power(t_mul, i) - 1.0) / (t_mul - 1.0)
+        if exact == math.inf:  # t_mul**i beyond the largest float; this sum is finite
+            exact = exacts[-1] + lengths[-1]
+        start = math.ceil(exact) if exact <= _MAX_STEP else _MAX_STEP + 1
         if start > _MAX_STEP:
             break
         starts.append(start)
         exacts.append(exact)
-        lengths.append(first * t_mul**i)
+        lengths.append(first * _power(t_mul, i))
         peaks.append(_power(m_mul, i))  # inf past the largest float, as in NumPy
         i += 1
     lasts = tuple(min(end - 1, _MAX_STEP) for end in (*starts[1:], start))

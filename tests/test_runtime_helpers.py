@@ -348,6 +348,8 @@ t_muls = st.floats(min_value=1.01, max_value=1e6)
 @example(1000, 2.0, 1.0)
 @example(1, 1.015625, 2.0)  # peaks beyond the largest float: inf
 @example(1, 2.0, 0.0)
+@example(10, 1e200, 0.5)  # t_mul**2 past the largest float
+@example(2**31 - 1, 524289.125, 0.0)
 def test_geometric_periods_exact(first: int, t_mul: float, m_mul: float) -> None:
     """Against the real starts S_i = first * (t_mul**i - 1) / (t_mul - 1) in 80-digit decimal
     arithmetic: each period starts at the first integer step at or after S_i (but where S_i is
@@ -377,9 +379,10 @@ def test_geometric_periods_exact(first: int, t_mul: float, m_mul: float) -> None
             end = real_start(i + 1)
             assert math.isclose(lasts[i] + rests[i], end, rel_tol=1e-12, abs_tol=1e-9)
             assert 0.0 < rests[i] <= 1.0 or i == n - 1
-            assert lasts[i] == (
-                starts[i + 1] - 1 if i + 1 < n else min(math.ceil(end) - 1, MAX_STEP)
-            )
+            if i + 1 < n:
+                assert lasts[i] == starts[i + 1] - 1
+            elif not near_integer(end):  # (first=2**31 - 1: S_1 rounds up, past the last step)
+                assert lasts[i] == min(math.ceil(end) - 1, MAX_STEP)
             assert math.isclose(lengths[i], first * mu**i, rel_tol=1e-12)
             assert _same(peaks[i], _numpy(np.power, m_mul, i), ulps=1)  # the reference's
 
@@ -413,6 +416,28 @@ def test_geometric_periods_peaks_overflow_to_inf() -> None:
     starts, _, peaks, _, _ = H._geometric_periods(1, 1.015625, 2.0)
     assert len(starts) == 1118 and starts[1024] == 502_532_046
     assert peaks[1023] == 2.0**1023 and peaks[1024] == INF == peaks[-1]
+
+
+@pytest.mark.parametrize(
+    ("first", "t_mul"), [(10, 1e200), (2**31 - 1, 1e160), (3, 2.0**600), (7, 1.5e154)]
+)
+def test_geometric_periods_beyond_the_largest_power(first: int, t_mul: float) -> None:
+    """t_mul**2 past the largest float (t_mul > 1.34e154, a valid spec) made the constructor
+    raise OverflowError; the second period's end is S_1 + L_1, finite, and each step's period
+    and the steps remaining in it are the NumPy reference's."""
+    from lrgen.reference import _restart_position
+
+    starts, lengths, peaks, lasts, rests = H._geometric_periods(first, t_mul, 0.5)
+    assert starts == (0, first) and peaks == (1.0, 0.5) and lasts == (first - 1, MAX_STEP)
+    assert lengths == (float(first), first * t_mul) and rests[0] == 1.0
+    assert rests[1] == first + first * t_mul - MAX_STEP
+    steps = [0, first - 1, first, first + 1, MAX_STEP]
+    index, fraction = _restart_position(np.asarray(steps, dtype=np.int64), first, t_mul)
+    for t, want, done in zip(steps, index.tolist(), fraction.tolist(), strict=True):
+        i = bisect_right(starts, t) - 1
+        assert i == want, t
+        remaining = float(lasts[i] - t) + rests[i]
+        assert math.isclose(remaining / lengths[i], 1 - done, rel_tol=1e-12, abs_tol=1e-15), t
 
 
 def _t_mul_for(first: int, count: int) -> float:
