@@ -45,6 +45,9 @@ FRAMEWORKS = {"torch.optim.lr_scheduler": "torch", "keras.optimizers.schedules":
 NOT_BUILT = {
     "transformers.get_wsd_schedule": "a transformers function whose arguments are not the kind's "
     "fields (num_warmup_steps for warmup_steps, ...); compared by hand (docs/porting.md)",
+    "transformers.get_scheduler": "a transformers function of the type's name, the warmup "
+    "TrainingArguments computes and scheduler_specific_kwargs, not of the kind's fields; "
+    "compared with transformers itself in tests/test_transformers_schedule.py",
 }
 
 
