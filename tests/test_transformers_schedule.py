@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -160,6 +161,14 @@ CASES = [
         "params_cycles", "cosine", 30, params={"cycles": 1.5}, warmup_steps=3, num_cycles="cycles"
     ),
     _case("cosine_quarter", "cosine", 30, warmup_steps=3, num_cycles=0.25),
+    _case(
+        "params_restarts",
+        "cosine_with_restarts",
+        40,
+        params={"cycles": 3},
+        warmup_steps=4,
+        num_cycles="cycles",
+    ),
     _case("cosine_irrational", "cosine", 30, warmup_steps=3, num_cycles=0.7),
     _case(
         "params_fraction_cycles",
@@ -372,3 +381,29 @@ def test_float32_far_past_the_end(spec: lrgen.Spec, name: str) -> None:
     tensor = getattr(lrgen.torch.module(spec), f"{name}_tensor")
     got = tensor(torch.from_numpy(steps), dtype=torch.float32).double().numpy()
     _assert(float32_close(got, want, peak), got, want, "tensor variant (float32)")
+
+
+def test_float32_restarts_land_on_their_step(tmp_path: Path) -> None:
+    """cosine_with_restarts over more than 2**24 steps, num_cycles a param: the float32 targets
+    restart at the exact step (the rate at each restart and just before it), as the reference
+    does. (The cycle is found in integers; a float32 phase would be a few steps off here too, but
+    within the float32 rule at these steps: test_float32_far_past_the_end is the one that tells
+    the two apart.)"""
+    cycle = 2**22 + 3
+    spec_path = tmp_path / "restarts.yaml"
+    spec_path.write_text(
+        "lrgen: 1\nschedules:\n  restarts:\n    lr: 0.01\n    params: {cycles: 4}\n"
+        "    schedule: {kind: TransformersSchedule, lr_scheduler_type: cosine_with_restarts, "
+        f"num_training_steps: {1000 + 4 * cycle}, warmup_steps: 1000, num_cycles: cycles}}\n"
+    )
+    spec = lrgen.load(spec_path)
+    starts = [1000 + k * cycle for k in range(4)]
+    steps = np.array([s + d for s in starts for d in (-1, 0, 1)])
+    want = lrgen.evaluate(spec.schedules["restarts"], steps)
+    assert want[1::3].tolist() == [0.01] * 4  # each restart is at the peak
+    keras_schedule = lrgen.keras.module(spec).Restarts()
+    got = np.asarray(keras_schedule(steps.astype(np.int32)), dtype=np.float64)
+    _assert(float32_close(got, want, 0.01), got, want, "Keras schedule (float32)")
+    tensor = lrgen.torch.module(spec).restarts_tensor
+    got = tensor(torch.from_numpy(steps), dtype=torch.float32).double().numpy()
+    _assert(float32_close(got, want, 0.01), got, want, "tensor variant (float32)")
