@@ -39,16 +39,14 @@ from lrgen.kinds import (
     MAX_NAME_LENGTH,
     MAX_NODES,
     NAME_PATTERN,
+    REQUIRED,
     RESERVED_NAMES,
     STEPS_PER_EPOCH,
-    Increasing,
+    UNKNOWN,
     Kind,
-    LenMatch,
-    Less,
     Param,
+    Ref,
     T,
-    TotalSteps,
-    ZeroNeeds,
     camel_name,
 )
 from lrgen.schema import DEFAULT_UNIT
@@ -897,6 +895,8 @@ class _Checker:
             self.at_value(path, _bound_message(keyword, instance, expected))
         elif keyword == "enum" and path[-1:] == ("kind",):
             self.at_value(path, _unknown_kind(instance))
+        elif keyword == "enum" and (refused := _refused_value(self.doc.data, path, instance)):
+            self.at_value(path, refused)
         elif keyword == "enum":
             choices = [c for c in expected if c is not None]
             message = f"{_show(instance)} is not one of {', '.join(map(_show, expected))}"
@@ -1102,39 +1102,13 @@ class _Checker:
             return None
 
     def cross_checks(self, kind: Kind, value: Mapping[str, Any], path: Path) -> bool:
-        """The registry's cross-field checks on literal values (expressions: see bind)."""
+        """The registry's cross-field checks on literal values, each violation at its field
+        (an expression is UNKNOWN here: binding checks it, with the same message)."""
         before = len(self.problems)
         for check in kind.checks:
-            if isinstance(check, Increasing):
-                items = value.get(check.field) or []
-                for i in range(1, len(items)):
-                    low, high = items[i - 1], items[i]
-                    if _is_number(low) and _is_number(high) and not high > low:
-                        self.at_value(
-                            (*path, check.field, i),
-                            f"{high!r} is not greater than "
-                            f"the previous value {low!r}; the list must be strictly "
-                            "increasing",
-                        )
-            elif isinstance(check, LenMatch):
-                if check.field in value and check.other in value:
-                    have, other = len(value[check.field]), len(value[check.other])
-                    if have != other + check.offset:
-                        self.at_value((*path, check.field), _length_message(check, have, other))
-            elif isinstance(check, Less):
-                low, high = _literal(kind, value, check.low), _literal(kind, value, check.high)
-                if _is_number(low) and _is_number(high) and not low < high:
-                    self.at_value(
-                        (*path, check.low), f"{low!r} must be less than {check.high} ({high!r})"
-                    )
-            elif isinstance(check, TotalSteps):
-                message = _total_steps_problem(value)
-                if message:
-                    self.at_value(path, message)
-            elif isinstance(check, ZeroNeeds):
-                low = _literal(kind, value, check.field)
-                if low == 0 and value.get(check.needs) is None:
-                    self.at_value((*path, check.field), ir.zero_needs_message(check))
+            violation = check.violation(lambda name: _literal(kind, value, name))
+            if violation is not None:
+                self.at_value((*path, *violation.field), violation.message)
         return len(self.problems) == before
 
     def bind_problem(self, err: ir.BindError, schedule_path: Path) -> None:
@@ -1279,9 +1253,28 @@ def _unknown_key(key: str, known: list[str], schema: Mapping[str, Any]) -> str:
     if kind is None:
         hint = _did_you_mean(key, known) or f"; expected one of: {', '.join(known)}"
         return f"unknown key {_short(repr(key))}{hint}"
+    pointer = KIND_MAP[kind].pointer(key) if kind in KIND_MAP else None
+    if pointer:  # a name from torch, Keras or transformers: what this kind calls it
+        return f"unknown parameter {_short(repr(key))} of {kind}; {pointer}"
     params = [k for k in known if k != "kind"]
     hint = _did_you_mean(key, params) or f"; {kind} takes {', '.join(params)}"
     return f"unknown parameter {_short(repr(key))}{hint}"
+
+
+def _refused_value(data: Any, path: Path, value: Any) -> str | None:
+    """The message for a choice the node's kind refuses on purpose (``Kind.foreign_values``:
+    transformers' metric-driven scheduler types), or None."""
+    node = data
+    for part in path[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    kind = KIND_MAP.get(str(node.get("kind"))) if isinstance(node, dict) else None
+    if kind is None or not isinstance(value, str):
+        return None
+    pointer = kind.foreign_values.get(str(path[-1]), {}).get(value)
+    return f"{kind.name} does not take {path[-1]} {value}: {pointer}" if pointer else None
 
 
 def _unknown_kind(kind: Any) -> str:
@@ -1310,33 +1303,19 @@ def _name_problem(name: str, what: str) -> str | None:
     return None
 
 
-def _length_message(check: LenMatch, have: int, other: int) -> str:
-    relation = {-1: "one fewer than", 0: "as many as", 1: "one more than"}.get(
-        check.offset, f"{check.offset:+d} compared with"
-    )
-    return (
-        f"{have} {check.field} for {other} {check.other}: expected {other + check.offset} "
-        f"({relation} {check.other})"
-    )
-
-
-def _total_steps_problem(value: Mapping[str, Any]) -> str | None:
-    given = {k for k in ("total_steps", "epochs", "steps_per_epoch") if value.get(k) is not None}
-    if given in ({"total_steps"}, {"epochs", "steps_per_epoch"}):
-        return None
-    if "total_steps" in given:
-        return "give either total_steps or both epochs and steps_per_epoch, not both"
-    if given:
-        missing = ({"epochs", "steps_per_epoch"} - given).pop()
-        return f"{missing} is missing: give both epochs and steps_per_epoch, or total_steps"
-    return "missing total_steps (or both epochs and steps_per_epoch)"
-
-
 def _literal(kind: Kind, value: Mapping[str, Any], name: str) -> Any:
-    if name in value:
-        return value[name]
-    default = kind.param_map[name].default
-    return default if _is_number(default) else None
+    """A field's literal value for the cross-field checks: as written (list items and numbers
+    that are expressions UNKNOWN), else its default (UNKNOWN when it refers to another field)."""
+    param = kind.param_map[name]
+    if name not in value:
+        default = param.default
+        return UNKNOWN if default is REQUIRED or isinstance(default, Ref) else default
+    raw = value[name]
+    if raw is None or param.type not in (*_NUMERIC, *_LISTS):
+        return raw
+    if param.type in _LISTS:
+        return tuple(item if _is_number(item) else UNKNOWN for item in raw)
+    return raw if _is_number(raw) else UNKNOWN
 
 
 def _is_number(value: Any) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 
 from lrgen import expr as ex
 from lrgen.ir import Node, Schedule
-from lrgen.kinds import Increasing, Less, Param, T, ZeroNeeds
+from lrgen.kinds import Check, Param, T, field_path
 
 INT, FLOAT, BOOL = "int", "float", "bool"
 INT_TABLE, FLOAT_TABLE = "int_table", "float_table"
@@ -454,15 +454,17 @@ class Let:
     dtype: str
     field: str | None = None  # the spec field (json path) it comes from, for error messages
     integer: bool = False  # must be integral (checked, then converted to int)
-    bounds: tuple[tuple[str, float, str], ...] = ()  # (op, limit, message) that must hold
+    bounds: tuple[tuple[str, float], ...] = ()  # (op, limit) that must hold
 
 
 @dataclass(frozen=True)
 class Assert:
-    """A cross-field check at construction: ``cond`` must hold, else ValueError(message)."""
+    """A cross-field check at construction: ``cond`` must hold, else ValueError(message), where
+    ``{left}`` and ``{right}`` in the message stand for the ``repr`` of ``values``' trees."""
 
     cond: L
     message: str
+    values: tuple[tuple[str, L], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -515,12 +517,12 @@ class Builder:
         self.bound[name] = Var(name, dtype)
         return self.bound[name]
 
-    def check(self, cond: L, message: str) -> None:
+    def check(self, cond: L, message: str, values: tuple[tuple[str, L], ...] = ()) -> None:
         if isinstance(cond, Const):
             if not cond.value:  # the loader rejects this for the defaults; params can't fix it
-                raise ValueError(message)
+                raise ValueError(message.format(**{k: repr(constant_value(v)) for k, v in values}))
             return
-        self.lets.append(Assert(cond, message))
+        self.lets.append(Assert(cond, message, values))
 
     def spec_expr(self, e: ex.Expr, scope: Mapping[str, L]) -> L:
         """A spec expression -> tree. Names resolve through ``scope``, then params."""
@@ -620,12 +622,12 @@ class Ctx:
         if known is not None:  # no parameter involved: the loader checked it already
             return lit(int(known) if integer else float(known))
         bounds = tuple(
-            (cmp, limit, text)
-            for cmp, limit, text in (
-                (">=", param.minimum, "is less than the minimum of"),
-                (">", param.exclusive_minimum, "is not greater than"),
-                ("<=", param.maximum, "is greater than the maximum of"),
-                ("<", param.exclusive_maximum, "is not less than"),
+            (cmp, limit)
+            for cmp, limit in (
+                (">=", param.minimum),
+                (">", param.exclusive_minimum),
+                ("<=", param.maximum),
+                ("<", param.exclusive_maximum),
             )
             if limit is not None
         )
@@ -674,24 +676,15 @@ def lower_node(c: Ctx, t: L) -> L:
     return LOWERINGS[c.node.kind](c, t)
 
 
-def _cross_check(c: Ctx, check: Any) -> None:
-    if isinstance(check, Increasing):
-        items = c[check.field]
-        for i in range(1, len(items)):
-            c.b.check(
-                compare(">", items[i], items[i - 1]),
-                f"{c.node.path}.{check.field}[{i}]: must be greater than the previous value; "
-                "the list must be strictly increasing",
-            )
-    elif isinstance(check, Less):
+def _cross_check(c: Ctx, check: Check) -> None:
+    """The rules of a registry check that params can break, checked at construction with the
+    check's own message (the compared values formatted at run time, as binding formats them)."""
+    for rule in check.rules(lambda name: c[name]):
+        left, right = lit(rule.left), lit(rule.right)
         c.b.check(
-            compare("<", c[check.low], c[check.high]),
-            f"{c.node.path}.{check.low}: must be less than {check.high}",
-        )
-    elif isinstance(check, ZeroNeeds) and c.node.arg(check.needs) is None:
-        c.b.check(
-            compare(">", c[check.field], lit(0)),
-            f"{c.node.path}.{check.field}: must be greater than 0 without a {check.needs}",
+            compare(rule.op, left, right),
+            f"{field_path(c.node.path, rule.field)}: {rule.message}",
+            (("left", left), ("right", right)),
         )
 
 
@@ -1095,6 +1088,171 @@ def _warmup_stable_decay(c: Ctx, t: L) -> L:
     return c.lr * value
 
 
+def _or(value: L | None, default: Any) -> L:
+    return lit(default) if value is None else value
+
+
+def _int_ceil(x: L) -> L:
+    """``math.ceil`` to an int, for construction-time constants."""
+    return op("neg", int_floor(op("neg", x)))
+
+
+def _hf_warmup_steps(c: Ctx) -> L:
+    """W as ``TrainingArguments.get_warmup_steps`` computes it: ``int(warmup_steps)`` from 1 on,
+    else ``ceil(N * ratio)`` (the ratio: ``warmup_steps`` in (0, 1), else ``warmup_ratio``)."""
+    total = to_float(c["num_training_steps"])
+    steps, ratio = c["warmup_steps"], _or(c["warmup_ratio"], 0.0)
+    if steps is None:
+        return c.let("warmup", _int_ceil(total * ratio), INT)
+    fraction = where(compare(">", steps, 0), steps, ratio)
+    whole = where(compare(">=", steps, 1), int_floor(to_float(steps)), _int_ceil(total * fraction))
+    return c.let("warmup", whole, INT)
+
+
+#: The finest fraction of a cycle count whose phase is computed exactly (1/32).
+_HF_PHASE_SCALE = 32
+
+
+def _hf_phase(c: Ctx, name: str, factor: L, elapsed: L, period: L) -> L:
+    """``(factor * elapsed) % period``, the phase of transformers' cosines, reduced to one
+    period so that the float32 targets keep it at any step.
+
+    With ``factor = m / scale`` for a whole ``m`` and a power of two ``scale`` up to 32 (the
+    default half cosine: 1 / 1; a quarter cycle: 1 / 2) the reduction is integer arithmetic,
+    exact; decided at construction when the factor reads a param. Other factors reduce in float,
+    which float32 loses far past N (docs/kinds.md).
+    """
+    factor = c.let(name, factor)
+
+    def dyadic(m: L, scale: int) -> L:
+        scaled = scale * period
+        phase = (m * (elapsed % scaled)) % scaled  # scale times the phase, exactly
+        return phase if scale == 1 else to_float(phase) / scale
+
+    def fractional() -> L:
+        return (factor * to_float(elapsed)) % to_float(period)
+
+    known = constant_value(factor)
+    if known is not None:
+        powers = (2**k for k in range(_HF_PHASE_SCALE.bit_length()))
+        scale = next((p for p in powers if float(known * p).is_integer()), None)
+        return dyadic(lit(int(known * scale)), scale) if scale else fractional()
+    whole = c.let(f"{name}_whole", int_floor(factor), INT)
+    scaled = c.let(f"{name}_scaled", int_floor(factor * _HF_PHASE_SCALE), INT)
+    return where(
+        eq(to_float(whole), factor),
+        dyadic(whole, 1),
+        where(
+            eq(to_float(scaled), factor * _HF_PHASE_SCALE),
+            dyadic(scaled, _HF_PHASE_SCALE),
+            fractional(),
+        ),
+    )
+
+
+def _hf_wave(c: Ctx, cycles: L, elapsed: L, length: L) -> L:
+    """The distance to the next trough of transformers' ``(1 + cos(2 pi cycles * elapsed /
+    length)) / 2``, which is ``sin²(pi/2 * distance / length)``: ``|length - (2 * cycles *
+    elapsed) % (2 * length)|``."""
+    return op("abs", length - _hf_phase(c, "twice_cycles", 2 * cycles, elapsed, 2 * length))
+
+
+@lowers("TransformersSchedule")
+def _transformers_schedule(c: Ctx, t: L) -> L:
+    kind = c["lr_scheduler_type"]
+    if kind == "constant":
+        return c.lr
+    total, warmup = c["num_training_steps"], _hf_warmup_steps(c)
+    span = c.let("decay_length", op("max", 1, total - warmup))
+    cycles = _or(c["num_cycles"], 1 if kind == "cosine_with_restarts" else 0.5)
+
+    def wave_between(low: L, elapsed: L) -> L:
+        return _cosine_between(low, c.lr, _hf_wave(c, cycles, elapsed, span), span)
+
+    def floor_lr() -> L:
+        rate = c["min_lr_rate"]
+        return c["min_lr"] if rate is None else c.let("min_lr", c.lr * rate)
+
+    warm = c.lr * to_float(t) / c.let("warmup_length", op("max", 1, warmup))
+    if kind == "linear":
+        after = c.lr * to_float(op("max", total - t, 0)) / span
+    elif kind == "cosine":
+        after = wave_between(lit(0.0), t - warmup)
+    elif kind == "cosine_with_restarts":
+        elapsed = t - warmup
+        position = _hf_phase(c, "restart_cycles", cycles, elapsed, span)  # restarts exact
+        after = where(elapsed >= span, 0.0, c.lr * sin2_remaining(span - position, span))
+    elif kind == "polynomial":
+        lr_end, power = _or(c["lr_end"], 1e-7), _or(c["power"], 1.0)
+        remaining = total - op("min", t, total)
+        decay = lr_end + (c.lr - lr_end) * (to_float(remaining) / span) ** power
+        after = where(t > total, lr_end, decay)
+    elif kind == "constant_with_warmup":
+        after = c.lr
+    elif kind == "inverse_sqrt":
+        timescale = c["timescale"]
+        if timescale is None:
+            timescale = c.let("timescale", where(eq(warmup, 0), 10_000.0, to_float(warmup)))
+        after = c.lr * op("sqrt", timescale / (to_float(t - warmup) + timescale))
+    elif kind == "cosine_with_min_lr":
+        after = wave_between(floor_lr(), t - warmup)
+    elif kind == "cosine_warmup_with_min_lr":
+        start = c["warmup_lr_rate"]
+        if start is None:
+            warm = c.lr * to_float(t + 1) / c.let("warmup_length", op("max", 1, warmup))
+        else:
+            ramp = c.let("warmup_span", op("max", 1, warmup - 1))
+            warm = c.lr * (start + (1.0 - start) * to_float(t) / ramp)
+        after = wave_between(floor_lr(), t - warmup + 1)
+    else:
+        return c.lr * _hf_wsd(c, t, warmup, cycles)
+    if isinstance(warmup, Const) and warmup.value == 0:
+        return after
+    return where(t < warmup, warm, after)
+
+
+def _hf_wsd(c: Ctx, t: L, warmup: L, cycles: L) -> L:
+    """transformers' ``_get_wsd_scheduler_lambda``: the factor of ``lr``."""
+    decay = c["num_decay_steps"]
+    stable = c["num_stable_steps"]
+    if stable is None:
+        stable = c.let("stable_steps", c["num_training_steps"] - warmup - decay)
+    ratio = _or(c["min_lr_ratio"], 0.0)
+    decay_start = c.let("decay_start", warmup + stable)
+    decay_end = c.let("decay_end", decay_start + decay)
+    warmup_length = c.let("warmup_length", op("max", 1, warmup))
+    decay_length = c.let("stable_decay_length", op("max", 1, decay))
+    shape = c["warmup_type"] or "linear"
+    if shape == "linear":
+        rise = to_float(t) / warmup_length
+    elif shape == "cosine":
+        rise = sin2_remaining(t, warmup_length)
+    else:  # 1-sqrt: 1 - sqrt(1 - p) == p / (1 + sqrt(1 - p)), no cancellation near p = 0
+        rise = (to_float(t) / warmup_length) / (
+            1.0 + op("sqrt", to_float(warmup_length - t) / warmup_length)
+        )
+    elapsed = t - decay_start
+    shape = c["decay_type"] or "cosine"
+    if shape == "linear":
+        fall = to_float(decay_length - elapsed) / decay_length
+    elif shape == "cosine":
+        fall = sin2_remaining(_hf_wave(c, cycles, elapsed, decay_length), decay_length)
+    else:  # 1-sqrt: 1 - sqrt(p) == (1 - p) / (1 + sqrt(p)), with 1 - p in integer steps
+        fall = (to_float(decay_length - elapsed) / decay_length) / (
+            1.0 + op("sqrt", to_float(elapsed) / decay_length)
+        )
+    span = 1.0 - ratio  # from min_lr_ratio to 1
+
+    def scaled_by(factor: L) -> L:
+        return op("max", 0.0, factor * span + ratio)
+
+    return where(
+        t < warmup,
+        scaled_by(rise),
+        where(t < decay_start, 1.0, where(t < decay_end, scaled_by(fall), ratio)),
+    )
+
+
 # --- entry point --------------------------------------------------------------------------------
 
 
@@ -1104,7 +1262,7 @@ def _base_lr(b: Builder, schedule: Schedule) -> L:
         # A literal, or an argument ``lr`` (the torch scheduler's per-group lr, generate.py):
         # used as given; a param group may have lr 0.
         return lr
-    bounds = ((">", 0.0, "is not greater than"),)
+    bounds = ((">", 0.0),)
     return b.let("lr", lr, FLOAT, field=f"{schedule.path}.lr", bounds=bounds)
 
 

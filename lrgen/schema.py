@@ -254,8 +254,21 @@ def schema() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m lrgen.schema [FILE]``: write the schema (default ``spec/lrgen.schema.json``)."""
-    args = sys.argv[1:] if argv is None else argv
-    target = Path(args[0]) if args else checked_in_path()
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m lrgen.schema",
+        description="Regenerate the JSON Schema from the kinds registry (maintainers' tool; "
+        "users print it with `lrgen schema`).",
+    )
+    parser.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        help="where to write it (default: %(default)s)",
+        default=checked_in_path(),
+    )
+    target = parser.parse_args(sys.argv[1:] if argv is None else argv).file
     text = render()
     if target.exists() and target.read_text(encoding="utf-8") == text:
         print(f"{target} is up to date")

@@ -206,3 +206,15 @@ def test_python_m_lrgen_schema_writes_the_file(
     assert target.read_text(encoding="utf-8") == lrgen_schema.render()
     assert lrgen_schema.main([str(target)]) == 0
     assert capsys.readouterr().out.splitlines() == [f"wrote {target}", f"{target} is up to date"]
+
+
+def test_the_maintainers_regeneration_command_answers_help_without_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m lrgen.schema --help`` once wrote the schema to a file named ``--help``."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        lrgen_schema.main(["--help"])
+    assert exit_info.value.code == 0
+    assert "usage: python -m lrgen.schema [-h] [file]" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
