@@ -2,21 +2,24 @@
 lowered trees -> printed expressions -> templates -> files.
 
 Templates (``templates/*.jinja``) see only the contexts built here: names, printed expressions,
-docstring literals. Output is formatted with the pinned ``ruff format``, deterministic (no clocks,
-sorted or spec-given order), and written atomically (temporary file + ``os.replace``): a failed or
-interrupted build leaves earlier output untouched. ``--check`` writes nothing and prints a diff.
+docstring literals, and emit finished code (double-quoted strings, PEP 8 blank lines, long lists
+one item per line); :mod:`lrgen.layout` breaks the lines that are too long, so no formatter runs
+and the output depends on nothing installed next to lrgen. It is deterministic (no clocks, sorted
+or spec-given order), starts with comments that keep users' formatters and linters off the file
+(``# fmt: off``, file-level ``noqa``), and is written atomically (temporary file +
+``os.replace``): a failed or interrupted build leaves earlier output untouched. ``--check``
+writes nothing and prints a diff.
 """
 
 from __future__ import annotations
 
 import ast
 import keyword
-import os
 import re
-import subprocess
+import string
 import sys
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
@@ -28,6 +31,7 @@ from lrgen import output
 from lrgen.errors import Problem, SpecError, display_path
 from lrgen.ir import Node, Schedule, Spec
 from lrgen.kinds import KIND_MAP, MAX_OUTPUT_CHARS, T
+from lrgen.layout import LINE_LENGTH, layout
 from lrgen.lower import (
     FLOAT,
     FLOAT_TABLE,
@@ -45,12 +49,11 @@ from lrgen.lower import (
     lower_settings,
     to_float,
 )
-from lrgen.printers import KerasPrinter, Printed, PythonPrinter, TorchPrinter, literal
+from lrgen.printers import KerasPrinter, Printed, PythonPrinter, TorchPrinter, literal, pystr
 
 TARGETS = ("torch", "keras", "optax")
 #: What ``lrgen build`` writes without ``--target`` (the checked-in generated/ is this build).
 DEFAULT_TARGETS = ("torch", "keras")
-LINE_LENGTH = 100
 _ANNOTATIONS = {
     INT: "int",
     FLOAT: "float",
@@ -105,8 +108,9 @@ def formula_text(node: Node, indent: str = "") -> list[str]:
         subsequent_indent=indent + "        ",
         break_on_hyphens=False,
     )
+    formula = kind.formulas[node.arg(kind.selector)] if kind.selector else kind.formula
     lines += textwrap.wrap(
-        f"= {kind.formula}",
+        f"= {formula}",
         88,
         initial_indent=indent + "    ",
         subsequent_indent=indent + "      ",
@@ -154,6 +158,7 @@ class ScheduleContext:
     metric_driven: bool
     param_names: list[str]
     kw_signature: str  # ", name: float = default" per param, after a bare "*"
+    kw_params: list[str]  # "name: float = default" per param
     kw_call: str
     constants_class: str
     constants_fn: str
@@ -201,7 +206,7 @@ def _prelude(
     for item in lowered.lets:
         if isinstance(item, Assert):
             checks = True
-            lines.append(f"_require({printer.expr(item.cond)}, {_assert_message(item.message)!r})")
+            lines.append(f"_require({printer.expr(item.cond)}, {_assert_text(item, printer)})")
             continue
         value = item.value
         if getattr(value, "param", False) and getattr(value, "name", None) == item.name:
@@ -210,13 +215,13 @@ def _prelude(
         what = _field_label(item.field, sources) if item.field else item.name
         if item.integer:
             checks = True
-            text = f"_integer({what!r}, {text})"
+            text = f"_integer({pystr(what)}, {text})"
         lines.append(f"{item.name} = {text}")
-        for cmp, limit, _ in item.bounds:
+        for cmp, limit in item.bounds:
             checks = True
             lines.append(
-                f"_require({item.name} {cmp} {literal(limit)}, {what!r}, {item.name}, "
-                f"{cmp + ' ' + literal(limit)!r})"
+                f"_require({item.name} {cmp} {literal(limit)}, {pystr(what)}, {item.name}, "
+                f"{pystr(cmp + ' ' + literal(limit))})"
             )
     return lines, checks
 
@@ -263,6 +268,27 @@ def _assert_message(message: str) -> str:
     return f"{path.rsplit('.', 1)[-1]}: {rest}"
 
 
+def _assert_text(item: Assert, printer: PythonPrinter) -> str:
+    """A cross-field check's message as Python source: the registry check's own message, its
+    ``{left}``/``{right}`` the ``repr`` of the compared values (an f-string field where a value
+    is only known at run time, as binding formats it)."""
+    values = dict(item.values)
+    parts: list[str] = []
+    runtime = False
+    for text, name, _, _ in string.Formatter().parse(_assert_message(item.message)):
+        parts.append(text.replace("{", "{{").replace("}", "}}"))
+        if name is None:
+            continue
+        known = constant_value(values[name])
+        if known is not None:
+            parts.append(repr(known).replace("{", "{{").replace("}", "}}"))
+        else:
+            parts.append(f"{{{printer.expr(values[name])}!r}}")
+            runtime = True
+    source = "".join(parts)
+    return "f" + pystr(source) if runtime else pystr(source.replace("{{", "{").replace("}}", "}"))
+
+
 def _fields(lowered: Lowered | LoweredSettings) -> tuple[list[tuple[str, str]], str]:
     fields: list[tuple[str, str]] = []
     call: list[str] = []
@@ -291,10 +317,11 @@ def schedule_context(
         metric_driven=schedule.metric_driven,
         param_names=names,
         kw_signature=kw_signature,
+        kw_params=[f"{k}: float = {literal(v)}" for k, v in params],
         kw_call=kw_call,
         **private_names(camel),
         signature="*" + kw_signature if params else "",
-        params_dict="{" + ", ".join(f"{k!r}: {k}" for k in names) + "}",
+        params_dict="{" + ", ".join(f"{pystr(k)}: {k}" for k in names) + "}",
     )
     base["arguments_dict"] = base["params_dict"]
     sources = field_sources(schedule)
@@ -348,7 +375,7 @@ def schedule_context(
         lr_prelude, lr_default = _lr_default(schedule, prelude_printer, sources)
         prelude = lr_prelude + prelude
         base["signature"] = f"*{kw_signature}, lr: {lr_default}"
-        base["arguments_dict"] = "{" + "".join(f"{k!r}: {k}, " for k in [*names, "lr"]) + "}"
+        base["arguments_dict"] = "{" + ", ".join(f"{pystr(k)}: {k}" for k in [*names, "lr"]) + "}"
     fields, fields_call = _fields(lowered)
     py_printed = py.block(lowered.formula)
     torch_printed = _tensor(torch_printer, lowered.formula, "torch") if "torch" in targets else None
@@ -446,7 +473,7 @@ def _lr_default(
     return [
         "if lr is None:",
         f"    lr = {printer.expr(tree)}",
-        f"    _require(lr > 0.0, {what!r}, lr, '> 0.0')",
+        f'    _require(lr > 0.0, {pystr(what)}, lr, "> 0.0")',
     ], "float | None = None"
 
 
@@ -465,7 +492,7 @@ def plateau_settings(settings: LoweredSettings) -> dict[str, Any]:
     depends on parameters."""
     printer = PythonPrinter()
     texts = {
-        name: repr(value) if isinstance(value, str) else printer.expr(value)
+        name: pystr(value) if isinstance(value, str) else printer.expr(value)
         for name, value in settings.settings
     }
     texts["lr"] = printer.expr(settings.lr)  # the Keras callback's warmup ends at the spec's lr
@@ -473,7 +500,19 @@ def plateau_settings(settings: LoweredSettings) -> dict[str, Any]:
 
 
 def module_header(spec: Spec, target: str) -> str:
+    """The module's first lines: comments that keep formatters and linters off the file (``#
+    fmt: off`` for ruff format and black, file-level ``noqa`` for ruff and flake8; see
+    docs/ci.md), then the docstring with the spec's name and sha256."""
     name = Path(spec.path).name
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in name)
+    comments = [
+        f"# Generated by lrgen from {shown}: do not edit.",
+        f"# Regenerate: lrgen build {shown}",
+        "# fmt: off",
+        "# ruff: noqa: PGH004",
+        "# ruff: noqa",
+        "# flake8: noqa",
+    ]
     lines = [
         f"Learning-rate schedules for {target}, generated by lrgen from {name}.",
         "",
@@ -485,7 +524,97 @@ def module_header(spec: Spec, target: str) -> str:
     ]
     if spec.description:
         lines += ["", *_wrap(spec.description.strip())]
-    return doc_literal("\n".join(lines))
+    return "\n".join(comments) + "\n" + doc_literal("\n".join(lines))
+
+
+# --- runtime helpers ----------------------------------------------------------------------------
+
+#: The module helpers (``module["helpers"]``) that a template defines itself, in framework code;
+#: every other one, NAME, is the definition ``_NAME`` of templates/runtime_helpers.py.
+TEMPLATE_HELPERS = frozenset({"count_le"})
+#: The definitions of templates/runtime_helpers.py that construction-time checks call.
+CHECK_HELPERS = ("_integer", "_require", "_argument_error")
+
+
+@dataclass(frozen=True)
+class _Definition:
+    text: str  # as in the file, with the comment lines right above it
+    uses: frozenset[str]  # the other definitions its code reads
+
+
+@cache
+def _runtime_helpers() -> dict[str, _Definition]:
+    source = (resources.files("lrgen.templates") / "runtime_helpers.py").read_text("utf-8")
+    return parse_helpers(source)
+
+
+def parse_helpers(source: str) -> dict[str, _Definition]:
+    """The top-level definitions of ``source`` (templates/runtime_helpers.py), in its order; a
+    ValueError for any other statement but imports and the docstring. A function's text starts
+    after two blank lines, a constant's right after the line before it (its ``#:`` comment
+    first), as the helpers were always laid out in generated modules."""
+    lines = source.splitlines()
+    body = ast.parse(source).body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the module docstring
+    found: dict[str, tuple[ast.stmt, str]] = {}
+    for statement in body:
+        if isinstance(statement, ast.Import | ast.ImportFrom):
+            continue  # generated modules import what the helpers use
+        if isinstance(statement, ast.FunctionDef) and not statement.decorator_list:
+            name = statement.name
+        elif isinstance(statement, ast.Assign | ast.AnnAssign):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+                raise ValueError(
+                    f"templates/runtime_helpers.py:{statement.lineno}: one name per constant"
+                )
+            name = targets[0].id
+        else:
+            raise ValueError(
+                f"templates/runtime_helpers.py:{statement.lineno}: not a function or a constant"
+            )
+        if not name.startswith("_") or name in found:
+            raise ValueError(
+                f"templates/runtime_helpers.py:{statement.lineno}: {name!r} is defined twice or "
+                "does not start with '_' (a generated module's public names are its schedules')"
+            )
+        first = statement.lineno
+        while first > 1 and lines[first - 2].startswith("#"):
+            first -= 1
+        text = "\n".join(lines[first - 1 : statement.end_lineno]) + "\n"
+        if isinstance(statement, ast.FunctionDef):
+            text = "\n\n" + text
+        found[name] = statement, text
+    definitions: dict[str, _Definition] = {}
+    for name, (statement, text) in found.items():
+        read = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)}
+        definitions[name] = _Definition(text, frozenset(read & found.keys() - {name}))
+    return definitions
+
+
+def helper_source(helpers: Iterable[str], checks: bool = False) -> str:
+    """The runtime helpers a generated module calls, as the text the module template inlines:
+    ``_NAME`` of templates/runtime_helpers.py for each NAME of ``helpers`` (but
+    ``TEMPLATE_HELPERS``), ``CHECK_HELPERS`` with ``checks``, and the definitions these read,
+    transitively (``_div`` brings ``_div_by_zero``); each exactly as written in the file, in the
+    file's order. A helper the file does not define is a LookupError."""
+    definitions = _runtime_helpers()
+    wanted = [f"_{h}" for h in sorted(helpers) if h not in TEMPLATE_HELPERS]
+    wanted += CHECK_HELPERS if checks else ()
+    unknown = [name for name in wanted if name not in definitions]
+    if unknown:
+        raise LookupError(
+            f"templates/runtime_helpers.py does not define {', '.join(unknown)} "
+            f"(it defines {', '.join(definitions)})"
+        )
+    closure: set[str] = set()
+    while wanted:
+        name = wanted.pop()
+        if name not in closure:
+            closure.add(name)
+            wanted += definitions[name].uses
+    return "".join(d.text for name, d in definitions.items() if name in closure)
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -507,7 +636,7 @@ def _environment() -> Any:
 
 
 def render(spec: Spec, target: str) -> str:
-    """The formatted source of ``NAME_<target>.py`` for ``spec``."""
+    """The source of ``NAME_<target>.py`` for ``spec``, laid out (:func:`finish`)."""
     if target == "optax":  # jax.numpy formulas over the same contexts (lrgen/printers_jax.py)
         from lrgen.printers_jax import render_optax
 
@@ -537,16 +666,17 @@ def render(spec: Spec, target: str) -> str:
         "header": module_header(spec, target),
         "python_imports": sorted(module["imports"]),
         "typing_imports": ", ".join(sorted(typing)),
-        "exports": "[" + ", ".join(repr(e) for e in sorted(exports)) + "]",
+        "exports": exports_list(exports),
         "helpers": frozenset(module["helpers"]),
+        "helper_source": helper_source(module["helpers"], module["checks"]),
         "has_checks": module["checks"],
         "has_momentum": module["momentum"],
         "closed_form": closed_form,
-        "keras_package": repr(f"lrgen.{spec.stem}"),
+        "keras_package": pystr(f"lrgen.{spec.stem}"),
         "schedules": schedules,
     }
     template = _environment().get_template(f"{target}_module.py.jinja")
-    source = format_source(template.render(module=context), f"{spec.stem}_{target}.py")
+    source = finish(template.render(module=context))
     problems = name_problems(spec, target, source, public_names(schedules, target))
     if problems:
         raise SpecError(problems)
@@ -617,34 +747,18 @@ def _bindings(statement: ast.stmt) -> list[tuple[str, str | None]]:
     return [(t.id, None) for t in targets if isinstance(t, ast.Name)]
 
 
-@cache
-def _ruff() -> list[str]:
-    """The pinned ruff's own executable: what ``python -m ruff`` execs, without starting a
-    second Python first (about 30 ms per generated file)."""
-    try:
-        from ruff import find_ruff_bin
-
-        return [os.fsdecode(find_ruff_bin())]
-    except (ImportError, FileNotFoundError):
-        return [sys.executable, "-m", "ruff"]
+def finish(source: str) -> str:
+    """A rendered module as lrgen writes it: laid out by lrgen itself (lrgen/layout.py), with no
+    formatter involved, so the output depends on nothing installed next to lrgen."""
+    return layout(source, LINE_LENGTH)
 
 
-def format_source(source: str, filename: str) -> str:
-    """Format with the pinned ruff (a dependency of lrgen), isolated from any user config."""
-    command = [
-        *_ruff(),
-        "format",
-        "--isolated",
-        "--line-length",
-        str(LINE_LENGTH),
-        "--stdin-filename",
-        filename,
-        "-",
-    ]
-    result = subprocess.run(command, input=source, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"ruff format failed on generated {filename}:\n{result.stderr}")
-    return result.stdout
+def exports_list(names: Iterable[str]) -> str:
+    """The value of ``__all__``: the names sorted, one per line."""
+    ordered = sorted(names)
+    if not ordered:
+        return "[]"
+    return "[\n" + "".join(f"    {pystr(name)},\n" for name in ordered) + "]"
 
 
 def outputs(spec: Spec, out: Path, targets: Sequence[str]) -> dict[Path, str]:

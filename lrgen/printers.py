@@ -42,10 +42,19 @@ _MATH_FUNCS = ("cos", "sin", "exp", "expm1", "log", "sqrt", "tanh")
 
 
 def literal(value: object) -> str:
-    """Source text of a literal: ``repr`` round-trips floats exactly."""
+    """Source text of a literal: ``repr`` round-trips floats exactly; strings in double quotes."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return f"{value:.1f}"
+    if isinstance(value, str):
+        return pystr(value)
     return repr(value)
+
+
+def pystr(text: str) -> str:
+    """A str literal in double quotes, the style of generated code: escaped as ``repr`` escapes
+    (backslashes, control and non-printable characters), with ``"`` escaped and ``'`` not."""
+    body = "".join('\\"' if ch == '"' else "'" if ch == "'" else repr(ch)[1:-1] for ch in text)
+    return f'"{body}"'
 
 
 @dataclass
@@ -400,11 +409,12 @@ class KerasPrinter(_TensorPrinter):
         narrowed = narrow_int32(node)
         printed = super().block(narrowed)
         if node.varying and not narrowed.varying:  # e.g. t // D with D beyond int32 is 0
-            printed.text = f"{self.ops}.full_like(t, {printed.text}, dtype={self.float_dtype!r})"
+            dtype = pystr(self.float_dtype)
+            printed.text = f"{self.ops}.full_like(t, {printed.text}, dtype={dtype})"
         return printed
 
     def to_float(self, node: Op) -> str:
-        return f"{self.ops}.cast({self._args(node)}, {self.float_dtype!r})"
+        return f"{self.ops}.cast({self._args(node)}, {pystr(self.float_dtype)})"
 
     def min_max(self, node: Op) -> str:
         return f"{self.ops}.{node.op}imum({self._args(node)})"
@@ -417,7 +427,7 @@ class KerasPrinter(_TensorPrinter):
         return (
             f"{o}.sum({o}.cast({o}.expand_dims({self._wrap(x, _WHERE + 1)}, -1) >= "
             f"{o}.convert_to_tensor({self._wrap(table, _WHERE + 1)}, "
-            f"dtype={self.int_dtype!r}), {self.int_dtype!r}), axis=-1)"
+            f"dtype={pystr(self.int_dtype)}), {pystr(self.int_dtype)}), axis=-1)"
         )
 
     def take(self, table: L, i: L) -> str:
@@ -425,7 +435,7 @@ class KerasPrinter(_TensorPrinter):
         dtype = self.float_dtype if table.dtype == FLOAT_TABLE else self.int_dtype
         return (
             f"{o}.take({o}.convert_to_tensor({self._wrap(table, _WHERE + 1)}, "
-            f"dtype={dtype!r}), {self._wrap(i, _WHERE + 1)})"
+            f"dtype={pystr(dtype)}), {self._wrap(i, _WHERE + 1)})"
         )
 
     def where(self, node: Op) -> tuple[str, int]:

@@ -222,11 +222,13 @@ def optax_warnings(specs: Sequence[Spec]) -> list[Problem]:
 
 
 def render_optax(spec: Spec) -> str:
-    """The formatted source of ``NAME_optax.py``: the shared contexts (constants, checks,
+    """The laid-out source of ``NAME_optax.py``: the shared contexts (constants, checks,
     docstrings) plus the ``jax.numpy`` formulas."""
     from lrgen.generate import (
         _environment,
-        format_source,
+        exports_list,
+        finish,
+        helper_source,
         module_header,
         name_problems,
         schedule_context,
@@ -255,15 +257,16 @@ def render_optax(spec: Spec) -> str:
         "header": module_header(spec, "optax"),
         "python_imports": sorted(module["imports"]),
         "typing_imports": "Any, NamedTuple" if schedules else "",
-        "exports": "[" + ", ".join(repr(e) for e in sorted(exports)) + "]",
+        "exports": exports_list(exports),
         "helpers": frozenset(module["helpers"]),
+        "helper_source": helper_source(module["helpers"], module["checks"]),
         "has_checks": module["checks"],
         "counter_checks": any(s.counter_ints for s in schedules),
         "schedules": schedules,
         "left_out": [s.name for s in spec.entries if s.metric_driven],
     }
     template = _environment().get_template("optax_module.py.jinja")
-    source = format_source(template.render(module=context), f"{spec.stem}_optax.py")
+    source = finish(template.render(module=context))
     # the names the schedules make, checked against every top-level binding (as for torch/Keras)
     made: dict[str, list[str]] = {}
     for s in schedules:
