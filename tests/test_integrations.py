@@ -175,7 +175,7 @@ def test_lightning_passes_the_monitored_metric_to_the_plateau_class(
     scheduler_class = lrgen.torch.scheduler_class(RECIPES / "schedules.yaml", name)
     monkeypatch.setattr(lightning_recipe, "Plateau", scheduler_class)
 
-    class Scripted(lightning_recipe.OnPlateau):  # type: ignore[name-defined,misc]
+    class Scripted(lightning_recipe.OnPlateau):  # type: ignore[name-defined]
         def validation_step(self, batch: Any, batch_idx: int) -> None:
             self.log("val_loss", torch.tensor(VAL_LOSSES[self.current_epoch]))
 
@@ -358,7 +358,6 @@ def test_training_arguments_and_the_transformers_schedule_give_the_same_rates(
     _assert_rates(rates, schedule, num_training_steps=steps)
 
 
-@pytest.mark.slow  # the first Keras test of a process imports TensorFlow (about 10 s)
 def test_the_keras_port_of_a_training_arguments_schedule(
     hf_recipe: ModuleType, keras_recipe: ModuleType, tmp_path: Path
 ) -> None:
@@ -394,7 +393,6 @@ def test_the_keras_port_of_a_training_arguments_schedule(
     assert (optimizer.beta_1, optimizer.beta_2) == (defaults.adam_beta1, defaults.adam_beta2)
 
 
-@pytest.mark.slow  # imports TensorFlow when run alone
 @pytest.mark.parametrize("per_update", [False, True])
 def test_keras_gradient_accumulation_calls_the_schedule_with_the_batch_count(
     keras_recipe: ModuleType, per_update: bool
