@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from lrgen import expr as ex
 from lrgen import output
@@ -151,11 +151,13 @@ def schedule_doc(schedule: Schedule, spec: Spec, summary: str, extra: str = "") 
 
 
 @dataclass
-class ScheduleContext:
+class _Context:
+    """What every template of one schedule reads: its names, keyword arguments and the
+    construction-time code of its constants (templates/_common.py.jinja)."""
+
     name: str
     class_name: str
     unit: str
-    metric_driven: bool
     param_names: list[str]
     kw_signature: str  # ", name: float = default" per param, after a bare "*"
     kw_params: list[str]  # "name: float = default" per param
@@ -171,6 +173,18 @@ class ScheduleContext:
     fields: list[tuple[str, str]]
     fields_call: str
     prelude: list[str]
+
+    @property
+    def kw_only(self) -> str:
+        """``", *, a: float = 1.0"`` when there are params, else nothing (``*`` needs one)."""
+        return ", *" + self.kw_signature if self.param_names else ""
+
+
+@dataclass
+class ClosedFormContext(_Context):
+    """A closed-form schedule: lr(t) printed for each target of the module (None for the
+    others) and its docstrings: the full one on the class, short ones elsewhere."""
+
     py: Printed | None
     torch: Printed | None
     keras: Printed | None
@@ -178,21 +192,48 @@ class ScheduleContext:
     doc_function: str
     doc_class: str
     doc_keras: str
-    extra: dict[str, Any]
+    metric_driven: ClassVar[bool] = False
 
     def uses_constants(self, target: str) -> bool:
-        """Whether the printed code of ``target`` reads the constants ``c``."""
-        if target == "plateau":
-            return any("c." in text for text in self.extra.values())
+        """Whether the code printed for ``target`` reads the constants ``c``: which constants
+        the printer met in the lowered tree (:attr:`lrgen.printers.Printed.reads`)."""
         printed: Printed | None = getattr(self, target)
         assert printed is not None
-        texts = [printed.text, *(text for _, text in printed.locals)]
-        return any(re.search(r"\bc\.", text) for text in texts)
+        return bool(printed.reads)
 
-    @property
-    def kw_only(self) -> str:
-        """``", *, a: float = 1.0"`` when there are params, else nothing (``*`` needs one)."""
-        return ", *" + self.kw_signature if self.param_names else ""
+
+@dataclass(frozen=True)
+class PlateauSettings:
+    """Source text of each ReduceLROnPlateau setting: a literal, or ``c.NAME`` for one that
+    depends on parameters."""
+
+    mode: str
+    factor: str
+    patience: str
+    threshold: str
+    threshold_mode: str
+    cooldown: str
+    min_lr: str
+    eps: str
+    monitor: str
+    warmup_steps: str
+    warmup_start_factor: str
+    lr: str  # the Keras callback's warmup ends at the spec's lr
+
+
+@dataclass
+class PlateauContext(_Context):
+    """A metric-driven schedule (ReduceLROnPlateau): its settings and the class docstrings."""
+
+    settings: PlateauSettings
+    #: Whether a setting reads the constants ``c`` (the constructor then binds ``c``).
+    reads_constants: bool
+    doc_class: str
+    doc_keras: str
+    metric_driven: ClassVar[bool] = True
+
+
+ScheduleContext = ClosedFormContext | PlateauContext
 
 
 def _prelude(
@@ -314,7 +355,6 @@ def schedule_context(
         name=schedule.name,
         class_name=camel,
         unit=schedule.unit,
-        metric_driven=schedule.metric_driven,
         param_names=names,
         kw_signature=kw_signature,
         kw_params=[f"{k}: float = {literal(v)}" for k, v in params],
@@ -336,16 +376,14 @@ def schedule_context(
         if "keras" in targets:
             module["imports"].add("math")  # the callback's best value starts at +-inf
         module["checks"] = module["checks"] or checks or bool(prelude)
-        return ScheduleContext(
+        settings_printer = PythonPrinter()
+        return PlateauContext(
             **base,
             fields=fields,
             fields_call=fields_call,
             prelude=prelude,
-            py=None,
-            torch=None,
-            keras=None,
-            momentum_py=None,
-            doc_function=doc_function,
+            settings=plateau_settings(settings, settings_printer),
+            reads_constants=bool(settings_printer.reads),
             doc_class=schedule_doc(
                 schedule,
                 spec,
@@ -364,7 +402,6 @@ def schedule_context(
                 "The optimizer must be built with a float learning rate (a schedule object "
                 "cannot be reduced). NaN metrics count as bad epochs, as in torch.",
             ),
-            extra=plateau_settings(settings),
         )
     per_group = "torch" in targets
     lowered = lower(_lr_argument(schedule) if per_group else schedule)
@@ -394,7 +431,7 @@ def schedule_context(
             "Momentum: the PyTorch scheduler also cycles the optimizer's momentum (or "
             "Adam's beta1) inversely to the learning rate, as torch does."
         )
-    return ScheduleContext(
+    return ClosedFormContext(
         **base,
         fields=fields,
         fields_call=fields_call,
@@ -432,7 +469,6 @@ def schedule_context(
                 else ""
             ),
         ),
-        extra={},
     )
 
 
@@ -487,16 +523,14 @@ def _tensor(printer: TorchPrinter | KerasPrinter, formula: Any, target: str) -> 
     return printed
 
 
-def plateau_settings(settings: LoweredSettings) -> dict[str, Any]:
-    """Source text of each ReduceLROnPlateau setting: a literal, or ``c.NAME`` for one that
-    depends on parameters."""
-    printer = PythonPrinter()
+def plateau_settings(settings: LoweredSettings, printer: PythonPrinter) -> PlateauSettings:
+    """Each ReduceLROnPlateau setting as source text, printed by ``printer`` (whose ``reads``
+    then holds the constants they read)."""
     texts = {
         name: pystr(value) if isinstance(value, str) else printer.expr(value)
         for name, value in settings.settings
     }
-    texts["lr"] = printer.expr(settings.lr)  # the Keras callback's warmup ends at the spec's lr
-    return texts
+    return PlateauSettings(**texts, lr=printer.expr(settings.lr))
 
 
 def module_header(spec: Spec, target: str) -> str:

@@ -63,6 +63,12 @@ class Printed:
 
     text: str
     locals: list[tuple[str, str]] = field(default_factory=list)
+    #: The constants (``c.NAME``) the text and its locals read: the lowered tree's ``Var`` nodes
+    #: of construction-time values, recorded as they are printed.
+    reads: frozenset[str] = frozenset()
+    #: Whether the text reads the local float dtype ``dtype`` (the JAX target defines it only
+    #: then).
+    dtype: bool = False
 
 
 class PythonPrinter:
@@ -74,13 +80,17 @@ class PythonPrinter:
         self.prefix = prefix
         self.imports: set[str] = set()
         self.helpers: set[str] = set()  # module helpers the printed code calls
+        #: The constants read through ``prefix`` since construction or the last ``block``.
+        self.reads: set[str] = set()
 
     # -- entry points
     def expr(self, node: L) -> str:
         return self._p(node)[0]
 
     def block(self, node: L) -> Printed:
-        return Printed(self.expr(node))
+        self.reads = set()
+        text = self.expr(node)
+        return Printed(text, reads=frozenset(self.reads))
 
     # -- internals: (text, precedence)
     def _p(self, node: L) -> tuple[str, int]:
@@ -113,6 +123,7 @@ class PythonPrinter:
     def _var(self, node: Var) -> str:
         if node.varying or node.param:
             return node.name
+        self.reads.add(node.name)
         return f"{self.prefix}{node.name}"
 
     def _wrap(self, node: L, min_prec: int) -> str:
@@ -309,8 +320,9 @@ class _TensorPrinter(PythonPrinter):
         self._names: dict[int, str] = {}
         self._hoist = {key for key, n in counts.items() if n > 1}
         self._locals: list[tuple[str, str]] = []
+        self.reads = set()
         text = self.expr(node)
-        return Printed(text, self._locals)
+        return Printed(text, self._locals, frozenset(self.reads))
 
     def _count(self, node: L, counts: dict[int, int]) -> None:
         if not (isinstance(node, Op) and node.varying):

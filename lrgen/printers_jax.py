@@ -20,12 +20,12 @@ left out of the module, with a build warning at the spec position.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lrgen.errors import Problem, SpecError
+from lrgen.generate import ClosedFormContext
 from lrgen.ir import Schedule, Spec
 from lrgen.lower import FLOAT_TABLE, INT, INT_TABLE, Const, L, Op, lower, narrow_int32
 from lrgen.printers import _ATOM, _WHERE, KerasPrinter, Printed
@@ -48,6 +48,13 @@ class JaxPrinter(KerasPrinter):
         super().__init__(prefix)
         self.counter_ints: list[str] = []
         self.int32 = True  # whether the tree printed now is the int32 (narrowed) form
+        self._dtype = False  # whether the block printed now reads the float dtype ``dtype``
+
+    def block(self, node: L) -> Printed:
+        self._dtype = False
+        printed = super().block(node)
+        printed.dtype = self._dtype
+        return printed
 
     def _note_counter_ints(self, node: Op) -> None:
         """Remember each integer operand computed in Python that meets the int32 counter."""
@@ -69,6 +76,7 @@ class JaxPrinter(KerasPrinter):
     # min_max, elementwise and where: KerasPrinter's, with ops = "jnp"
 
     def to_float(self, node: Op) -> str:
+        self._dtype = True
         return f"{self._wrap(node.args[0], _ATOM)}.astype(dtype)"
 
     def count_le(self, table: L, x: L) -> str:
@@ -77,6 +85,7 @@ class JaxPrinter(KerasPrinter):
 
     def take(self, table: L, i: L) -> str:
         dtype = "dtype" if table.dtype == FLOAT_TABLE else "t.dtype"
+        self._dtype = self._dtype or table.dtype == FLOAT_TABLE
         return (
             f"jnp.take(jnp.asarray({self._wrap(table, _WHERE + 1)}, dtype={dtype}), "
             f"{self._wrap(i, _WHERE + 1)})"
@@ -108,6 +117,7 @@ def _block(printer: JaxPrinter, formula: L) -> Printed:
     printed = printer.block(formula)
     if not formula.varying:
         printed.text = f"jnp.full_like(t, {printed.text}, dtype=dtype)"
+        printed.dtype = True
     return printed
 
 
@@ -118,7 +128,7 @@ def _block(printer: JaxPrinter, formula: L) -> Printed:
 class OptaxSchedule:
     """What the optax template needs for one schedule, next to the shared context ``base``."""
 
-    base: Any  # lrgen.generate.ScheduleContext: names, constants, prelude, docstrings
+    base: ClosedFormContext  # names, constants, prelude
     lr: Printed  # over the int32 counter
     lr_int64: Printed | None  # over the int64 counter (x64), where it differs
     momentum: Printed | None
@@ -129,14 +139,12 @@ class OptaxSchedule:
 
     @property
     def lr_dtype(self) -> bool:
-        """Whether the learning-rate formula converts to the float dtype itself."""
-        return _mentions(self.lr, r"\bdtype\b") or _mentions(self.lr_int64, r"\bdtype\b")
+        """Whether the learning-rate formula reads the float dtype (so the template binds it)."""
+        return _reads_dtype(self.lr, self.lr_int64)
 
     @property
     def momentum_dtype(self) -> bool:
-        return _mentions(self.momentum, r"\bdtype\b") or _mentions(
-            self.momentum_int64, r"\bdtype\b"
-        )
+        return _reads_dtype(self.momentum, self.momentum_int64)
 
     @property
     def schedule_fn(self) -> str:
@@ -149,19 +157,16 @@ class OptaxSchedule:
 
 
 def _reads_constants(*printed: Printed | None) -> bool:
-    return any(_mentions(p, r"\bc\.") for p in printed)
+    """Whether any of the printed formulas reads a constant (the printer's record of it)."""
+    return any(p is not None and p.reads for p in printed)
 
 
-def _mentions(printed: Printed | None, pattern: str) -> bool:
-    """Whether the printed code (or one of its locals) matches ``pattern``."""
-    if printed is None:
-        return False
-    texts = (printed.text, *(value for _, value in printed.locals))
-    return any(re.search(pattern, text) for text in texts)
+def _reads_dtype(*printed: Printed | None) -> bool:
+    return any(p is not None and p.dtype for p in printed)
 
 
 def optax_schedule(
-    schedule: Schedule, spec: Spec, base: Any, module: dict[str, Any]
+    schedule: Schedule, spec: Spec, base: ClosedFormContext, module: dict[str, Any]
 ) -> OptaxSchedule:
     """Print a closed-form schedule's formula (and momentum) for JAX."""
     from lrgen.generate import schedule_doc
@@ -245,6 +250,7 @@ def render_optax(spec: Spec) -> str:
         if entry.metric_driven:
             continue
         base = schedule_context(entry, spec, ("optax",), module)
+        assert isinstance(base, ClosedFormContext)
         schedules.append(optax_schedule(entry, spec, base, module))
     if "geometric_periods" in module["helpers"]:
         module["imports"].add("math")
