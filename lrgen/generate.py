@@ -365,8 +365,6 @@ def schedule_context(
     )
     base["arguments_dict"] = base["params_dict"]
     sources = field_sources(schedule)
-    where = f"a {schedule.unit} counter t"
-    doc_function = schedule_doc(schedule, spec, f"Learning rate of ``{schedule.name}`` at {where}.")
     if schedule.metric_driven:
         settings = lower_settings(schedule)
         prelude_printer = PythonPrinter(prefix="")
@@ -425,10 +423,31 @@ def schedule_context(
     module["helpers"] |= lowered.helpers
     module["checks"] = module["checks"] or checks or bool(prelude)
     module["momentum"] = module["momentum"] or momentum is not None
-    extra = ""
+    see = f"See :class:`{camel}` for the schedule, its formula and spec."
+    doc_function = doc_literal(
+        "\n".join(
+            [
+                *_wrap(
+                    f"Learning rate of ``{schedule.name}`` at {schedule.unit} ``t`` (an int >= 0), "
+                    "a Python float (float64); the keyword arguments are the schedule's "
+                    "parameters, with the spec's defaults."
+                ),
+                "",
+                *_wrap(
+                    "Raises ValueError for a negative ``t``, for arguments the schedule refuses "
+                    f"and for a learning rate that is not a finite number. {see}"
+                ),
+            ]
+        )
+    )
+    extra = (
+        f"The same schedule as a function: ``{schedule.name}(t)`` (Python floats), "
+        f"``{schedule.name}_tensor(t)`` (a tensor of steps, no host synchronisation) and "
+        f"``{schedule.name}_lambda(optimizer)`` (a ``LambdaLR``)."
+    )
     if momentum is not None:
-        extra = (
-            "Momentum: the PyTorch scheduler also cycles the optimizer's momentum (or "
+        extra += (
+            " Momentum: the PyTorch scheduler also cycles the optimizer's momentum (or "
             "Adam's beta1) inversely to the learning rate, as torch does."
         )
     return ClosedFormContext(
@@ -452,7 +471,7 @@ def schedule_context(
             "(``schedule_params``); ``load_state_dict`` restores both, so a resumed run follows "
             "the schedule it was saved with (to change a parameter on resume, edit "
             "``state['schedule_params']`` before loading). A negative step, or a learning rate "
-            "that is not a finite number, raises ValueError." + (" " + extra if extra else ""),
+            "that is not a finite number, raises ValueError.\n\n" + extra,
         ),
         doc_keras=schedule_doc(
             schedule,

@@ -435,7 +435,7 @@ def test_hostile_description_stays_text() -> None:
         for node in ast.walk(tree)
     )
     module = _import(GOLDEN / "golden_torch.py")
-    assert 'import os; os.system("x")' in (module.warmup_cosine.__doc__ or "")
+    assert 'import os; os.system("x")' in (module.WarmupCosine.__doc__ or "")
 
 
 def test_generated_imports_only_stdlib_and_framework() -> None:

@@ -349,7 +349,7 @@ def test_every_closed_form_scheduler_type_is_a_choice() -> None:
 
 def test_the_docstring_shows_the_formula_of_its_type(spec: lrgen.Spec) -> None:
     text = lrgen.torch.module(spec).__lrgen_source__
-    start = text.index("def poly_power(")
+    start = text.index("class PolyPower(")
     doc = text[start : text.index('"""', text.index('"""', start) + 3)]
     assert "lr_end + (lr - lr_end) * ((N - t) / max(1, N - W)) ** power" in " ".join(doc.split())
     assert "cos" not in doc

@@ -1,0 +1,108 @@
+"""Generated code a reviewer would sign: read as code, every generated module of the example
+specs, the golden spec and random specs (tests/strategies.py ``cases``) has
+
+* one full docstring per schedule (summary, counter, formula, parameters, spec text), on the
+  class (torch: the ``LRScheduler`` subclass, Keras: the ``LearningRateSchedule`` or callback;
+  optax: the factory function, its only public object), and the other forms point to it;
+* no constant that is never read: each field of a ``_X_Constants`` NamedTuple is read in the
+  module (``c.NAME`` or ``constants.NAME``), and so is each module-level ``_NAME`` constant;
+* piecewise formulas of the Python target (``_X_at``) as ``if``/``return`` statements, not
+  conditional expressions nested in one ``lr = ...``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import lrgen
+from lrgen import generate
+from lrgen.ir import Spec
+from tests import strategies
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = [*sorted((ROOT / "spec" / "examples").glob("*.yaml")), ROOT / "tests/golden/golden.yaml"]
+TARGETS = ("torch", "keras", "optax")
+
+
+def _modules(spec: Spec) -> dict[str, str]:
+    return {target: generate.render(spec, target) for target in TARGETS}
+
+
+def _docstrings(tree: ast.Module) -> dict[str, str]:
+    """Each top-level function's and class's docstring (nested definitions too), by name."""
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            doc = ast.get_docstring(node)
+            if doc:
+                found[node.name] = doc
+    return found
+
+
+def docstring_problems(spec: Spec, target: str, source: str) -> list[str]:
+    """Where the module of ``target`` breaks "one full docstring per schedule, on the class"."""
+    docs = _docstrings(ast.parse(source))
+    problems = []
+    full = {name for name, doc in docs.items() if "Formula::" in doc}
+    expected = set()
+    for s in spec.entries:
+        if target == "optax":
+            if s.metric_driven:
+                continue
+            owner = s.name
+        else:
+            owner = s.class_name
+        expected.add(owner)
+        doc = docs.get(owner, "")
+        spec_block = f"Spec ({spec.stem} in {Path(spec.path).name})::"
+        for part in (spec_block, "Formula::", "Counter t: "):
+            if doc.count(part) != 1:
+                problems.append(f"{owner}: {part!r} {doc.count(part)} times, not once")
+        lines = s.source.strip().splitlines()
+        if lines and lines[-1].strip() not in doc:
+            problems.append(f"{owner}: the spec text is missing")
+        if s.params and "Parameters (keyword arguments, spec defaults): " not in doc:
+            problems.append(f"{owner}: no parameters")
+        if target == "torch" and not s.metric_driven:
+            for name in (s.name, f"{s.name}_tensor", f"{s.name}_lambda"):
+                see = f"See :class:`{s.class_name}` for the schedule, its formula and spec."
+                if see not in " ".join(docs.get(name, "").split()):
+                    problems.append(f"{name}: does not point to {s.class_name}")
+    if full != expected:
+        problems.append(f"full docstrings on {sorted(full)}, expected {sorted(expected)}")
+    return problems
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_one_full_docstring_per_schedule_on_the_class(path: Path) -> None:
+    spec = lrgen.load(str(path))
+    for target, source in _modules(spec).items():
+        assert docstring_problems(spec, target, source) == [], target
+
+
+def test_the_torch_function_docstring_states_its_contract() -> None:
+    spec = lrgen.load(str(ROOT / "spec/examples/transformer.yaml"))
+    docs = _docstrings(ast.parse(generate.render(spec, "torch")))
+    doc = " ".join(docs["warmup_cosine"].split())
+    assert doc == (
+        "Learning rate of ``warmup_cosine`` at step ``t`` (an int >= 0), a Python float "
+        "(float64); the keyword arguments are the schedule's parameters, with the spec's "
+        "defaults. Raises ValueError for a negative ``t``, for arguments the schedule refuses "
+        "and for a learning rate that is not a finite number. See :class:`WarmupCosine` for "
+        "the schedule, its formula and spec."
+    )
+    assert "warmup_cosine_tensor(t)" in " ".join(docs["WarmupCosine"].split())
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+)
+@given(case=strategies.cases())
+def test_random_specs_have_one_full_docstring_per_schedule(case: strategies.Case) -> None:
+    spec = case.spec
+    for target, source in _modules(spec).items():
+        assert docstring_problems(spec, target, source) == [], target
