@@ -19,7 +19,7 @@ import re
 import string
 import sys
 import textwrap
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
@@ -41,9 +41,12 @@ from lrgen.lower import (
     Assert,
     Builder,
     Const,
+    L,
     Let,
     Lowered,
     LoweredSettings,
+    Op,
+    Var,
     constant_value,
     lower,
     lower_settings,
@@ -168,6 +171,7 @@ class _Context:
     lambda_class: str
     at_fn: str
     momentum_fn: str
+    check_fn: str  # the constants function when no field is read: it only checks
     params_dict: str  # ``{"a": a}``: the keyword arguments as a dict
     arguments_dict: str  # the constants function's arguments as a dict
     fields: list[tuple[str, str]]
@@ -236,14 +240,48 @@ class PlateauContext(_Context):
 ScheduleContext = ClosedFormContext | PlateauContext
 
 
+def _constants_read(node: L) -> set[str]:
+    """The constants (``Let`` names) a lowered tree reads."""
+    found: set[str] = set()
+    nodes = [node]
+    while nodes:
+        item = nodes.pop()
+        if isinstance(item, Var) and not item.varying and not item.param:
+            found.add(item.name)
+        elif isinstance(item, Op):
+            nodes.extend(item.args)
+    return found
+
+
+def _needed(lowered: Lowered | LoweredSettings, stored: Collection[str]) -> set[str]:
+    """The constants the construction computes: the ``stored`` ones, the ones a check or a
+    needed constant reads, and every one that is checked itself (an argument must be refused
+    whether or not the formula reads the field)."""
+    needed = set(stored)
+    for item in reversed(lowered.lets):
+        if isinstance(item, Assert):
+            needed |= _constants_read(item.cond)
+            for _, value in item.values:
+                needed |= _constants_read(value)
+        elif item.name in needed or item.integer or item.bounds:
+            needed |= _constants_read(item.value)
+    return needed
+
+
 def _prelude(
-    lowered: Lowered | LoweredSettings, printer: PythonPrinter, sources: dict[str, str]
+    lowered: Lowered | LoweredSettings,
+    printer: PythonPrinter,
+    sources: dict[str, str],
+    stored: Collection[str],
 ) -> tuple[list[str], bool]:
     """Construction-time statements, and whether they use the check helpers. Their messages
     name a field by what the user wrote (``T_max = total_steps - warmup_steps``), not by its
-    JSON path: the constructor's error says which arguments were passed."""
+    JSON path: the constructor's error says which arguments were passed. A derived value that
+    nothing ``stored`` reads, and no check, is not computed; a checked one that is never read
+    is checked without a name."""
     lines: list[str] = []
     checks = False
+    needed = _needed(lowered, stored)
     for item in lowered.lets:
         if isinstance(item, Assert):
             checks = True
@@ -252,11 +290,16 @@ def _prelude(
         value = item.value
         if getattr(value, "param", False) and getattr(value, "name", None) == item.name:
             continue  # a parameter used as is: the keyword argument is the value
+        if item.name not in needed and not item.integer and not item.bounds:
+            continue
         text = printer.expr(value)
         what = _field_label(item.field, sources) if item.field else item.name
         if item.integer:
             checks = True
             text = f"_integer({pystr(what)}, {text})"
+        if item.name not in needed and not item.bounds:
+            lines.append(text)  # checked, never read
+            continue
         lines.append(f"{item.name} = {text}")
         for cmp, limit in item.bounds:
             checks = True
@@ -330,22 +373,32 @@ def _assert_text(item: Assert, printer: PythonPrinter) -> str:
     return "f" + pystr(source) if runtime else pystr(source.replace("{{", "{").replace("}}", "}"))
 
 
-def _fields(lowered: Lowered | LoweredSettings) -> tuple[list[tuple[str, str]], str]:
+def _fields(
+    lowered: Lowered | LoweredSettings, reads: Collection[str]
+) -> tuple[list[tuple[str, str]], str]:
+    """The fields of the constants NamedTuple: the constants that the module's code ``reads``."""
     fields: list[tuple[str, str]] = []
     call: list[str] = []
-    if isinstance(lowered.lr, Const):
+    if isinstance(lowered.lr, Const) and "lr" in reads:
         fields.append(("lr", "float"))
         call.append(f"lr={literal(lowered.lr.value)}")
     for item in lowered.lets:
-        if isinstance(item, Let) and item.dtype != TABLES:
+        if isinstance(item, Let) and item.dtype != TABLES and item.name in reads:
             fields.append((item.name, _ANNOTATIONS[item.dtype]))
             call.append(f"{item.name}={item.name}")
     return fields, ", ".join(call)
 
 
 def schedule_context(
-    schedule: Schedule, spec: Spec, targets: Sequence[str], module: dict[str, Any]
+    schedule: Schedule,
+    spec: Spec,
+    targets: Sequence[str],
+    module: dict[str, Any],
+    reads: frozenset[str] = frozenset(),
 ) -> ScheduleContext:
+    """The context of one schedule for a module of ``targets``. ``reads``: the constants that
+    code printed elsewhere reads (the optax target's formulas); the constants NamedTuple holds
+    only the constants the module reads."""
     params = list(schedule.params)
     names = [k for k, _ in params]
     kw_signature = "".join(f", {k}: float = {literal(v)}" for k, v in params)
@@ -367,21 +420,21 @@ def schedule_context(
     sources = field_sources(schedule)
     if schedule.metric_driven:
         settings = lower_settings(schedule)
+        texts, settings_read = plateau_settings(settings, "keras" in targets)
         prelude_printer = PythonPrinter(prefix="")
-        prelude, checks = _prelude(settings, prelude_printer, sources)
-        fields, fields_call = _fields(settings)
+        prelude, checks = _prelude(settings, prelude_printer, sources, settings_read)
+        fields, fields_call = _fields(settings, settings_read)
         module["imports"] |= prelude_printer.imports
         if "keras" in targets:
             module["imports"].add("math")  # the callback's best value starts at +-inf
         module["checks"] = module["checks"] or checks or bool(prelude)
-        settings_printer = PythonPrinter()
         return PlateauContext(
             **base,
             fields=fields,
             fields_call=fields_call,
             prelude=prelude,
-            settings=plateau_settings(settings, settings_printer),
-            reads_constants=bool(settings_printer.reads),
+            settings=texts,
+            reads_constants=bool(settings_read),
             doc_class=schedule_doc(
                 schedule,
                 spec,
@@ -404,18 +457,26 @@ def schedule_context(
     per_group = "torch" in targets
     lowered = lower(_lr_argument(schedule) if per_group else schedule)
     py, torch_printer, keras_printer = PythonPrinter(), TorchPrinter(), KerasPrinter()
+    py_printed = py.block(lowered.formula)
+    torch_printed = _tensor(torch_printer, lowered.formula, "torch") if "torch" in targets else None
+    keras_printed = _tensor(keras_printer, lowered.formula, "keras") if "keras" in targets else None
+    momentum = py.block(lowered.momentum) if lowered.momentum is not None else None
+    # The constants the module's code reads: the torch module's forms and its LambdaLR
+    # multiplier (``/ c.lr``), the Keras class, or what the optax target printed (``reads``).
+    read = set(reads)
+    if per_group:
+        read |= {"lr", *py_printed.reads, *(momentum.reads if momentum else ())}
+        read |= torch_printed.reads if torch_printed else set()
+    if keras_printed is not None:
+        read |= keras_printed.reads
     prelude_printer = PythonPrinter(prefix="")
-    prelude, checks = _prelude(lowered, prelude_printer, sources)
+    prelude, checks = _prelude(lowered, prelude_printer, sources, read)
     if per_group:
         lr_prelude, lr_default = _lr_default(schedule, prelude_printer, sources)
         prelude = lr_prelude + prelude
         base["signature"] = f"*{kw_signature}, lr: {lr_default}"
         base["arguments_dict"] = "{" + ", ".join(f"{pystr(k)}: {k}" for k in [*names, "lr"]) + "}"
-    fields, fields_call = _fields(lowered)
-    py_printed = py.block(lowered.formula)
-    torch_printed = _tensor(torch_printer, lowered.formula, "torch") if "torch" in targets else None
-    keras_printed = _tensor(keras_printer, lowered.formula, "keras") if "keras" in targets else None
-    momentum = py.block(lowered.momentum) if lowered.momentum is not None else None
+    fields, fields_call = _fields(lowered, read)
     used = (py, torch_printer) if "torch" in targets else (keras_printer,)
     for printer in (*used, prelude_printer):
         module["imports"] |= printer.imports
@@ -505,6 +566,7 @@ def private_names(camel: str) -> dict[str, str]:
         "lambda_class": f"_{camel}_Lambda",
         "at_fn": f"_{camel}_at",
         "momentum_fn": f"_{camel}_momentum_at",
+        "check_fn": f"_{camel}_check",
     }
 
 
@@ -542,14 +604,23 @@ def _tensor(printer: TorchPrinter | KerasPrinter, formula: Any, target: str) -> 
     return printed
 
 
-def plateau_settings(settings: LoweredSettings, printer: PythonPrinter) -> PlateauSettings:
-    """Each ReduceLROnPlateau setting as source text, printed by ``printer`` (whose ``reads``
-    then holds the constants they read)."""
-    texts = {
-        name: pystr(value) if isinstance(value, str) else printer.expr(value)
-        for name, value in settings.settings
-    }
-    return PlateauSettings(**texts, lr=printer.expr(settings.lr))
+def plateau_settings(settings: LoweredSettings, keras: bool) -> tuple[PlateauSettings, set[str]]:
+    """Each ReduceLROnPlateau setting as source text, and the constants that the settings a
+    target's template prints read: the warmup's only with a warmup, its end lr only in the
+    Keras callback."""
+    printer = PythonPrinter()
+    texts: dict[str, str] = {}
+    reads: dict[str, set[str]] = {}
+    for name, value in (*settings.settings, ("lr", settings.lr)):
+        printer.reads = set()
+        texts[name] = pystr(value) if isinstance(value, str) else printer.expr(value)
+        reads[name] = printer.reads
+    printed = set(reads) - {"monitor"}  # a string: never a constant
+    if texts["warmup_steps"] == "0":
+        printed -= {"warmup_steps", "warmup_start_factor", "lr"}
+    if not keras:
+        printed.discard("lr")
+    return PlateauSettings(**texts), {c for name in printed for c in reads[name]}
 
 
 def module_header(spec: Spec, target: str) -> str:
@@ -714,7 +785,7 @@ def render(spec: Spec, target: str) -> str:
     closed_form = any(not s.metric_driven for s in schedules)
     if target == "torch" and closed_form:
         module["imports"].add("math")  # the finite-learning-rate check
-    typing = {"NamedTuple", "Any"}
+    typing = {"Any", *(["NamedTuple"] if any(s.fields for s in schedules) else [])}
     context = {
         "header": module_header(spec, target),
         "python_imports": sorted(module["imports"]),

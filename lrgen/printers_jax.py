@@ -135,7 +135,6 @@ class OptaxSchedule:
     momentum_int64: Printed | None
     counter_ints: str  # ", c.a, *c.table": the integers the counter meets
     doc: str
-    uses_constants: bool
 
     @property
     def lr_dtype(self) -> bool:
@@ -156,20 +155,14 @@ class OptaxSchedule:
         return f"_{self.base.class_name}Momentum"
 
 
-def _reads_constants(*printed: Printed | None) -> bool:
-    """Whether any of the printed formulas reads a constant (the printer's record of it)."""
-    return any(p is not None and p.reads for p in printed)
-
-
 def _reads_dtype(*printed: Printed | None) -> bool:
     return any(p is not None and p.dtype for p in printed)
 
 
-def optax_schedule(
-    schedule: Schedule, spec: Spec, base: ClosedFormContext, module: dict[str, Any]
-) -> OptaxSchedule:
-    """Print a closed-form schedule's formula (and momentum) for JAX."""
-    from lrgen.generate import schedule_doc
+def optax_schedule(schedule: Schedule, spec: Spec, module: dict[str, Any]) -> OptaxSchedule:
+    """Print a closed-form schedule's formula (and momentum) for JAX; its constants are the
+    ones these formulas read."""
+    from lrgen.generate import schedule_context, schedule_doc
 
     lowered = lower(schedule)
     printer = JaxPrinter()
@@ -179,6 +172,10 @@ def optax_schedule(
         momentum, momentum_int64 = print_formula(printer, lowered.momentum)
     module["imports"] |= printer.imports
     module["helpers"] |= printer.helpers
+    formulas = (lr, lr_int64, momentum, momentum_int64)
+    reads = frozenset(name for p in formulas if p is not None for name in p.reads)
+    base = schedule_context(schedule, spec, ("optax",), module, reads)
+    assert isinstance(base, ClosedFormContext)
     ints = "".join(f", {text}" for text in printer.counter_ints)
     where = "optax's step count" + (" // steps_per_epoch" if schedule.unit == "epoch" else "")
     extra = (
@@ -205,7 +202,6 @@ def optax_schedule(
         momentum_int64=momentum_int64,
         counter_ints=ints,
         doc=doc,
-        uses_constants=_reads_constants(lr, lr_int64, momentum, momentum_int64),
     )
 
 
@@ -236,7 +232,6 @@ def render_optax(spec: Spec) -> str:
         helper_source,
         module_header,
         name_problems,
-        schedule_context,
     )
 
     module: dict[str, Any] = {
@@ -249,9 +244,7 @@ def render_optax(spec: Spec) -> str:
     for entry in spec.entries:
         if entry.metric_driven:
             continue
-        base = schedule_context(entry, spec, ("optax",), module)
-        assert isinstance(base, ClosedFormContext)
-        schedules.append(optax_schedule(entry, spec, base, module))
+        schedules.append(optax_schedule(entry, spec, module))
     if "geometric_periods" in module["helpers"]:
         module["imports"].add("math")
     exports = []
@@ -262,7 +255,11 @@ def render_optax(spec: Spec) -> str:
     context = {
         "header": module_header(spec, "optax"),
         "python_imports": sorted(module["imports"]),
-        "typing_imports": "Any, NamedTuple" if schedules else "",
+        "typing_imports": ", ".join(
+            ["Any", *(["NamedTuple"] if any(s.base.fields for s in schedules) else [])]
+            if schedules
+            else []
+        ),
         "exports": exports_list(exports),
         "helpers": frozenset(module["helpers"]),
         "helper_source": helper_source(module["helpers"], module["checks"]),

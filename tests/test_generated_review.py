@@ -82,6 +82,7 @@ def test_one_full_docstring_per_schedule_on_the_class(path: Path) -> None:
     spec = lrgen.load(str(path))
     for target, source in _modules(spec).items():
         assert docstring_problems(spec, target, source) == [], target
+        assert unread_constants(source) == [], target
 
 
 def test_the_torch_function_docstring_states_its_contract() -> None:
@@ -98,11 +99,69 @@ def test_the_torch_function_docstring_states_its_contract() -> None:
     assert "warmup_cosine_tensor(t)" in " ".join(docs["WarmupCosine"].split())
 
 
+def unread_constants(source: str) -> list[str]:
+    """The fields of each ``_X_Constants`` NamedTuple that the module never reads as
+    ``c.NAME``/``constants.NAME``/``self.constants.NAME``, and the module-level ``_NAME``
+    constants it never reads."""
+    tree = ast.parse(source)
+    attributes = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.ctx, ast.Load)
+        and (
+            (isinstance(node.value, ast.Name) and node.value.id in ("c", "constants"))
+            or (isinstance(node.value, ast.Attribute) and node.value.attr == "constants")
+        )
+    }
+    names = {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
+    unread = []
+    for statement in tree.body:
+        if isinstance(statement, ast.ClassDef) and statement.name.endswith("_Constants"):
+            for item in statement.body:
+                name = item.target.id if isinstance(item, ast.AnnAssign) else None
+                if isinstance(name, str) and name not in attributes:
+                    unread.append(f"{statement.name}.{name}")
+        targets = []
+        if isinstance(statement, ast.Assign):
+            targets = statement.targets
+        elif isinstance(statement, ast.AnnAssign):
+            targets = [statement.target]
+        for target in targets:
+            name = target.id if isinstance(target, ast.Name) else ""
+            if name.startswith("_") and name != "__all__" and name not in names:
+                unread.append(name)
+    return unread
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_every_constant_is_read(path: Path) -> None:
+    spec = lrgen.load(str(path))
+    for target, source in _modules(spec).items():
+        assert unread_constants(source) == [], target
+
+
+def test_unread_constants_are_found() -> None:
+    source = (
+        "class _A_Constants(NamedTuple):\n    lr: float\n    x: int\n\n"
+        "_LIMIT = 3\n_USED = 4\n\n"
+        "def f(c):\n    return c.lr * _USED\n"
+    )
+    assert unread_constants(source) == ["_A_Constants.x", "_LIMIT"]
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
 )
 @given(case=strategies.cases())
-def test_random_specs_have_one_full_docstring_per_schedule(case: strategies.Case) -> None:
+def test_random_specs_have_one_full_docstring_per_schedule_and_no_unread_constant(
+    case: strategies.Case,
+) -> None:
     spec = case.spec
     for target, source in _modules(spec).items():
         assert docstring_problems(spec, target, source) == [], target
+        assert unread_constants(source) == [], target
