@@ -170,6 +170,7 @@ class _Context:
     signature: str  # of the constants function
     lambda_class: str
     at_fn: str
+    lr_fn: str  # the formula alone: ``at_fn`` checks the step and the result
     momentum_fn: str
     check_fn: str  # the constants function when no field is read: it only checks
     params_dict: str  # ``{"a": a}``: the keyword arguments as a dict
@@ -457,10 +458,10 @@ def schedule_context(
     per_group = "torch" in targets
     lowered = lower(_lr_argument(schedule) if per_group else schedule)
     py, torch_printer, keras_printer = PythonPrinter(), TorchPrinter(), KerasPrinter()
-    py_printed = py.block(lowered.formula)
+    py_printed = py.statements(lowered.formula)
     torch_printed = _tensor(torch_printer, lowered.formula, "torch") if "torch" in targets else None
     keras_printed = _tensor(keras_printer, lowered.formula, "keras") if "keras" in targets else None
-    momentum = py.block(lowered.momentum) if lowered.momentum is not None else None
+    momentum = py.statements(lowered.momentum) if lowered.momentum is not None else None
     # The constants the module's code reads: the torch module's forms and its LambdaLR
     # multiplier (``/ c.lr``), the Keras class, or what the optax target printed (``reads``).
     read = set(reads)
@@ -490,8 +491,13 @@ def schedule_context(
             [
                 *_wrap(
                     f"Learning rate of ``{schedule.name}`` at {schedule.unit} ``t`` (an int >= 0), "
-                    "a Python float (float64); the keyword arguments are the schedule's "
-                    "parameters, with the spec's defaults."
+                    "a Python float (float64)"
+                    + (
+                        "; the keyword arguments are the schedule's parameters, with the spec's "
+                        "defaults."
+                        if params
+                        else "."
+                    )
                 ),
                 "",
                 *_wrap(
@@ -565,6 +571,7 @@ def private_names(camel: str) -> dict[str, str]:
         "constants_fn": f"_{camel}_constants",
         "lambda_class": f"_{camel}_Lambda",
         "at_fn": f"_{camel}_at",
+        "lr_fn": f"_{camel}_lr",
         "momentum_fn": f"_{camel}_momentum_at",
         "check_fn": f"_{camel}_check",
     }

@@ -9,7 +9,8 @@
 
 Printers are precedence-aware, so the output needs no redundant parentheses. The tensor printers
 hoist subexpressions used more than once into local variables (all ``where`` branches are computed
-there anyway); the Python printer inlines them so that untaken branches are never evaluated.
+there anyway); the Python printer inlines them so that untaken branches are never evaluated, and
+prints a piecewise formula as ``if``/``return`` statements (:meth:`PythonPrinter.statements`).
 """
 
 from __future__ import annotations
@@ -91,6 +92,20 @@ class PythonPrinter:
         self.reads = set()
         text = self.expr(node)
         return Printed(text, reads=frozenset(self.reads))
+
+    def statements(self, node: L) -> Printed:
+        """``node`` as the body of a function returning it: a piecewise formula (``where``
+        chained through its else branches: SequentialLR phases, warmups, sign cases) as
+        ``if cond: return value`` for each piece and a last ``return``; a conditional nested
+        inside a piece stays an expression. As with conditional expressions, only the piece
+        taken is evaluated."""
+        self.reads = set()
+        lines: list[str] = []
+        while isinstance(node, Op) and node.op == "where":
+            cond, value, node = node.args
+            lines += [f"if {self.expr(cond)}:", f"    return {self.expr(value)}"]
+        lines.append(f"return {self.expr(node)}")
+        return Printed("\n".join(lines), reads=frozenset(self.reads))
 
     # -- internals: (text, precedence)
     def _p(self, node: L) -> tuple[str, int]:

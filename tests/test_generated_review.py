@@ -165,3 +165,65 @@ def test_random_specs_have_one_full_docstring_per_schedule_and_no_unread_constan
     for target, source in _modules(spec).items():
         assert docstring_problems(spec, target, source) == [], target
         assert unread_constants(source) == [], target
+
+
+def piecewise_problems(source: str) -> list[str]:
+    """Formula functions of the Python target (``_X_lr``, ``_X_momentum_at``) that return a
+    conditional expression instead of stating their pieces as ``if``/``return`` (a conditional
+    inside a piece, under its ``if``, stays an expression)."""
+    problems = []
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        if not node.name.endswith(("_lr", "_at")):
+            continue
+        for statement in node.body:
+            if isinstance(statement, ast.Return) and isinstance(statement.value, ast.IfExp):
+                problems.append(f"{node.name}:{statement.lineno}")
+        for statement in ast.walk(node):  # ``lr = a if cond else b`` in the checked form
+            if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.IfExp):
+                problems.append(f"{node.name}:{statement.lineno}")
+    return problems
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_piecewise_formulas_are_if_return(path: Path) -> None:
+    source = generate.render(lrgen.load(str(path)), "torch")
+    assert piecewise_problems(source) == []
+
+
+def test_sequential_phases_are_if_return() -> None:
+    spec = lrgen.load(str(ROOT / "spec/examples/transformer.yaml"))
+    tree = ast.parse(generate.render(spec, "torch"))
+    (function,) = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name == "_WarmupCosine_lr"
+    ]
+    shape = [type(statement).__name__ for statement in function.body]
+    assert shape == ["If", "If", "Return"]
+    first = function.body[0]
+    assert isinstance(first, ast.If)
+    assert ast.unparse(first.test) == "t < c.milestones_0"
+    assert ast.unparse(function.body[1].test) == "c.lr >= 1e-06"  # type: ignore[attr-defined]
+
+
+def test_pieces_after_the_taken_one_are_not_evaluated() -> None:
+    """``t < 5: 1.0``, else ``1 / (t - 5)``: the else piece divides by zero at t = 5 only."""
+    from lrgen.lower import FLOAT, T_VAR, Op, compare, lit, to_float, where
+    from lrgen.printers import PythonPrinter
+
+    tree = where(
+        compare("<", T_VAR, lit(5)),
+        lit(1.0),
+        Op("/", (lit(1.0), to_float(T_VAR - 5)), FLOAT, True),
+    )
+    body = PythonPrinter().statements(tree).text
+    assert body == "if t < 5:\n    return 1.0\nreturn 1.0 / float(t - 5)"
+    scope: dict[str, object] = {}
+    exec("def f(t):\n" + "\n".join("    " + line for line in body.splitlines()), scope)
+    f = scope["f"]
+    assert f(3) == 1.0  # type: ignore[operator]
+    assert f(7) == 0.5  # type: ignore[operator]
+    with pytest.raises(ZeroDivisionError, match="float division by zero"):
+        f(5)  # type: ignore[operator]
