@@ -627,7 +627,8 @@ MUTATIONS = (
         "G01",
         GENERATE,
         'lines.append(f"_require({printer.expr(item.cond)}, {_assert_text(item, printer)})")',
-        'lines.append(f"_require(True or {printer.expr(item.cond)}, {_assert_text(item, printer)})")',
+        'lines.append(f"_require(True or {printer.expr(item.cond)}, '
+        '{_assert_text(item, printer)})")',
         "constructor: cross-field checks on parameter values never fail",
         "constructor check",
     ),

@@ -14,7 +14,7 @@ import string
 from typing import Any
 
 import yaml
-from hypothesis import example, given
+from hypothesis import example, given, reject
 from hypothesis import strategies as st
 
 from lrgen import ir, kinds, loader
@@ -296,6 +296,23 @@ def nodes(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
             names = draw(st.sampled_from([("total_steps",), ("epochs", "steps_per_epoch")]))
             for name in names:
                 node[name] = draw(st.integers(1, 1000))
+    # Every other registry check, through its own rule (kinds.Check.violation on the literals, as
+    # the loader asks it): an optional field at fault is dropped, anything else rejects the draw.
+    for _ in kind.params:
+        fault = next(
+            (
+                v
+                for c in kind.checks
+                if (v := c.violation(lambda name: loader._literal(kind, node, name))) is not None
+            ),
+            None,
+        )
+        if fault is None:
+            break
+        name = fault.field[0] if fault.field else None
+        if not isinstance(name, str) or kind.param_map[name].required or name not in node:
+            reject()
+        node.pop(name)
     return node
 
 
