@@ -34,6 +34,10 @@ DEFAULT_OUT = ROOT / "docs" / "performance.md"
 #: Hand-written findings (profiles, proposed patches), placed after the summary table.
 FINDINGS = Path(__file__).resolve().parent / "findings.md"
 PYTHON = sys.executable
+#: When this script started, and the load average then: the report states both beside the
+#: load at the end, so a reader can judge how busy the (shared) machine was during the run.
+_STARTED_NS = time.perf_counter_ns()
+_STARTED_LOAD = os.getloadavg() if hasattr(os, "getloadavg") else None
 
 #: Report sections in the order they appear, with their titles.
 SECTIONS: dict[str, str] = {
@@ -260,6 +264,58 @@ def cpu_model() -> str:
     return "unknown"
 
 
+def load_line() -> str:
+    """How busy the machine was: load averages at the script's start and now, and its wall time.
+
+    The benchmark machine is shared, so absolute times move with the load; the ratios, taken
+    within one interleaved run, hold up better than the absolute times do.
+    """
+    wall = (time.perf_counter_ns() - _STARTED_NS) / 1e9
+    if _STARTED_LOAD is None:
+        return f"script wall time {wall:.0f} s (load average not available)"
+
+    def fmt(load: tuple[float, float, float]) -> str:
+        return " / ".join(f"{x:.2f}" for x in load)
+
+    return (
+        f"load average (1 / 5 / 15 min) {fmt(_STARTED_LOAD)} at the start, "
+        f"{fmt(os.getloadavg())} at the end; script wall time {wall:.0f} s"
+    )
+
+
+def tree() -> str:
+    """Which lrgen is measured: the commit of the checkout ``import lrgen`` finds (without
+    importing it), and how many of lrgen's tracked files differ from that commit."""
+    import importlib.util
+
+    found = importlib.util.find_spec("lrgen")
+    if found is None or found.origin is None:
+        return "lrgen not found"
+    root = Path(found.origin).resolve().parent.parent
+    git = ["git", "-C", str(root)]
+    tracked = ["lrgen", "templates", "spec", "pyproject.toml"]
+    try:
+        commit = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        )
+        status = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no", "--", *tracked],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return f"lrgen from {root} (no git)"
+    if commit.returncode != 0 or status.returncode != 0:
+        return f"lrgen from {root} (not a git checkout)"
+    changed = len(status.stdout.splitlines())
+    return f"lrgen at commit {commit.stdout.strip()}" + (
+        f" with {changed} uncommitted changed file(s) among its sources"
+        if changed
+        else " (its sources as committed)"
+    )
+
+
 def machine() -> str:
     """One line of facts about where the numbers come from (no framework is imported)."""
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -288,7 +344,8 @@ def write_section(out: Path, name: str, body: str, rows: Sequence[Row], *, quick
     """Replace section ``name`` of the report at ``out`` and rebuild its summary table."""
     sections = _read_sections(out)
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    meta = f"Measured {stamp} on: {machine()}.\n\nCommand: `{command_line()}`" + (
+    where = f"Measured {stamp}, {tree()}, on: {machine()}; {load_line()}."
+    meta = f"{where}\n\nCommand: `{command_line()}`" + (
         "\n\n*`--quick` run: smoke-test sizes, not a result.*" if quick else ""
     )
     summary = json.dumps([asdict(r) for r in rows], ensure_ascii=False)
@@ -324,10 +381,11 @@ schedulers. Every comparison runs both sides in one process, interleaved, over s
 and reports the **median of the per-repeat ratios** (the benchmark machine is small, shared and
 noisy; a ratio taken within one repeat cancels most of the drift). Timings use
 `time.perf_counter_ns` with the garbage collector paused during each timed block. Each section
-below says where, when and with which command its numbers were taken.
-
-Rows and columns marked *candidate* time a scratch copy of the tree with a proposed change
-applied, in the same interleaved run (see *Findings and proposed fixes* and *How to reproduce*).
+below says where, when and with which command its numbers were taken: the machine, the load
+average at the start and at the end of the script, and the script's wall time. The machine is
+shared with other work, so absolute times move with its load; the ratios, taken within one
+interleaved run, hold up better than the absolute times do. Every number on this page is of the
+tree as it stands at the date of its section.
 
 This file is written by the scripts in `bench/` (the findings come from `bench/findings.md`);
 edit those, not this file.
@@ -350,20 +408,13 @@ Each script updates its own section of this file and the summary table (`--out P
 elsewhere; `--quick` runs tiny sizes as a smoke test, which is what
 `tests/test_bench_smoke.py` does). No test asserts a timing.
 
-To time a proposed change beside the installed lrgen, in the same interleaved run: make a
-scratch copy with the change applied, and pass its root to the scripts that take `--candidate`
-(scheduler_step, compile_recompiles, reference_eval, cli_startup, scale):
+`bench/README.md` describes the scripts, and `--candidate ROOT`, a tool for evaluating a
+proposed change before it is committed: it times a scratch copy of the tree beside the installed
+one in the same interleaved run. Such a run writes elsewhere (`--out`), not to this page, which
+reports the tree itself.
 
-```sh
-mkdir /tmp/candidate && cp -r lrgen templates spec /tmp/candidate/
-ln -s ../templates /tmp/candidate/lrgen/templates && ln -s ../spec /tmp/candidate/lrgen/spec
-(cd /tmp/candidate && patch -p1 < /tmp/change.diff)  # the change, as a unified diff
-python bench/scheduler_step.py --candidate /tmp/candidate --candidate-note "what the change is"
-```
-
-(The symlinks let `lrgen.templates` and `lrgen.spec` resolve inside the copy, as the editable
-install maps them.) After editing `bench/findings.md`, `python bench/_common.py` re-renders this
-file without measuring anything.
+After editing `bench/findings.md`, `python bench/_common.py` re-renders this file without
+measuring anything.
 """
 
 

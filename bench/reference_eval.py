@@ -164,23 +164,27 @@ def write_report(args, main_rows, kind_rows, n_main, n_kind, repeats) -> None:
     candidate = args.candidate is not None
     sides = ["installed", "candidate"] if candidate else ["installed"]
     header = ["steps", "implementation", "wall-clock steps/s", "CPU-time steps/s"]
-    header += ["peak memory", "peak / output", "speed-up vs installed", "bit-identical"]
+    header += ["peak memory", "peak / output"]
+    if candidate:  # the candidate's columns; a run of the tree alone has nothing to put there
+        header += ["speed-up vs installed", "bit-identical"]
     rows = []
     for r in main_rows:
         for side in sides:
             peak, out = r["peak"][side]
-            rows.append(
-                [
-                    r["label"],
-                    side,
-                    f"**{r['rate'][side] / 1e6:.1f} M/s**",
-                    f"{r['cpu_rate'][side] / 1e6:.1f} M/s",
-                    f"{peak / 1e6:.0f} MB",
-                    f"{peak / out:.2f}x",
+            row = [
+                r["label"],
+                side,
+                f"**{r['rate'][side] / 1e6:.1f} M/s**",
+                f"{r['cpu_rate'][side] / 1e6:.1f} M/s",
+                f"{peak / 1e6:.0f} MB",
+                f"{peak / out:.2f}x",
+            ]
+            if candidate:
+                row += [
                     "—" if side == "installed" else C.fmt_ratio(r["candidate_speedup"]),
                     "—" if side == "installed" else ("yes" if r["identical"] else "**NO**"),
                 ]
-            )
+            rows.append(row)
     kind_rows = sorted(kind_rows, key=lambda r: r["rate"])
     k_header = ["schedule", "kind", "wall-clock steps/s", "CPU-time steps/s"]
     if candidate:
