@@ -50,6 +50,7 @@ from lrgen.lower import (
     constant_value,
     lower,
     lower_settings,
+    name_spans,
     to_float,
 )
 from lrgen.printers import KerasPrinter, Printed, PythonPrinter, TorchPrinter, literal, pystr
@@ -456,7 +457,7 @@ def schedule_context(
             ),
         )
     per_group = "torch" in targets
-    lowered = lower(_lr_argument(schedule) if per_group else schedule)
+    lowered = name_spans(lower(_lr_argument(schedule) if per_group else schedule))
     py, torch_printer, keras_printer = PythonPrinter(), TorchPrinter(), KerasPrinter()
     py_printed = py.statements(lowered.formula)
     torch_printed = _tensor(torch_printer, lowered.formula, "torch") if "torch" in targets else None

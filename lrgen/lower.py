@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lrgen import expr as ex
@@ -1677,3 +1678,95 @@ def _rebuild(node: Op, args: list[L]) -> L:
         return take(*args)
     varying = any(a.varying for a in args)
     return Op(name, tuple(args), node.dtype, varying)
+
+
+# --- named spans --------------------------------------------------------------------------------
+
+_PHASE_PREFIX = re.compile(r"^(?:s\d+_)*")
+
+
+def name_spans(lowered: Lowered) -> Lowered:
+    """``lowered`` with the span of each interpolation a named constant: in ``a + (x - y) * f``
+    (``f`` depending on the counter), ``x - y`` computed at construction when it depends on no
+    step (``c.lr - 1e-06`` becomes ``c.s1_span``). The constant is the same float64 subtraction
+    of the same operands, done once: every target's values stay bit-identical. Its name is the
+    phase's prefix (``s1_``, from the constants ``f`` reads) and ``span``, numbered from the
+    second on; never a parameter's or another constant's name. The same difference written
+    twice (a phase's rise and its momentum's fall) is one constant."""
+    taken = {name for name, _ in lowered.params} | {"lr", "t"}
+    taken |= {item.name for item in lowered.lets if isinstance(item, Let)}
+    lets: list[Let] = []
+    named: dict[tuple[Any, ...], Var] = {}
+    memo: dict[int, L] = {}
+
+    def span(diff: Op, factor: L) -> Var:
+        key = _structure(diff)
+        if key in named:
+            return named[key]
+        prefixes = [_phase_prefix(name) for name in _constant_names(factor)]
+        base = f"{max(prefixes, key=len, default='')}span"
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        lets.append(Let(name, diff, FLOAT))
+        named[key] = Var(name, FLOAT)
+        return named[key]
+
+    def visit(node: L) -> L:
+        if not isinstance(node, Op):
+            return node
+        if id(node) in memo:
+            return memo[id(node)]
+        args = tuple(visit(a) for a in node.args)
+        if node.op == "*" and node.dtype == FLOAT and node.varying:
+            diff, factor = node.args
+            if (
+                isinstance(diff, Op)
+                and diff.op == "-"
+                and diff.dtype == FLOAT
+                and not diff.varying
+                and factor.varying
+            ):
+                args = (span(diff, factor), args[1])
+        same = all(new is old for new, old in zip(args, node.args, strict=True))
+        result = node if same else Op(node.op, args, node.dtype, node.varying)
+        memo[id(node)] = result
+        return result
+
+    formula = visit(lowered.formula)
+    momentum = visit(lowered.momentum) if lowered.momentum is not None else None
+    if not lets:
+        return lowered
+    return replace(lowered, lets=(*lowered.lets, *lets), formula=formula, momentum=momentum)
+
+
+def _structure(node: L) -> tuple[Any, ...]:
+    """What a construction-time tree computes, comparable: equal for two trees that print
+    (and evaluate) the same."""
+    if isinstance(node, Const):
+        return ("const", node.dtype, repr(node.value))
+    if isinstance(node, Var):
+        return ("var", node.name, node.param)
+    assert isinstance(node, Op)
+    return (node.op, node.dtype, *(_structure(a) for a in node.args))
+
+
+def _phase_prefix(name: str) -> str:
+    """``s1_s0_`` of ``s1_s0_T_max``: the node a constant belongs to."""
+    found = _PHASE_PREFIX.match(name)
+    return found[0] if found else ""
+
+
+def _constant_names(node: L) -> list[str]:
+    """The constants (``Let`` names) that ``node`` reads, in the order they are met."""
+    found: list[str] = []
+    nodes = [node]
+    while nodes:
+        item = nodes.pop()
+        if isinstance(item, Var) and not item.varying and not item.param:
+            found.append(item.name)
+        elif isinstance(item, Op):
+            nodes.extend(item.args)
+    return found

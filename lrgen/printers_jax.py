@@ -27,7 +27,17 @@ from typing import Any
 from lrgen.errors import Problem, SpecError
 from lrgen.generate import ClosedFormContext
 from lrgen.ir import Schedule, Spec
-from lrgen.lower import FLOAT_TABLE, INT, INT_TABLE, Const, L, Op, lower, narrow_int32
+from lrgen.lower import (
+    FLOAT_TABLE,
+    INT,
+    INT_TABLE,
+    Const,
+    L,
+    Op,
+    lower,
+    name_spans,
+    narrow_int32,
+)
 from lrgen.printers import _ATOM, _WHERE, KerasPrinter, Printed
 
 INT32_MAX = 2**31 - 1
@@ -164,7 +174,7 @@ def optax_schedule(schedule: Schedule, spec: Spec, module: dict[str, Any]) -> Op
     ones these formulas read."""
     from lrgen.generate import schedule_context, schedule_doc
 
-    lowered = lower(schedule)
+    lowered = name_spans(lower(schedule))
     printer = JaxPrinter()
     lr, lr_int64 = print_formula(printer, lowered.formula)
     momentum = momentum_int64 = None

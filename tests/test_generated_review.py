@@ -6,8 +6,9 @@ specs, the golden spec and random specs (tests/strategies.py ``cases``) has
   optax: the factory function, its only public object), and the other forms point to it;
 * no constant that is never read: each field of a ``_X_Constants`` NamedTuple is read in the
   module (``c.NAME`` or ``constants.NAME``), and so is each module-level ``_NAME`` constant;
-* piecewise formulas of the Python target (``_X_at``) as ``if``/``return`` statements, not
-  conditional expressions nested in one ``lr = ...``.
+* piecewise formulas of the Python target (``_X_lr``) as ``if``/``return`` statements, not
+  conditional expressions nested in one ``lr = ...``;
+* the span of an interpolation as a named constant (``c.s1_span``), with the same values.
 """
 
 from __future__ import annotations
@@ -227,3 +228,35 @@ def test_pieces_after_the_taken_one_are_not_evaluated() -> None:
     assert f(7) == 0.5  # type: ignore[operator]
     with pytest.raises(ZeroDivisionError, match="float division by zero"):
         f(5)  # type: ignore[operator]
+
+
+def test_an_interpolation_span_is_a_named_constant_with_the_same_value(tmp_path: Path) -> None:
+    """``eta_min + (lr - eta_min) * f``: ``lr - eta_min`` is ``c.s1_span``, computed once at
+    construction by the same float64 subtraction, so the values are bit-identical."""
+    import math
+
+    from tests.frameworks import import_path
+
+    spec = lrgen.load(str(ROOT / "spec/examples/transformer.yaml"))
+    source = generate.render(spec, "torch")
+    assert "s1_span = lr - 1e-06" in source
+    assert "c.lr - 1e-06" not in source
+    path = tmp_path / "transformer_torch.py"
+    path.write_text(source, encoding="utf-8")
+    module = import_path(path)
+    assert module._WarmupCosine_constants().s1_span == 0.0005 - 1e-06
+    total, warmup = 100000, 2000
+    period = 2 * (total - warmup)
+    for t in (2000, 2001, 2999, 50000, 99999, 100000, 150000):
+        written_out = (
+            1e-06
+            + (0.0005 - 1e-06)
+            * math.sin(
+                math.pi
+                / 2
+                * float(abs(total - warmup - (t - warmup) % period))
+                / float(total - warmup)
+            )
+            ** 2
+        )
+        assert module.warmup_cosine(t) == written_out, t
