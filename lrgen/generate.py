@@ -179,6 +179,7 @@ class _Context:
     fields: list[tuple[str, str]]
     fields_call: str
     prelude: list[str]
+    derived: list[str]  # after ``prelude``: values computed without a ``try`` (nothing raises)
 
     @property
     def kw_only(self) -> str:
@@ -275,18 +276,22 @@ def _prelude(
     printer: PythonPrinter,
     sources: dict[str, str],
     stored: Collection[str],
-) -> tuple[list[str], bool]:
-    """Construction-time statements, and whether they use the check helpers. Their messages
+) -> tuple[list[str], list[str], bool]:
+    """Construction-time statements, the last ones that cannot raise (``derived``: no
+    ``try`` around them), and whether they use the check helpers. Their messages
     name a field by what the user wrote (``T_max = total_steps - warmup_steps``), not by its
     JSON path: the constructor's error says which arguments were passed. A derived value that
     nothing ``stored`` reads, and no check, is not computed; a checked one that is never read
     is checked without a name."""
     lines: list[str] = []
+    tail: list[str] = []  # the last values, if nothing can raise computing them
     checks = False
     needed = _needed(lowered, stored)
     for item in lowered.lets:
         if isinstance(item, Assert):
             checks = True
+            lines += tail
+            tail = []
             lines.append(f"_require({printer.expr(item.cond)}, {_assert_text(item, printer)})")
             continue
         value = item.value
@@ -300,8 +305,15 @@ def _prelude(
             checks = True
             text = f"_integer({pystr(what)}, {text})"
         if item.name not in needed and not item.bounds:
+            lines += tail
+            tail = []
             lines.append(text)  # checked, never read
             continue
+        if not item.integer and not item.bounds and _cannot_raise(value):
+            tail.append(f"{item.name} = {text}")
+            continue
+        lines += tail
+        tail = []
         lines.append(f"{item.name} = {text}")
         for cmp, limit in item.bounds:
             checks = True
@@ -309,7 +321,21 @@ def _prelude(
                 f"_require({item.name} {cmp} {literal(limit)}, {pystr(what)}, {item.name}, "
                 f"{pystr(cmp + ' ' + literal(limit))})"
             )
-    return lines, checks
+    return lines, tail, checks
+
+
+def _cannot_raise(value: L) -> bool:
+    """Float arithmetic that Python computes without raising (a phase's span, ``lr - eta_min``
+    or ``0.01 - 0.01 / 25.0``): ``+``, ``-`` and ``*`` of floats, division by a nonzero literal."""
+    if isinstance(value, Const | Var):
+        return value.dtype == FLOAT
+    if not isinstance(value, Op) or value.dtype != FLOAT:
+        return False
+    if value.op == "/":
+        divisor = value.args[1]
+        nonzero = isinstance(divisor, Const) and divisor.value != 0
+        return nonzero and _cannot_raise(value.args[0])
+    return value.op in ("+", "-", "*") and all(_cannot_raise(a) for a in value.args)
 
 
 def field_sources(schedule: Schedule) -> dict[str, str]:
@@ -424,7 +450,7 @@ def schedule_context(
         settings = lower_settings(schedule)
         texts, settings_read = plateau_settings(settings, "keras" in targets)
         prelude_printer = PythonPrinter(prefix="")
-        prelude, checks = _prelude(settings, prelude_printer, sources, settings_read)
+        prelude, derived, checks = _prelude(settings, prelude_printer, sources, settings_read)
         fields, fields_call = _fields(settings, settings_read)
         module["imports"] |= prelude_printer.imports
         if "keras" in targets:
@@ -435,6 +461,7 @@ def schedule_context(
             fields=fields,
             fields_call=fields_call,
             prelude=prelude,
+            derived=derived,
             settings=texts,
             reads_constants=bool(settings_read),
             doc_class=schedule_doc(
@@ -472,7 +499,7 @@ def schedule_context(
     if keras_printed is not None:
         read |= keras_printed.reads
     prelude_printer = PythonPrinter(prefix="")
-    prelude, checks = _prelude(lowered, prelude_printer, sources, read)
+    prelude, derived, checks = _prelude(lowered, prelude_printer, sources, read)
     if per_group:
         lr_prelude, lr_default = _lr_default(schedule, prelude_printer, sources)
         prelude = lr_prelude + prelude
@@ -523,6 +550,7 @@ def schedule_context(
         fields=fields,
         fields_call=fields_call,
         prelude=prelude,
+        derived=derived,
         py=py_printed,
         torch=torch_printed,
         keras=keras_printed,

@@ -241,6 +241,15 @@ def test_an_interpolation_span_is_a_named_constant_with_the_same_value(tmp_path:
     source = generate.render(spec, "torch")
     assert "s1_span = lr - 1e-06" in source
     assert "c.lr - 1e-06" not in source
+    (constants,) = [
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef) and node.name == "_WarmupCosine_constants"
+    ]
+    # a subtraction cannot raise: computed after the checks' try, not inside it
+    shape = [type(s).__name__ for s in constants.body[1:]]  # after the docstring
+    assert shape == ["Try", "Assign", "Assign", "Return"]
+    assert ast.unparse(constants.body[2]) == "s1_span = lr - 1e-06"
     path = tmp_path / "transformer_torch.py"
     path.write_text(source, encoding="utf-8")
     module = import_path(path)
