@@ -128,17 +128,6 @@ def _fit_int32(schedule: str, arguments: dict[str, Any], constants: Any, names: 
 # --- chained_constant_exponential -----------------------------------------------------------------
 
 
-class _ChainedConstantExponential_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _ChainedConstantExponential_constants() -> _ChainedConstantExponential_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _ChainedConstantExponential_Constants(lr=1.0)
-
-
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class ChainedConstantExponential(keras.optimizers.schedules.LearningRateSchedule):
     """``chained_constant_exponential`` as a Keras ``LearningRateSchedule`` (``keras.ops``
@@ -201,7 +190,6 @@ class ChainedConstantExponential(keras.optimizers.schedules.LearningRateSchedule
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "ChainedConstantExponential"
-        self._constants = _ChainedConstantExponential_constants()
 
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(_counter("chained_constant_exponential", step), self.steps_per_epoch)
@@ -226,10 +214,7 @@ class ChainedConstantExponential(keras.optimizers.schedules.LearningRateSchedule
 class _WarmupTimesCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
-    warmup_steps: float
     s0_total_iters: int
-    total_steps: float
     s1_T_max: int
     s1_period: int
 
@@ -252,12 +237,7 @@ def _WarmupTimesCosine_constants(
             _error,
         ) from None
     return _WarmupTimesCosine_Constants(
-        lr=0.0003,
-        warmup_steps=warmup_steps,
-        s0_total_iters=s0_total_iters,
-        total_steps=total_steps,
-        s1_T_max=s1_T_max,
-        s1_period=s1_period,
+        s0_total_iters=s0_total_iters, s1_T_max=s1_T_max, s1_period=s1_period
     )
 
 
@@ -382,15 +362,12 @@ class WarmupTimesCosine(keras.optimizers.schedules.LearningRateSchedule):
 class _WarmupPlateauCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
-    warmup_steps: float
     milestones_0: int
     s0_total_iters: int
-    plateau_steps: float
     s1_milestones_0: int
-    decay_steps: float
     s1_s1_T_max: int
     s1_s1_period: int
+    s1_s1_span: float
 
 
 def _WarmupPlateauCosine_constants(
@@ -418,16 +395,14 @@ def _WarmupPlateauCosine_constants(
             _WarmupPlateauCosine_constants.__kwdefaults__,
             _error,
         ) from None
+    s1_s1_span = 0.001 - 1e-05
     return _WarmupPlateauCosine_Constants(
-        lr=0.001,
-        warmup_steps=warmup_steps,
         milestones_0=milestones_0,
         s0_total_iters=s0_total_iters,
-        plateau_steps=plateau_steps,
         s1_milestones_0=s1_milestones_0,
-        decay_steps=decay_steps,
         s1_s1_T_max=s1_s1_T_max,
         s1_s1_period=s1_s1_period,
+        s1_s1_span=s1_s1_span,
     )
 
 
@@ -542,7 +517,7 @@ class WarmupPlateauCosine(keras.optimizers.schedules.LearningRateSchedule):
                 v1 < c.s1_milestones_0,
                 0.001,
                 1e-05
-                + (0.001 - 1e-05)
+                + c.s1_s1_span
                 * ops.sin(
                     math.pi
                     / 2
@@ -565,17 +540,6 @@ class WarmupPlateauCosine(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- warmup_then_multistep ------------------------------------------------------------------------
-
-
-class _WarmupThenMultistep_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _WarmupThenMultistep_constants() -> _WarmupThenMultistep_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _WarmupThenMultistep_Constants(lr=0.4)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -645,7 +609,6 @@ class WarmupThenMultistep(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "WarmupThenMultistep"
-        self._constants = _WarmupThenMultistep_constants()
 
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(_counter("warmup_then_multistep", step), self.steps_per_epoch)

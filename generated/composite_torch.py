@@ -196,25 +196,29 @@ def _ChainedConstantExponential_constants(
     return _ChainedConstantExponential_Constants(lr=lr)
 
 
+def _ChainedConstantExponential_lr(t: int, c: _ChainedConstantExponential_Constants) -> float:
+    return (
+        c.lr
+        * ((c.lr * 0.1 if t < 2 else c.lr) / c.lr)
+        * (
+            c.lr
+            * (
+                math.exp(float(t) * -0.1053466796875) * (
+                    1.0 + math.expm1(
+                        _maximum(_minimum(float(t) * -1.3835970326281366e-05, 80.0), -80.0)
+                    )
+                )
+            )
+            / c.lr
+        )
+    )
+
+
 def _ChainedConstantExponential_at(t: int, c: _ChainedConstantExponential_Constants) -> float:
     if t < 0:
         raise _negative_step("chained_constant_exponential", t)
     try:
-        lr = (
-            c.lr
-            * ((c.lr * 0.1 if t < 2 else c.lr) / c.lr)
-            * (
-                c.lr
-                * (
-                    math.exp(float(t) * -0.1053466796875) * (
-                        1.0 + math.expm1(
-                            _maximum(_minimum(float(t) * -1.3835970326281366e-05, 80.0), -80.0)
-                        )
-                    )
-                )
-                / c.lr
-            )
-        )
+        lr = _ChainedConstantExponential_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("chained_constant_exponential", t, error) from None
     if math.isfinite(lr):
@@ -223,38 +227,12 @@ def _ChainedConstantExponential_at(t: int, c: _ChainedConstantExponential_Consta
 
 
 def chained_constant_exponential(t: int) -> float:
-    """Learning rate of ``chained_constant_exponential`` at a epoch counter t.
+    """Learning rate of ``chained_constant_exponential`` at epoch ``t`` (an int >= 0), a Python
+    float (float64).
 
-    torch's ChainedScheduler docs example with lr 1: ConstantLR(factor 0.1, 2 epochs) times
-    ExponentialLR(gamma 0.9): 0.1, 0.09, 0.81, 0.729, 0.6561, ...
-
-    Counter t: epochs.
-
-    Formula::
-
-        ChainedScheduler()
-            = lr * prod_i(child_i(t) / lr)
-            ConstantLR(factor=0.1, total_iters=2)
-                = lr * (factor if t < total_iters else 1)
-            ExponentialLR(gamma=0.9)
-                = lr * gamma ** t
-
-    Spec (composite in composite.yaml)::
-
-        chained_constant_exponential:
-          description: >-
-            torch's ChainedScheduler docs example with lr 1: ConstantLR(factor 0.1, 2
-            epochs) times ExponentialLR(gamma 0.9): 0.1, 0.09, 0.81, 0.729, 0.6561, ...
-          lr: 1.0
-          unit: epoch
-          schedule:
-            kind: ChainedScheduler
-            schedulers:
-              - kind: ConstantLR
-                factor: 0.1
-                total_iters: 2
-              - kind: ExponentialLR
-                gamma: 0.9
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`ChainedConstantExponential` for
+    the schedule, its formula and spec.
     """
     return _ChainedConstantExponential_at(t, _ChainedConstantExponential_constants())
 
@@ -268,7 +246,9 @@ def chained_constant_exponential_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`chained_constant_exponential`.
+    computed (nan or inf).
+
+    See :class:`ChainedConstantExponential` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _ChainedConstantExponential_constants()
@@ -312,7 +292,10 @@ def chained_constant_exponential_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`ChainedConstantExponential`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`ChainedConstantExponential` for the schedule, its formula and spec.
+    """
     c = _ChainedConstantExponential_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _ChainedConstantExponential_Lambda(c), last_epoch=last_epoch
@@ -345,6 +328,10 @@ class ChainedConstantExponential(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``chained_constant_exponential(t)`` (Python floats),
+    ``chained_constant_exponential_tensor(t)`` (a tensor of steps, no host synchronisation)
+    and ``chained_constant_exponential_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (composite in composite.yaml)::
 
@@ -387,11 +374,10 @@ class _WarmupTimesCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
-    warmup_steps: float
     s0_total_iters: int
-    total_steps: float
     s1_T_max: int
     s1_period: int
+    s1_span: float
 
 
 def _WarmupTimesCosine_constants(
@@ -411,13 +397,41 @@ def _WarmupTimesCosine_constants(
             _WarmupTimesCosine_constants.__kwdefaults__,
             _error,
         ) from None
+    s1_span = 0.0 - lr
     return _WarmupTimesCosine_Constants(
         lr=lr,
-        warmup_steps=warmup_steps,
         s0_total_iters=s0_total_iters,
-        total_steps=total_steps,
         s1_T_max=s1_T_max,
         s1_period=s1_period,
+        s1_span=s1_span,
+    )
+
+
+def _WarmupTimesCosine_lr(t: int, c: _WarmupTimesCosine_Constants) -> float:
+    return (
+        c.lr
+        * (
+            c.lr
+            * (0.001 + 0.999 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
+            / c.lr
+        )
+        * (
+            (
+                c.lr
+                * math.sin(
+                    math.pi / 2 * float(abs(c.s1_T_max - t % c.s1_period)) / float(c.s1_T_max)
+                ) ** 2
+                if c.lr >= 0.0
+                else c.lr
+                + c.s1_span
+                * math.sin(
+                    math.pi
+                    / 2
+                    * float(c.s1_T_max - abs(c.s1_T_max - t % c.s1_period))
+                    / float(c.s1_T_max)
+                ) ** 2
+            ) / c.lr
+        )
     )
 
 
@@ -425,31 +439,7 @@ def _WarmupTimesCosine_at(t: int, c: _WarmupTimesCosine_Constants) -> float:
     if t < 0:
         raise _negative_step("warmup_times_cosine", t)
     try:
-        lr = (
-            c.lr
-            * (
-                c.lr
-                * (0.001 + 0.999 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
-                / c.lr
-            )
-            * (
-                (
-                    c.lr
-                    * math.sin(
-                        math.pi / 2 * float(abs(c.s1_T_max - t % c.s1_period)) / float(c.s1_T_max)
-                    ) ** 2
-                    if c.lr >= 0.0
-                    else c.lr
-                    + (0.0 - c.lr)
-                    * math.sin(
-                        math.pi
-                        / 2
-                        * float(c.s1_T_max - abs(c.s1_T_max - t % c.s1_period))
-                        / float(c.s1_T_max)
-                    ) ** 2
-                ) / c.lr
-            )
-        )
+        lr = _WarmupTimesCosine_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("warmup_times_cosine", t, error) from None
     if math.isfinite(lr):
@@ -458,45 +448,13 @@ def _WarmupTimesCosine_at(t: int, c: _WarmupTimesCosine_Constants) -> float:
 
 
 def warmup_times_cosine(t: int, *, total_steps: float = 50000, warmup_steps: float = 1000) -> float:
-    """Learning rate of ``warmup_times_cosine`` at a step counter t.
+    """Learning rate of ``warmup_times_cosine`` at step ``t`` (an int >= 0), a Python float
+    (float64); the keyword arguments are the schedule's parameters, with the spec's
+    defaults.
 
-    A linear warmup multiplied into a cosine that starts at step 0 (both on the same clock,
-    as when two torch schedulers are stepped together).
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        ChainedScheduler()
-            = lr * prod_i(child_i(t) / lr)
-            LinearLR(start_factor=0.001, end_factor=1.0, total_iters=warmup_steps)
-                = lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) /
-                  total_iters)
-            CosineAnnealingLR(T_max=total_steps, eta_min=0.0)
-                = eta_min + (lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
-
-    Parameters (keyword arguments, spec defaults): total_steps=50000, warmup_steps=1000.
-
-    Spec (composite in composite.yaml)::
-
-        warmup_times_cosine:
-          description: >-
-            A linear warmup multiplied into a cosine that starts at step 0 (both on the
-            same clock, as when two torch schedulers are stepped together).
-          lr: 3.0e-4
-          unit: step
-          params:
-            total_steps: 50000
-            warmup_steps: 1000
-          schedule:
-            kind: ChainedScheduler
-            schedulers:
-              - kind: LinearLR
-                start_factor: 0.001
-                total_iters: warmup_steps
-              - kind: CosineAnnealingLR
-                T_max: total_steps
-                eta_min: 0.0
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`WarmupTimesCosine` for the
+    schedule, its formula and spec.
     """
     return _WarmupTimesCosine_at(
         t, _WarmupTimesCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
@@ -516,7 +474,9 @@ def warmup_times_cosine_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`warmup_times_cosine`.
+    computed (nan or inf).
+
+    See :class:`WarmupTimesCosine` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _WarmupTimesCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
@@ -542,7 +502,7 @@ def warmup_times_cosine_tensor(
                 ) ** 2
                 if c.lr >= 0.0
                 else c.lr
-                + (0.0 - c.lr)
+                + c.s1_span
                 * torch.sin(
                     math.pi
                     / 2
@@ -579,7 +539,10 @@ def warmup_times_cosine_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`WarmupTimesCosine`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`WarmupTimesCosine` for the schedule, its formula and spec.
+    """
     c = _WarmupTimesCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _WarmupTimesCosine_Lambda(c), last_epoch=last_epoch
@@ -614,6 +577,10 @@ class WarmupTimesCosine(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``warmup_times_cosine(t)`` (Python floats),
+    ``warmup_times_cosine_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``warmup_times_cosine_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (composite in composite.yaml)::
 
@@ -667,14 +634,13 @@ class _WarmupPlateauCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
-    warmup_steps: float
     milestones_0: int
     s0_total_iters: int
-    plateau_steps: float
     s1_milestones_0: int
-    decay_steps: float
     s1_s1_T_max: int
     s1_s1_period: int
+    s1_s1_span: float
+    s1_s1_span_2: float
 
 
 def _WarmupPlateauCosine_constants(
@@ -707,30 +673,29 @@ def _WarmupPlateauCosine_constants(
             _WarmupPlateauCosine_constants.__kwdefaults__,
             _error,
         ) from None
+    s1_s1_span = lr - 1e-05
+    s1_s1_span_2 = 1e-05 - lr
     return _WarmupPlateauCosine_Constants(
         lr=lr,
-        warmup_steps=warmup_steps,
         milestones_0=milestones_0,
         s0_total_iters=s0_total_iters,
-        plateau_steps=plateau_steps,
         s1_milestones_0=s1_milestones_0,
-        decay_steps=decay_steps,
         s1_s1_T_max=s1_s1_T_max,
         s1_s1_period=s1_s1_period,
+        s1_s1_span=s1_s1_span,
+        s1_s1_span_2=s1_s1_span_2,
     )
 
 
-def _WarmupPlateauCosine_at(t: int, c: _WarmupPlateauCosine_Constants) -> float:
-    if t < 0:
-        raise _negative_step("warmup_plateau_cosine", t)
-    try:
-        lr = (
-            c.lr * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
-            if t < c.milestones_0
-            else c.lr
-            if t - c.milestones_0 < c.s1_milestones_0
-            else 1e-05
-            + (c.lr - 1e-05)
+def _WarmupPlateauCosine_lr(t: int, c: _WarmupPlateauCosine_Constants) -> float:
+    if t < c.milestones_0:
+        return c.lr * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
+    if t - c.milestones_0 < c.s1_milestones_0:
+        return c.lr
+    if c.lr >= 1e-05:
+        return (
+            1e-05
+            + c.s1_s1_span
             * math.sin(
                 math.pi
                 / 2
@@ -739,19 +704,27 @@ def _WarmupPlateauCosine_at(t: int, c: _WarmupPlateauCosine_Constants) -> float:
                 )
                 / float(c.s1_s1_T_max)
             ) ** 2
-            if c.lr >= 1e-05
-            else c.lr
-            + (1e-05 - c.lr)
-            * math.sin(
-                math.pi
-                / 2
-                * float(
-                    c.s1_s1_T_max
-                    - abs(c.s1_s1_T_max - (t - c.milestones_0 - c.s1_milestones_0) % c.s1_s1_period)
-                )
-                / float(c.s1_s1_T_max)
-            ) ** 2
         )
+    return (
+        c.lr
+        + c.s1_s1_span_2
+        * math.sin(
+            math.pi
+            / 2
+            * float(
+                c.s1_s1_T_max
+                - abs(c.s1_s1_T_max - (t - c.milestones_0 - c.s1_milestones_0) % c.s1_s1_period)
+            )
+            / float(c.s1_s1_T_max)
+        ) ** 2
+    )
+
+
+def _WarmupPlateauCosine_at(t: int, c: _WarmupPlateauCosine_Constants) -> float:
+    if t < 0:
+        raise _negative_step("warmup_plateau_cosine", t)
+    try:
+        lr = _WarmupPlateauCosine_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("warmup_plateau_cosine", t, error) from None
     if math.isfinite(lr):
@@ -762,57 +735,13 @@ def _WarmupPlateauCosine_at(t: int, c: _WarmupPlateauCosine_Constants) -> float:
 def warmup_plateau_cosine(
     t: int, *, warmup_steps: float = 500, plateau_steps: float = 20000, decay_steps: float = 30000
 ) -> float:
-    """Learning rate of ``warmup_plateau_cosine`` at a step counter t.
+    """Learning rate of ``warmup_plateau_cosine`` at step ``t`` (an int >= 0), a Python float
+    (float64); the keyword arguments are the schedule's parameters, with the spec's
+    defaults.
 
-    Nested SequentialLR: warmup, then (a plateau at the full rate, then cosine annealing).
-    The inner sequence runs on its own clock, which starts when the warmup ends.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        SequentialLR(milestones=[warmup_steps])
-            = child_i(t - milestones[i-1]) for milestones[i-1] <= t < milestones[i]
-            LinearLR(start_factor=0.01, end_factor=1.0, total_iters=warmup_steps)
-                = lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) /
-                  total_iters)
-            SequentialLR(milestones=[plateau_steps])
-                = child_i(t - milestones[i-1]) for milestones[i-1] <= t < milestones[i]
-                Constant()
-                    = lr
-                CosineAnnealingLR(T_max=decay_steps, eta_min=1e-05)
-                    = eta_min + (lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
-
-    Parameters (keyword arguments, spec defaults): warmup_steps=500, plateau_steps=20000,
-    decay_steps=30000.
-
-    Spec (composite in composite.yaml)::
-
-        warmup_plateau_cosine:
-          description: >-
-            Nested SequentialLR: warmup, then (a plateau at the full rate, then cosine
-            annealing). The inner sequence runs on its own clock, which starts when the
-            warmup ends.
-          lr: 0.001
-          unit: step
-          params:
-            warmup_steps: 500
-            plateau_steps: 20000
-            decay_steps: 30000
-          schedule:
-            kind: SequentialLR
-            milestones: [warmup_steps]
-            schedulers:
-              - kind: LinearLR
-                start_factor: 0.01
-                total_iters: warmup_steps
-              - kind: SequentialLR
-                milestones: [plateau_steps]
-                schedulers:
-                  - kind: Constant
-                  - kind: CosineAnnealingLR
-                    T_max: decay_steps
-                    eta_min: 1.0e-5
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`WarmupPlateauCosine` for the
+    schedule, its formula and spec.
     """
     return _WarmupPlateauCosine_at(
         t,
@@ -836,7 +765,9 @@ def warmup_plateau_cosine_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`warmup_plateau_cosine`.
+    computed (nan or inf).
+
+    See :class:`WarmupPlateauCosine` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _WarmupPlateauCosine_constants(
@@ -852,7 +783,7 @@ def warmup_plateau_cosine_tensor(
             t - c.milestones_0 < c.s1_milestones_0,
             c.lr,
             1e-05
-            + (c.lr - 1e-05)
+            + c.s1_s1_span
             * torch.sin(
                 math.pi
                 / 2
@@ -863,7 +794,7 @@ def warmup_plateau_cosine_tensor(
             ) ** 2
             if c.lr >= 1e-05
             else c.lr
-            + (1e-05 - c.lr)
+            + c.s1_s1_span_2
             * torch.sin(
                 math.pi
                 / 2
@@ -904,7 +835,10 @@ def warmup_plateau_cosine_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`WarmupPlateauCosine`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`WarmupPlateauCosine` for the schedule, its formula and spec.
+    """
     c = _WarmupPlateauCosine_constants(
         warmup_steps=warmup_steps, plateau_steps=plateau_steps, decay_steps=decay_steps
     )
@@ -946,6 +880,10 @@ class WarmupPlateauCosine(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``warmup_plateau_cosine(t)`` (Python floats),
+    ``warmup_plateau_cosine_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``warmup_plateau_cosine_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (composite in composite.yaml)::
 
@@ -1018,28 +956,28 @@ def _WarmupThenMultistep_constants(*, lr: float = 0.4) -> _WarmupThenMultistep_C
     return _WarmupThenMultistep_Constants(lr=lr)
 
 
+def _WarmupThenMultistep_lr(t: int, c: _WarmupThenMultistep_Constants) -> float:
+    if t < 5:
+        return c.lr * (0.1 + 0.9 * (float(min(t, 5)) / 5.0))
+    return c.lr * (
+        math.exp(float(bisect.bisect_right((25, 55, 75), t - 5)) * -2.302734375) * (
+            1.0 + math.expm1(
+                _maximum(
+                    _minimum(
+                        float(bisect.bisect_right((25, 55, 75), t - 5)) * 0.000149282005954543, 80.0
+                    ),
+                    -80.0,
+                )
+            )
+        )
+    )
+
+
 def _WarmupThenMultistep_at(t: int, c: _WarmupThenMultistep_Constants) -> float:
     if t < 0:
         raise _negative_step("warmup_then_multistep", t)
     try:
-        lr = (
-            c.lr * (0.1 + 0.9 * (float(min(t, 5)) / 5.0))
-            if t < 5
-            else c.lr * (
-                math.exp(float(bisect.bisect_right((25, 55, 75), t - 5)) * -2.302734375) * (
-                    1.0 + math.expm1(
-                        _maximum(
-                            _minimum(
-                                float(bisect.bisect_right((25, 55, 75), t - 5))
-                                * 0.000149282005954543,
-                                80.0,
-                            ),
-                            -80.0,
-                        )
-                    )
-                )
-            )
-        )
+        lr = _WarmupThenMultistep_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("warmup_then_multistep", t, error) from None
     if math.isfinite(lr):
@@ -1048,44 +986,12 @@ def _WarmupThenMultistep_at(t: int, c: _WarmupThenMultistep_Constants) -> float:
 
 
 def warmup_then_multistep(t: int) -> float:
-    """Learning rate of ``warmup_then_multistep`` at a epoch counter t.
+    """Learning rate of ``warmup_then_multistep`` at epoch ``t`` (an int >= 0), a Python float
+    (float64).
 
-    Goyal et al. (2017) ImageNet recipe in epochs: linear warmup over 5 epochs from 10% of
-    the rate, then divide by 10 at epochs 30, 60 and 80. The MultiStepLR child runs on its
-    own clock, which starts at epoch 5, so its milestones are 25, 55 and 75.
-
-    Counter t: epochs.
-
-    Formula::
-
-        SequentialLR(milestones=[5])
-            = child_i(t - milestones[i-1]) for milestones[i-1] <= t < milestones[i]
-            LinearLR(start_factor=0.1, end_factor=1.0, total_iters=5)
-                = lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) /
-                  total_iters)
-            MultiStepLR(milestones=[25, 55, 75], gamma=0.1)
-                = lr * gamma ** (number of milestones <= t)
-
-    Spec (composite in composite.yaml)::
-
-        warmup_then_multistep:
-          description: >-
-            Goyal et al. (2017) ImageNet recipe in epochs: linear warmup over 5 epochs from
-            10% of the rate, then divide by 10 at epochs 30, 60 and 80. The MultiStepLR
-            child runs on its own clock, which starts at epoch 5, so its milestones are
-            25, 55 and 75.
-          lr: 0.4
-          unit: epoch
-          schedule:
-            kind: SequentialLR
-            milestones: [5]
-            schedulers:
-              - kind: LinearLR
-                start_factor: 0.1
-                total_iters: 5
-              - kind: MultiStepLR
-                milestones: [25, 55, 75]
-                gamma: 0.1
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`WarmupThenMultistep` for the
+    schedule, its formula and spec.
     """
     return _WarmupThenMultistep_at(t, _WarmupThenMultistep_constants())
 
@@ -1099,7 +1005,9 @@ def warmup_then_multistep_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`warmup_then_multistep`.
+    computed (nan or inf).
+
+    See :class:`WarmupThenMultistep` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _WarmupThenMultistep_constants()
@@ -1139,7 +1047,10 @@ def warmup_then_multistep_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`WarmupThenMultistep`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`WarmupThenMultistep` for the schedule, its formula and spec.
+    """
     c = _WarmupThenMultistep_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _WarmupThenMultistep_Lambda(c), last_epoch=last_epoch
@@ -1173,6 +1084,10 @@ class WarmupThenMultistep(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``warmup_then_multistep(t)`` (Python floats),
+    ``warmup_then_multistep_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``warmup_then_multistep_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (composite in composite.yaml)::
 

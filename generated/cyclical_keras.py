@@ -162,12 +162,15 @@ def _fit_int32(schedule: str, arguments: dict[str, Any], constants: Any, names: 
 class _OneCycle_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
+    span: float
+    span_2: float
 
 
 def _OneCycle_constants() -> _OneCycle_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _OneCycle_Constants(lr=0.01)
+    span = 0.01 - 0.01 / 25.0
+    span_2 = 0.01 - 0.01 / 25.0 / 10000.0
+    return _OneCycle_Constants(span=span, span_2=span_2)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -231,15 +234,14 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         self._constants = _OneCycle_constants()
 
     def __call__(self, step: Any) -> Any:
+        c = self._constants
         t = _counter("one_cycle", step)
         v1 = ops.minimum(t, 3909)
         lr = ops.where(
             v1 <= 1172,
-            0.01 / 25.0
-            + (0.01 - 0.01 / 25.0) * ops.sin(math.pi / 2 * ops.cast(v1, "float32") / 1172.0) ** 2,
+            0.01 / 25.0 + c.span * ops.sin(math.pi / 2 * ops.cast(v1, "float32") / 1172.0) ** 2,
             0.01 / 25.0 / 10000.0
-            + (0.01 - 0.01 / 25.0 / 10000.0)
-            * ops.sin(math.pi / 2 * ops.cast(3909 - v1, "float32") / 2737.0) ** 2,
+            + c.span_2 * ops.sin(math.pi / 2 * ops.cast(3909 - v1, "float32") / 2737.0) ** 2,
         )
         return _finite("one_cycle", step, lr)
 
@@ -257,16 +259,12 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 class _OneCycleLinear_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
-    total_steps: float
-    total_steps_: int
     phase1_end: float
-    last_end: float
     phase1_end_floor: int
     phase2_end_floor: int
-    phase1_end_fraction: float
     phase2_length: float
     phase2_end_fraction: float
+    span: float
 
 
 def _OneCycleLinear_constants(*, total_steps: float = 10000) -> _OneCycleLinear_Constants:
@@ -278,7 +276,6 @@ def _OneCycleLinear_constants(*, total_steps: float = 10000) -> _OneCycleLinear_
         last_end = float(total_steps_) - 1.0
         phase1_end_floor = math.floor(phase1_end)
         phase2_end_floor = math.floor(last_end)
-        phase1_end_fraction = phase1_end - float(phase1_end_floor)
         phase2_length = last_end - phase1_end
         phase2_end_fraction = last_end - float(phase2_end_floor)
     except (ArithmeticError, ValueError) as _error:  # a name no param can take
@@ -288,17 +285,14 @@ def _OneCycleLinear_constants(*, total_steps: float = 10000) -> _OneCycleLinear_
             _OneCycleLinear_constants.__kwdefaults__,
             _error,
         ) from None
+    span = 0.1 - 4e-07
     return _OneCycleLinear_Constants(
-        lr=0.1,
-        total_steps=total_steps,
-        total_steps_=total_steps_,
         phase1_end=phase1_end,
-        last_end=last_end,
         phase1_end_floor=phase1_end_floor,
         phase2_end_floor=phase2_end_floor,
-        phase1_end_fraction=phase1_end_fraction,
         phase2_length=phase2_length,
         phase2_end_fraction=phase2_end_fraction,
+        span=span,
     )
 
 
@@ -372,7 +366,7 @@ class OneCycleLinear(keras.optimizers.schedules.LearningRateSchedule):
             "OneCycleLinear",
             {"total_steps": total_steps},
             self._constants,
-            ("total_steps_", "phase1_end_floor", "phase2_end_floor"),
+            ("phase1_end_floor", "phase2_end_floor"),
         )
 
     def __call__(self, step: Any) -> Any:
@@ -387,7 +381,7 @@ class OneCycleLinear(keras.optimizers.schedules.LearningRateSchedule):
             4e-07
             if c.phase2_length == 0.0
             else 4e-07
-            + (0.1 - 4e-07) * (
+            + c.span * (
                 (
                     ops.cast(c.phase2_end_floor - ops.minimum(t, c.phase2_end_floor), "float32")
                     + c.phase2_end_fraction
@@ -410,12 +404,13 @@ class OneCycleLinear(keras.optimizers.schedules.LearningRateSchedule):
 class _OneCycleThreePhase_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
+    span: float
 
 
 def _OneCycleThreePhase_constants() -> _OneCycleThreePhase_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _OneCycleThreePhase_Constants(lr=0.8)
+    span = 0.8 - 0.08
+    return _OneCycleThreePhase_Constants(span=span)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -483,14 +478,15 @@ class OneCycleThreePhase(keras.optimizers.schedules.LearningRateSchedule):
         self._constants = _OneCycleThreePhase_constants()
 
     def __call__(self, step: Any) -> Any:
+        c = self._constants
         t = _counter("one_cycle_three_phase", step)
         v1 = ops.minimum(t, 8999)
         lr = ops.where(
             v1 <= 4049,
-            0.08 + (0.8 - 0.08) * (ops.cast(v1, "float32") / 4049.0),
+            0.08 + c.span * (ops.cast(v1, "float32") / 4049.0),
             ops.where(
                 v1 <= 8098,
-                0.08 + (0.8 - 0.08) * (ops.cast(8098 - v1, "float32") / 4049.0),
+                0.08 + c.span * (ops.cast(8098 - v1, "float32") / 4049.0),
                 0.0008 + 0.0792 * (ops.cast(8999 - v1, "float32") / 901.0),
             ),
         )
@@ -505,17 +501,6 @@ class OneCycleThreePhase(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- clr_triangular -------------------------------------------------------------------------------
-
-
-class _ClrTriangular_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _ClrTriangular_constants() -> _ClrTriangular_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _ClrTriangular_Constants(lr=0.006)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -571,7 +556,6 @@ class ClrTriangular(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "ClrTriangular"
-        self._constants = _ClrTriangular_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("clr_triangular", step)
@@ -595,17 +579,6 @@ class ClrTriangular(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- clr_triangular2 ------------------------------------------------------------------------------
-
-
-class _ClrTriangular2_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _ClrTriangular2_constants() -> _ClrTriangular2_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _ClrTriangular2_Constants(lr=0.006)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -659,7 +632,6 @@ class ClrTriangular2(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "ClrTriangular2"
-        self._constants = _ClrTriangular2_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("clr_triangular2", step)
@@ -685,17 +657,6 @@ class ClrTriangular2(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- clr_exp_range --------------------------------------------------------------------------------
-
-
-class _ClrExpRange_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _ClrExpRange_constants() -> _ClrExpRange_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _ClrExpRange_Constants(lr=0.006)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -752,7 +713,6 @@ class ClrExpRange(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "ClrExpRange"
-        self._constants = _ClrExpRange_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("clr_exp_range", step)
@@ -784,17 +744,6 @@ class ClrExpRange(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- clr_custom_scale -----------------------------------------------------------------------------
-
-
-class _ClrCustomScale_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _ClrCustomScale_constants() -> _ClrCustomScale_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _ClrCustomScale_Constants(lr=0.006)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -856,7 +805,6 @@ class ClrCustomScale(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "ClrCustomScale"
-        self._constants = _ClrCustomScale_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("clr_custom_scale", step)
@@ -892,7 +840,6 @@ class ClrCustomScale(keras.optimizers.schedules.LearningRateSchedule):
 class _Sgdr_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
     cycle_starts: tuple[int, ...]
     cycle_lengths: tuple[float, ...]
     cycle_ends: tuple[int, ...]
@@ -912,7 +859,6 @@ def _Sgdr_constants() -> _Sgdr_Constants:
             "Sgdr", {}, _Sgdr_constants.__kwdefaults__, _error
         ) from None
     return _Sgdr_Constants(
-        lr=0.05,
         cycle_starts=cycle_starts,
         cycle_lengths=cycle_lengths,
         cycle_ends=cycle_ends,

@@ -248,25 +248,33 @@ class _OneCycle_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
+    span: float
+    span_2: float
+    span_3: float
 
 
 def _OneCycle_constants(*, lr: float = 0.01) -> _OneCycle_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _OneCycle_Constants(lr=lr)
+    span = 0.01 - 0.01 / 25.0
+    span_2 = 0.01 - 0.01 / 25.0 / 10000.0
+    span_3 = 0.95 - 0.85
+    return _OneCycle_Constants(lr=lr, span=span, span_2=span_2, span_3=span_3)
+
+
+def _OneCycle_lr(t: int, c: _OneCycle_Constants) -> float:
+    if min(t, 3909) <= 1172:
+        return 0.01 / 25.0 + c.span * math.sin(math.pi / 2 * float(min(t, 3909)) / 1172.0) ** 2
+    return (
+        0.01 / 25.0 / 10000.0
+        + c.span_2 * math.sin(math.pi / 2 * float(3909 - min(t, 3909)) / 2737.0) ** 2
+    )
 
 
 def _OneCycle_at(t: int, c: _OneCycle_Constants) -> float:
     if t < 0:
         raise _negative_step("one_cycle", t)
     try:
-        lr = (
-            0.01 / 25.0
-            + (0.01 - 0.01 / 25.0) * math.sin(math.pi / 2 * float(min(t, 3909)) / 1172.0) ** 2
-            if min(t, 3909) <= 1172
-            else 0.01 / 25.0 / 10000.0
-            + (0.01 - 0.01 / 25.0 / 10000.0)
-            * math.sin(math.pi / 2 * float(3909 - min(t, 3909)) / 2737.0) ** 2
-        )
+        lr = _OneCycle_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("one_cycle", t, error) from None
     if math.isfinite(lr):
@@ -275,45 +283,17 @@ def _OneCycle_at(t: int, c: _OneCycle_Constants) -> float:
 
 
 def _OneCycle_momentum_at(t: int, c: _OneCycle_Constants) -> float:
-    return (
-        0.85 + (0.95 - 0.85) * math.sin(math.pi / 2 * float(1172 - min(t, 3909)) / 1172.0) ** 2
-        if min(t, 3909) <= 1172
-        else 0.85 + (0.95 - 0.85) * math.sin(math.pi / 2 * float(min(t, 3909) - 1172) / 2737.0) ** 2
-    )
+    if min(t, 3909) <= 1172:
+        return 0.85 + c.span_3 * math.sin(math.pi / 2 * float(1172 - min(t, 3909)) / 1172.0) ** 2
+    return 0.85 + c.span_3 * math.sin(math.pi / 2 * float(min(t, 3909) - 1172) / 2737.0) ** 2
 
 
 def one_cycle(t: int) -> float:
-    """Learning rate of ``one_cycle`` at a step counter t.
+    """Learning rate of ``one_cycle`` at step ``t`` (an int >= 0), a Python float (float64).
 
-    1cycle as in torch's OneCycleLR docs example: max_lr 0.01 over 10 epochs of a CIFAR-10
-    loader (391 batches of 128), cosine annealing, momentum cycled.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        OneCycleLR(max_lr=0.01, epochs=10, steps_per_epoch=391, pct_start=0.3,
-                anneal_strategy=cos, cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
-                div_factor=25.0, final_div_factor=10000.0, three_phase=False)
-            = piecewise cos/linear annealing between phase ends pct_start*total_steps - 1,
-              total_steps - 1
-
-    Spec (cyclical in cyclical.yaml)::
-
-        one_cycle:
-          description: >-
-            1cycle as in torch's OneCycleLR docs example: max_lr 0.01 over 10 epochs of a
-            CIFAR-10 loader (391 batches of 128), cosine annealing, momentum cycled.
-          lr: 0.01
-          unit: step
-          lint:
-            # 1cycle cycles momentum too: the torch scheduler does, the Keras one cannot
-            ignore: [keras-momentum]
-          schedule:
-            kind: OneCycleLR
-            max_lr: 0.01
-            epochs: 10
-            steps_per_epoch: 391
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`OneCycle` for the schedule, its
+    formula and spec.
     """
     return _OneCycle_at(t, _OneCycle_constants())
 
@@ -325,17 +305,19 @@ def one_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> to
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`one_cycle`.
+    computed (nan or inf).
+
+    See :class:`OneCycle` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _OneCycle_constants()
     t = t.to(torch.int64)
     v1 = torch.clamp(t, max=3909)
     return torch.where(
         v1 <= 1172,
-        0.01 / 25.0 + (0.01 - 0.01 / 25.0) * torch.sin(math.pi / 2 * v1.to(dtype) / 1172.0) ** 2,
+        0.01 / 25.0 + c.span * torch.sin(math.pi / 2 * v1.to(dtype) / 1172.0) ** 2,
         0.01 / 25.0 / 10000.0
-        + (0.01 - 0.01 / 25.0 / 10000.0)
-        * torch.sin(math.pi / 2 * (3909 - v1).to(dtype) / 2737.0) ** 2,
+        + c.span_2 * torch.sin(math.pi / 2 * (3909 - v1).to(dtype) / 2737.0) ** 2,
     )
 
 
@@ -360,7 +342,10 @@ def one_cycle_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`OneCycle`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`OneCycle` for the schedule, its formula and spec.
+    """
     c = _OneCycle_constants()
     return torch.optim.lr_scheduler.LambdaLR(optimizer, _OneCycle_Lambda(c), last_epoch=last_epoch)
 
@@ -388,8 +373,13 @@ class OneCycle(_ClosedFormLR):
     ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
-    ValueError. Momentum: the PyTorch scheduler also cycles the optimizer's momentum (or
-    Adam's beta1) inversely to the learning rate, as torch does.
+    ValueError.
+
+    The same schedule as a function: ``one_cycle(t)`` (Python floats),
+    ``one_cycle_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``one_cycle_lambda(optimizer)`` (a ``LambdaLR``). Momentum: the PyTorch scheduler also
+    cycles the optimizer's momentum (or Adam's beta1) inversely to the learning rate, as
+    torch does.
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -439,15 +429,14 @@ class _OneCycleLinear_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
-    total_steps: float
-    total_steps_: int
     phase1_end: float
-    last_end: float
     phase1_end_floor: int
     phase2_end_floor: int
     phase1_end_fraction: float
     phase2_length: float
     phase2_end_fraction: float
+    span: float
+    span_2: float
 
 
 def _OneCycleLinear_constants(
@@ -471,17 +460,36 @@ def _OneCycleLinear_constants(
             _OneCycleLinear_constants.__kwdefaults__,
             _error,
         ) from None
+    span = 0.1 - 4e-07
+    span_2 = 0.95 - 0.85
     return _OneCycleLinear_Constants(
         lr=lr,
-        total_steps=total_steps,
-        total_steps_=total_steps_,
         phase1_end=phase1_end,
-        last_end=last_end,
         phase1_end_floor=phase1_end_floor,
         phase2_end_floor=phase2_end_floor,
         phase1_end_fraction=phase1_end_fraction,
         phase2_length=phase2_length,
         phase2_end_fraction=phase2_end_fraction,
+        span=span,
+        span_2=span_2,
+    )
+
+
+def _OneCycleLinear_lr(t: int, c: _OneCycleLinear_Constants) -> float:
+    if min(t, c.phase2_end_floor) <= c.phase1_end_floor:
+        return (
+            0.1
+            if c.phase1_end == 0.0
+            else 0.004 + 0.096 * (float(min(t, c.phase2_end_floor)) / c.phase1_end)
+        )
+    if c.phase2_length == 0.0:
+        return 4e-07
+    return (
+        4e-07
+        + c.span * (
+            (float(c.phase2_end_floor - min(t, c.phase2_end_floor)) + c.phase2_end_fraction)
+            / c.phase2_length
+        )
     )
 
 
@@ -489,21 +497,7 @@ def _OneCycleLinear_at(t: int, c: _OneCycleLinear_Constants) -> float:
     if t < 0:
         raise _negative_step("one_cycle_linear", t)
     try:
-        lr = (
-            (
-                0.1
-                if c.phase1_end == 0.0
-                else 0.004 + 0.096 * (float(min(t, c.phase2_end_floor)) / c.phase1_end)
-            )
-            if min(t, c.phase2_end_floor) <= c.phase1_end_floor
-            else 4e-07
-            if c.phase2_length == 0.0
-            else 4e-07
-            + (0.1 - 4e-07) * (
-                (float(c.phase2_end_floor - min(t, c.phase2_end_floor)) + c.phase2_end_fraction)
-                / c.phase2_length
-            )
-        )
+        lr = _OneCycleLinear_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("one_cycle_linear", t, error) from None
     if math.isfinite(lr):
@@ -512,21 +506,21 @@ def _OneCycleLinear_at(t: int, c: _OneCycleLinear_Constants) -> float:
 
 
 def _OneCycleLinear_momentum_at(t: int, c: _OneCycleLinear_Constants) -> float:
-    return (
-        (
+    if min(t, c.phase2_end_floor) <= c.phase1_end_floor:
+        return (
             0.85
             if c.phase1_end == 0.0
             else 0.85
-            + (0.95 - 0.85) * (
+            + c.span_2 * (
                 (float(c.phase1_end_floor - min(t, c.phase2_end_floor)) + c.phase1_end_fraction)
                 / c.phase1_end
             )
         )
-        if min(t, c.phase2_end_floor) <= c.phase1_end_floor
-        else 0.95
-        if c.phase2_length == 0.0
-        else 0.85
-        + (0.95 - 0.85) * (
+    if c.phase2_length == 0.0:
+        return 0.95
+    return (
+        0.85
+        + c.span_2 * (
             (float(min(t, c.phase2_end_floor) - c.phase1_end_floor) - c.phase1_end_fraction)
             / c.phase2_length
         )
@@ -534,42 +528,13 @@ def _OneCycleLinear_momentum_at(t: int, c: _OneCycleLinear_Constants) -> float:
 
 
 def one_cycle_linear(t: int, *, total_steps: float = 10000) -> float:
-    """Learning rate of ``one_cycle_linear`` at a step counter t.
+    """Learning rate of ``one_cycle_linear`` at step ``t`` (an int >= 0), a Python float
+    (float64); the keyword arguments are the schedule's parameters, with the spec's
+    defaults.
 
-    1cycle with linear annealing over a fixed number of steps: 25% warmup from max_lr / 25,
-    then linear decay to max_lr / 25 / 1e4.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        OneCycleLR(max_lr=0.1, total_steps=total_steps, pct_start=0.25, anneal_strategy=linear,
-                cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=25.0,
-                final_div_factor=10000.0, three_phase=False)
-            = piecewise cos/linear annealing between phase ends pct_start*total_steps - 1,
-              total_steps - 1
-
-    Parameters (keyword arguments, spec defaults): total_steps=10000.
-
-    Spec (cyclical in cyclical.yaml)::
-
-        one_cycle_linear:
-          description: >-
-            1cycle with linear annealing over a fixed number of steps: 25% warmup from
-            max_lr / 25, then linear decay to max_lr / 25 / 1e4.
-          lr: 0.1
-          unit: step
-          lint:
-            # 1cycle cycles momentum too: the torch scheduler does, the Keras one cannot
-            ignore: [keras-momentum]
-          params:
-            total_steps: 10000
-          schedule:
-            kind: OneCycleLR
-            max_lr: 0.1
-            total_steps: total_steps
-            pct_start: 0.25
-            anneal_strategy: linear
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`OneCycleLinear` for the schedule,
+    its formula and spec.
     """
     return _OneCycleLinear_at(t, _OneCycleLinear_constants(total_steps=total_steps))
 
@@ -583,7 +548,9 @@ def one_cycle_linear_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`one_cycle_linear`.
+    computed (nan or inf).
+
+    See :class:`OneCycleLinear` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _OneCycleLinear_constants(total_steps=total_steps)
@@ -596,7 +563,7 @@ def one_cycle_linear_tensor(
         4e-07
         if c.phase2_length == 0.0
         else 4e-07
-        + (0.1 - 4e-07) * (
+        + c.span * (
             (
                 (c.phase2_end_floor - torch.clamp(t, max=c.phase2_end_floor)).to(dtype)
                 + c.phase2_end_fraction
@@ -626,7 +593,10 @@ def one_cycle_linear_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`OneCycleLinear`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`OneCycleLinear` for the schedule, its formula and spec.
+    """
     c = _OneCycleLinear_constants(total_steps=total_steps)
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _OneCycleLinear_Lambda(c), last_epoch=last_epoch
@@ -658,8 +628,13 @@ class OneCycleLinear(_ClosedFormLR):
     ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
-    ValueError. Momentum: the PyTorch scheduler also cycles the optimizer's momentum (or
-    Adam's beta1) inversely to the learning rate, as torch does.
+    ValueError.
+
+    The same schedule as a function: ``one_cycle_linear(t)`` (Python floats),
+    ``one_cycle_linear_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``one_cycle_linear_lambda(optimizer)`` (a ``LambdaLR``). Momentum: the PyTorch scheduler
+    also cycles the optimizer's momentum (or Adam's beta1) inversely to the learning rate,
+    as torch does.
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -714,24 +689,30 @@ class _OneCycleThreePhase_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
+    span: float
+    span_2: float
 
 
 def _OneCycleThreePhase_constants(*, lr: float = 0.8) -> _OneCycleThreePhase_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _OneCycleThreePhase_Constants(lr=lr)
+    span = 0.8 - 0.08
+    span_2 = 0.95 - 0.85
+    return _OneCycleThreePhase_Constants(lr=lr, span=span, span_2=span_2)
+
+
+def _OneCycleThreePhase_lr(t: int, c: _OneCycleThreePhase_Constants) -> float:
+    if min(t, 8999) <= 4049:
+        return 0.08 + c.span * (float(min(t, 8999)) / 4049.0)
+    if min(t, 8999) <= 8098:
+        return 0.08 + c.span * (float(8098 - min(t, 8999)) / 4049.0)
+    return 0.0008 + 0.0792 * (float(8999 - min(t, 8999)) / 901.0)
 
 
 def _OneCycleThreePhase_at(t: int, c: _OneCycleThreePhase_Constants) -> float:
     if t < 0:
         raise _negative_step("one_cycle_three_phase", t)
     try:
-        lr = (
-            0.08 + (0.8 - 0.08) * (float(min(t, 8999)) / 4049.0)
-            if min(t, 8999) <= 4049
-            else 0.08 + (0.8 - 0.08) * (float(8098 - min(t, 8999)) / 4049.0)
-            if min(t, 8999) <= 8098
-            else 0.0008 + 0.0792 * (float(8999 - min(t, 8999)) / 901.0)
-        )
+        lr = _OneCycleThreePhase_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("one_cycle_three_phase", t, error) from None
     if math.isfinite(lr):
@@ -740,51 +721,20 @@ def _OneCycleThreePhase_at(t: int, c: _OneCycleThreePhase_Constants) -> float:
 
 
 def _OneCycleThreePhase_momentum_at(t: int, c: _OneCycleThreePhase_Constants) -> float:
-    return (
-        0.85 + (0.95 - 0.85) * (float(4049 - min(t, 8999)) / 4049.0)
-        if min(t, 8999) <= 4049
-        else 0.85 + (0.95 - 0.85) * (float(min(t, 8999) - 4049) / 4049.0)
-        if min(t, 8999) <= 8098
-        else 0.95 + 0.0 * (float(min(t, 8999) - 8098) / 901.0)
-    )
+    if min(t, 8999) <= 4049:
+        return 0.85 + c.span_2 * (float(4049 - min(t, 8999)) / 4049.0)
+    if min(t, 8999) <= 8098:
+        return 0.85 + c.span_2 * (float(min(t, 8999) - 4049) / 4049.0)
+    return 0.95 + 0.0 * (float(min(t, 8999) - 8098) / 901.0)
 
 
 def one_cycle_three_phase(t: int) -> float:
-    """Learning rate of ``one_cycle_three_phase`` at a step counter t.
+    """Learning rate of ``one_cycle_three_phase`` at step ``t`` (an int >= 0), a Python float
+    (float64).
 
-    Leslie Smith's original three-phase 1cycle: linear up from max_lr / 10, back down
-    symmetrically, then a short annihilation phase to max_lr / 10 / 100.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        OneCycleLR(max_lr=0.8, total_steps=9000, pct_start=0.45, anneal_strategy=linear,
-                cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=10.0,
-                final_div_factor=100.0, three_phase=True)
-            = piecewise cos/linear annealing between phase ends pct_start*total_steps - 1,
-              total_steps - 1
-
-    Spec (cyclical in cyclical.yaml)::
-
-        one_cycle_three_phase:
-          description: >-
-            Leslie Smith's original three-phase 1cycle: linear up from max_lr / 10, back
-            down symmetrically, then a short annihilation phase to max_lr / 10 / 100.
-          lr: 0.8
-          unit: step
-          lint:
-            # 1cycle cycles momentum too: the torch scheduler does, the Keras one cannot
-            ignore: [keras-momentum]
-          schedule:
-            kind: OneCycleLR
-            max_lr: 0.8
-            total_steps: 9000
-            pct_start: 0.45
-            anneal_strategy: linear
-            div_factor: 10.0
-            final_div_factor: 100.0
-            three_phase: true
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`OneCycleThreePhase` for the
+    schedule, its formula and spec.
     """
     return _OneCycleThreePhase_at(t, _OneCycleThreePhase_constants())
 
@@ -798,17 +748,20 @@ def one_cycle_three_phase_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`one_cycle_three_phase`.
+    computed (nan or inf).
+
+    See :class:`OneCycleThreePhase` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _OneCycleThreePhase_constants()
     t = t.to(torch.int64)
     v1 = torch.clamp(t, max=8999)
     return torch.where(
         v1 <= 4049,
-        0.08 + (0.8 - 0.08) * (v1.to(dtype) / 4049.0),
+        0.08 + c.span * (v1.to(dtype) / 4049.0),
         torch.where(
             v1 <= 8098,
-            0.08 + (0.8 - 0.08) * ((8098 - v1).to(dtype) / 4049.0),
+            0.08 + c.span * ((8098 - v1).to(dtype) / 4049.0),
             0.0008 + 0.0792 * ((8999 - v1).to(dtype) / 901.0),
         ),
     )
@@ -835,7 +788,10 @@ def one_cycle_three_phase_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`OneCycleThreePhase`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`OneCycleThreePhase` for the schedule, its formula and spec.
+    """
     c = _OneCycleThreePhase_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _OneCycleThreePhase_Lambda(c), last_epoch=last_epoch
@@ -865,8 +821,13 @@ class OneCycleThreePhase(_ClosedFormLR):
     ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
-    ValueError. Momentum: the PyTorch scheduler also cycles the optimizer's momentum (or
-    Adam's beta1) inversely to the learning rate, as torch does.
+    ValueError.
+
+    The same schedule as a function: ``one_cycle_three_phase(t)`` (Python floats),
+    ``one_cycle_three_phase_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``one_cycle_three_phase_lambda(optimizer)`` (a ``LambdaLR``). Momentum: the PyTorch
+    scheduler also cycles the optimizer's momentum (or Adam's beta1) inversely to the
+    learning rate, as torch does.
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -927,15 +888,19 @@ def _ClrTriangular_constants(*, lr: float = 0.006) -> _ClrTriangular_Constants:
     return _ClrTriangular_Constants(lr=lr)
 
 
+def _ClrTriangular_lr(t: int, c: _ClrTriangular_Constants) -> float:
+    return (
+        0.001
+        + 0.005
+        * (float(t % 4000) / 2000.0 if t % 4000 <= 2000 else float(4000 - t % 4000) / 2000.0)
+    )
+
+
 def _ClrTriangular_at(t: int, c: _ClrTriangular_Constants) -> float:
     if t < 0:
         raise _negative_step("clr_triangular", t)
     try:
-        lr = (
-            0.001
-            + 0.005
-            * (float(t % 4000) / 2000.0 if t % 4000 <= 2000 else float(4000 - t % 4000) / 2000.0)
-        )
+        lr = _ClrTriangular_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("clr_triangular", t, error) from None
     if math.isfinite(lr):
@@ -944,34 +909,12 @@ def _ClrTriangular_at(t: int, c: _ClrTriangular_Constants) -> float:
 
 
 def clr_triangular(t: int) -> float:
-    """Learning rate of ``clr_triangular`` at a step counter t.
+    """Learning rate of ``clr_triangular`` at step ``t`` (an int >= 0), a Python float
+    (float64).
 
-    Cyclical learning rates (Smith, 2017), CIFAR-10 setting: between 0.001 and 0.006 with a
-    half cycle of 2000 iterations, constant amplitude.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=2000, mode=triangular, gamma=1.0,
-                cycle_momentum=False, base_momentum=0.8, max_momentum=0.9)
-            = base_lr + (max_lr - base_lr) * triangle(t) * scale(cycle or t)
-
-    Spec (cyclical in cyclical.yaml)::
-
-        clr_triangular:
-          description: >-
-            Cyclical learning rates (Smith, 2017), CIFAR-10 setting: between 0.001 and
-            0.006 with a half cycle of 2000 iterations, constant amplitude.
-          lr: 0.006
-          unit: step
-          schedule:
-            kind: CyclicLR
-            base_lr: 0.001
-            max_lr: 0.006
-            step_size_up: 2000
-            cycle_momentum: false   # CLR (Smith, 2017) cycles the learning rate only
-            mode: triangular
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`ClrTriangular` for the schedule,
+    its formula and spec.
     """
     return _ClrTriangular_at(t, _ClrTriangular_constants())
 
@@ -983,7 +926,9 @@ def clr_triangular_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) 
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`clr_triangular`.
+    computed (nan or inf).
+
+    See :class:`ClrTriangular` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
@@ -1015,7 +960,10 @@ def clr_triangular_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`ClrTriangular`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`ClrTriangular` for the schedule, its formula and spec.
+    """
     c = _ClrTriangular_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _ClrTriangular_Lambda(c), last_epoch=last_epoch
@@ -1044,6 +992,10 @@ class ClrTriangular(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``clr_triangular(t)`` (Python floats),
+    ``clr_triangular_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``clr_triangular_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -1092,16 +1044,20 @@ def _ClrTriangular2_constants(*, lr: float = 0.006) -> _ClrTriangular2_Constants
     return _ClrTriangular2_Constants(lr=lr)
 
 
+def _ClrTriangular2_lr(t: int, c: _ClrTriangular2_Constants) -> float:
+    return (
+        0.001
+        + 0.005
+        * (float(t % 4000) / 2000.0 if t % 4000 <= 2000 else float(4000 - t % 4000) / 2000.0)
+        * float(0.5 ** float(t // 4000 + 1 - 1))
+    )
+
+
 def _ClrTriangular2_at(t: int, c: _ClrTriangular2_Constants) -> float:
     if t < 0:
         raise _negative_step("clr_triangular2", t)
     try:
-        lr = (
-            0.001
-            + 0.005
-            * (float(t % 4000) / 2000.0 if t % 4000 <= 2000 else float(4000 - t % 4000) / 2000.0)
-            * float(0.5 ** float(t // 4000 + 1 - 1))
-        )
+        lr = _ClrTriangular2_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("clr_triangular2", t, error) from None
     if math.isfinite(lr):
@@ -1110,32 +1066,12 @@ def _ClrTriangular2_at(t: int, c: _ClrTriangular2_Constants) -> float:
 
 
 def clr_triangular2(t: int) -> float:
-    """Learning rate of ``clr_triangular2`` at a step counter t.
+    """Learning rate of ``clr_triangular2`` at step ``t`` (an int >= 0), a Python float
+    (float64).
 
-    CLR "triangular2": the amplitude is halved after every cycle.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=2000, mode=triangular2, gamma=1.0,
-                cycle_momentum=False, base_momentum=0.8, max_momentum=0.9)
-            = base_lr + (max_lr - base_lr) * triangle(t) * scale(cycle or t)
-
-    Spec (cyclical in cyclical.yaml)::
-
-        clr_triangular2:
-          description: >-
-            CLR "triangular2": the amplitude is halved after every cycle.
-          lr: 0.006
-          unit: step
-          schedule:
-            kind: CyclicLR
-            base_lr: 0.001
-            max_lr: 0.006
-            step_size_up: 2000
-            cycle_momentum: false   # CLR (Smith, 2017) cycles the learning rate only
-            mode: triangular2
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`ClrTriangular2` for the schedule,
+    its formula and spec.
     """
     return _ClrTriangular2_at(t, _ClrTriangular2_constants())
 
@@ -1147,7 +1083,9 @@ def clr_triangular2_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None)
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`clr_triangular2`.
+    computed (nan or inf).
+
+    See :class:`ClrTriangular2` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
@@ -1181,7 +1119,10 @@ def clr_triangular2_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`ClrTriangular2`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`ClrTriangular2` for the schedule, its formula and spec.
+    """
     c = _ClrTriangular2_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _ClrTriangular2_Lambda(c), last_epoch=last_epoch
@@ -1209,6 +1150,10 @@ class ClrTriangular2(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``clr_triangular2(t)`` (Python floats),
+    ``clr_triangular2_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``clr_triangular2_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -1256,21 +1201,23 @@ def _ClrExpRange_constants(*, lr: float = 0.006) -> _ClrExpRange_Constants:
     return _ClrExpRange_Constants(lr=lr)
 
 
+def _ClrExpRange_lr(t: int, c: _ClrExpRange_Constants) -> float:
+    return (
+        0.001
+        + 0.005
+        * (float(t % 4000) / 2000.0 if t % 4000 <= 2000 else float(4000 - t % 4000) / 2000.0)
+        * (
+            math.exp(float(t) * -6.008148193359375e-05)
+            * (1.0 + math.expm1(_maximum(_minimum(float(t) * 7.968186164152794e-08, 80.0), -80.0)))
+        )
+    )
+
+
 def _ClrExpRange_at(t: int, c: _ClrExpRange_Constants) -> float:
     if t < 0:
         raise _negative_step("clr_exp_range", t)
     try:
-        lr = (
-            0.001
-            + 0.005
-            * (float(t % 4000) / 2000.0 if t % 4000 <= 2000 else float(4000 - t % 4000) / 2000.0)
-            * (
-                math.exp(float(t) * -6.008148193359375e-05) * (
-                    1.0
-                    + math.expm1(_maximum(_minimum(float(t) * 7.968186164152794e-08, 80.0), -80.0))
-                )
-            )
-        )
+        lr = _ClrExpRange_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("clr_exp_range", t, error) from None
     if math.isfinite(lr):
@@ -1279,35 +1226,12 @@ def _ClrExpRange_at(t: int, c: _ClrExpRange_Constants) -> float:
 
 
 def clr_exp_range(t: int) -> float:
-    """Learning rate of ``clr_exp_range`` at a step counter t.
+    """Learning rate of ``clr_exp_range`` at step ``t`` (an int >= 0), a Python float
+    (float64).
 
-    CLR "exp_range": the amplitude decays as gamma ** iteration (gamma 0.99994, as in the
-    reference Keras CLR implementation's example).
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=2000, mode=exp_range, gamma=0.99994,
-                cycle_momentum=False, base_momentum=0.8, max_momentum=0.9)
-            = base_lr + (max_lr - base_lr) * triangle(t) * scale(cycle or t)
-
-    Spec (cyclical in cyclical.yaml)::
-
-        clr_exp_range:
-          description: >-
-            CLR "exp_range": the amplitude decays as gamma ** iteration (gamma 0.99994, as
-            in the reference Keras CLR implementation's example).
-          lr: 0.006
-          unit: step
-          schedule:
-            kind: CyclicLR
-            base_lr: 0.001
-            max_lr: 0.006
-            step_size_up: 2000
-            cycle_momentum: false   # CLR (Smith, 2017) cycles the learning rate only
-            mode: exp_range
-            gamma: 0.99994
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`ClrExpRange` for the schedule,
+    its formula and spec.
     """
     return _ClrExpRange_at(t, _ClrExpRange_constants())
 
@@ -1319,7 +1243,9 @@ def clr_exp_range_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`clr_exp_range`.
+    computed (nan or inf).
+
+    See :class:`ClrExpRange` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
@@ -1360,7 +1286,10 @@ def clr_exp_range_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`ClrExpRange`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`ClrExpRange` for the schedule, its formula and spec.
+    """
     c = _ClrExpRange_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _ClrExpRange_Lambda(c), last_epoch=last_epoch
@@ -1389,6 +1318,10 @@ class ClrExpRange(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``clr_exp_range(t)`` (Python floats),
+    ``clr_exp_range_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``clr_exp_range_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -1438,16 +1371,20 @@ def _ClrCustomScale_constants(*, lr: float = 0.006) -> _ClrCustomScale_Constants
     return _ClrCustomScale_Constants(lr=lr)
 
 
+def _ClrCustomScale_lr(t: int, c: _ClrCustomScale_Constants) -> float:
+    return (
+        0.001
+        + 0.005
+        * (float(t % 4000) / 1000.0 if t % 4000 <= 1000 else float(4000 - t % 4000) / 3000.0)
+        * (0.5 * (1.0 + math.sin(float(t // 4000 + 1) * math.pi / 2.0)))
+    )
+
+
 def _ClrCustomScale_at(t: int, c: _ClrCustomScale_Constants) -> float:
     if t < 0:
         raise _negative_step("clr_custom_scale", t)
     try:
-        lr = (
-            0.001
-            + 0.005
-            * (float(t % 4000) / 1000.0 if t % 4000 <= 1000 else float(4000 - t % 4000) / 3000.0)
-            * (0.5 * (1.0 + math.sin(float(t // 4000 + 1) * math.pi / 2.0)))
-        )
+        lr = _ClrCustomScale_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("clr_custom_scale", t, error) from None
     if math.isfinite(lr):
@@ -1456,40 +1393,12 @@ def _ClrCustomScale_at(t: int, c: _ClrCustomScale_Constants) -> float:
 
 
 def clr_custom_scale(t: int) -> float:
-    """Learning rate of ``clr_custom_scale`` at a step counter t.
+    """Learning rate of ``clr_custom_scale`` at step ``t`` (an int >= 0), a Python float
+    (float64).
 
-    CLR with a custom amplitude per cycle, 0.5 * (1 + sin(x * pi / 2)) for cycle x (the
-    custom-policy example of the reference Keras CLR implementation), and an asymmetric
-    cycle: 1000 steps up, 3000 down. Adam-style optimizer: no momentum cycling.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=1000, step_size_down=3000,
-                mode=triangular, gamma=1.0, scale_fn=(0.5 * (1 + sin(((x * pi) / 2)))),
-                scale_mode=cycle, cycle_momentum=False, base_momentum=0.8, max_momentum=0.9)
-            = base_lr + (max_lr - base_lr) * triangle(t) * scale(cycle or t)
-
-    Spec (cyclical in cyclical.yaml)::
-
-        clr_custom_scale:
-          description: >-
-            CLR with a custom amplitude per cycle, 0.5 * (1 + sin(x * pi / 2)) for cycle x
-            (the custom-policy example of the reference Keras CLR implementation), and an
-            asymmetric cycle: 1000 steps up, 3000 down. Adam-style optimizer: no momentum
-            cycling.
-          lr: 0.006
-          unit: step
-          schedule:
-            kind: CyclicLR
-            base_lr: 0.001
-            max_lr: 0.006
-            step_size_up: 1000
-            step_size_down: 3000
-            scale_fn: "0.5 * (1 + sin(x * pi / 2))"
-            scale_mode: cycle
-            cycle_momentum: false
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`ClrCustomScale` for the schedule,
+    its formula and spec.
     """
     return _ClrCustomScale_at(t, _ClrCustomScale_constants())
 
@@ -1501,7 +1410,9 @@ def clr_custom_scale_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`clr_custom_scale`.
+    computed (nan or inf).
+
+    See :class:`ClrCustomScale` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
@@ -1535,7 +1446,10 @@ def clr_custom_scale_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`ClrCustomScale`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`ClrCustomScale` for the schedule, its formula and spec.
+    """
     c = _ClrCustomScale_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _ClrCustomScale_Lambda(c), last_epoch=last_epoch
@@ -1566,6 +1480,10 @@ class ClrCustomScale(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``clr_custom_scale(t)`` (Python floats),
+    ``clr_custom_scale_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``clr_custom_scale_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (cyclical in cyclical.yaml)::
 
@@ -1615,6 +1533,7 @@ class _Sgdr_Constants(NamedTuple):
     cycle_lengths: tuple[float, ...]
     cycle_ends: tuple[int, ...]
     cycle_end_rests: tuple[float, ...]
+    span: float
 
 
 def _Sgdr_constants(*, lr: float = 0.05) -> _Sgdr_Constants:
@@ -1629,20 +1548,20 @@ def _Sgdr_constants(*, lr: float = 0.05) -> _Sgdr_Constants:
         raise _argument_error(
             "Sgdr", {"lr": lr}, _Sgdr_constants.__kwdefaults__, _error
         ) from None
+    span = 0.0 - lr
     return _Sgdr_Constants(
         lr=lr,
         cycle_starts=cycle_starts,
         cycle_lengths=cycle_lengths,
         cycle_ends=cycle_ends,
         cycle_end_rests=cycle_end_rests,
+        span=span,
     )
 
 
-def _Sgdr_at(t: int, c: _Sgdr_Constants) -> float:
-    if t < 0:
-        raise _negative_step("sgdr", t)
-    try:
-        lr = (
+def _Sgdr_lr(t: int, c: _Sgdr_Constants) -> float:
+    if c.lr >= 0.0:
+        return (
             c.lr
             * math.sin(
                 math.pi
@@ -1653,16 +1572,24 @@ def _Sgdr_at(t: int, c: _Sgdr_Constants) -> float:
                 )
                 / c.cycle_lengths[bisect.bisect_right(c.cycle_starts, t) - 1]
             ) ** 2
-            if c.lr >= 0.0
-            else c.lr
-            + (0.0 - c.lr)
-            * math.sin(
-                math.pi
-                / 2
-                * float(t - c.cycle_starts[bisect.bisect_right(c.cycle_starts, t) - 1])
-                / c.cycle_lengths[bisect.bisect_right(c.cycle_starts, t) - 1]
-            ) ** 2
         )
+    return (
+        c.lr
+        + c.span
+        * math.sin(
+            math.pi
+            / 2
+            * float(t - c.cycle_starts[bisect.bisect_right(c.cycle_starts, t) - 1])
+            / c.cycle_lengths[bisect.bisect_right(c.cycle_starts, t) - 1]
+        ) ** 2
+    )
+
+
+def _Sgdr_at(t: int, c: _Sgdr_Constants) -> float:
+    if t < 0:
+        raise _negative_step("sgdr", t)
+    try:
+        lr = _Sgdr_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("sgdr", t, error) from None
     if math.isfinite(lr):
@@ -1671,34 +1598,11 @@ def _Sgdr_at(t: int, c: _Sgdr_Constants) -> float:
 
 
 def sgdr(t: int) -> float:
-    """Learning rate of ``sgdr`` at a epoch counter t.
+    """Learning rate of ``sgdr`` at epoch ``t`` (an int >= 0), a Python float (float64).
 
-    SGDR (Loshchilov & Hutter, 2017) on CIFAR: cosine annealing from 0.05 with warm
-    restarts, first cycle 10 epochs, each cycle twice as long (restarts at epochs 10, 30,
-    70, 150).
-
-    Counter t: epochs.
-
-    Formula::
-
-        CosineAnnealingWarmRestarts(T_0=10, T_mult=2, eta_min=0.0)
-            = eta_min + (lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2, with the cycle found
-              by integer arithmetic
-
-    Spec (cyclical in cyclical.yaml)::
-
-        sgdr:
-          description: >-
-            SGDR (Loshchilov & Hutter, 2017) on CIFAR: cosine annealing from 0.05 with warm
-            restarts, first cycle 10 epochs, each cycle twice as long (restarts at epochs
-            10, 30, 70, 150).
-          lr: 0.05
-          unit: epoch
-          schedule:
-            kind: CosineAnnealingWarmRestarts
-            T_0: 10
-            T_mult: 2
-            eta_min: 0.0
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`Sgdr` for the schedule, its
+    formula and spec.
     """
     return _Sgdr_at(t, _Sgdr_constants())
 
@@ -1710,7 +1614,9 @@ def sgdr_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.T
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`sgdr`.
+    computed (nan or inf).
+
+    See :class:`Sgdr` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _Sgdr_constants()
@@ -1742,7 +1648,7 @@ def sgdr_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.T
         ) ** 2
         if c.lr >= 0.0
         else c.lr
-        + (0.0 - c.lr)
+        + c.span
         * torch.sin(
             math.pi
             / 2
@@ -1782,7 +1688,10 @@ def sgdr_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`Sgdr`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`Sgdr` for the schedule, its formula and spec.
+    """
     c = _Sgdr_constants()
     return torch.optim.lr_scheduler.LambdaLR(optimizer, _Sgdr_Lambda(c), last_epoch=last_epoch)
 
@@ -1810,6 +1719,10 @@ class Sgdr(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``sgdr(t)`` (Python floats), ``sgdr_tensor(t)`` (a
+    tensor of steps, no host synchronisation) and ``sgdr_lambda(optimizer)`` (a
+    ``LambdaLR``).
 
     Spec (cyclical in cyclical.yaml)::
 

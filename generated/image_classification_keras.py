@@ -134,17 +134,6 @@ def _fit_int32(schedule: str, arguments: dict[str, Any], constants: Any, names: 
 # --- resnet_step ----------------------------------------------------------------------------------
 
 
-class _ResnetStep_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _ResnetStep_constants() -> _ResnetStep_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _ResnetStep_Constants(lr=0.1)
-
-
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class ResnetStep(keras.optimizers.schedules.LearningRateSchedule):
     """``resnet_step`` as a Keras ``LearningRateSchedule`` (``keras.ops`` only).
@@ -198,7 +187,6 @@ class ResnetStep(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "ResnetStep"
-        self._constants = _ResnetStep_constants()
 
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(_counter("resnet_step", step), self.steps_per_epoch)
@@ -218,17 +206,6 @@ class ResnetStep(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- resnet_multistep -----------------------------------------------------------------------------
-
-
-class _ResnetMultistep_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _ResnetMultistep_constants() -> _ResnetMultistep_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _ResnetMultistep_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -284,7 +261,6 @@ class ResnetMultistep(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "ResnetMultistep"
-        self._constants = _ResnetMultistep_constants()
 
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(_counter("resnet_multistep", step), self.steps_per_epoch)
@@ -313,17 +289,6 @@ class ResnetMultistep(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- mobilenet_v2_exponential ---------------------------------------------------------------------
-
-
-class _MobilenetV2Exponential_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _MobilenetV2Exponential_constants() -> _MobilenetV2Exponential_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _MobilenetV2Exponential_Constants(lr=0.045)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -380,7 +345,6 @@ class MobilenetV2Exponential(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "MobilenetV2Exponential"
-        self._constants = _MobilenetV2Exponential_constants()
 
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(_counter("mobilenet_v2_exponential", step), self.steps_per_epoch)
@@ -400,17 +364,6 @@ class MobilenetV2Exponential(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- cifar_cosine ---------------------------------------------------------------------------------
-
-
-class _CifarCosine_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _CifarCosine_constants() -> _CifarCosine_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _CifarCosine_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -465,7 +418,6 @@ class CifarCosine(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "CifarCosine"
-        self._constants = _CifarCosine_constants()
 
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(_counter("cifar_cosine", step), self.steps_per_epoch)
@@ -490,12 +442,13 @@ class CifarCosine(keras.optimizers.schedules.LearningRateSchedule):
 class _CosineEtaMin_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
+    span: float
 
 
 def _CosineEtaMin_constants() -> _CosineEtaMin_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _CosineEtaMin_Constants(lr=0.05)
+    span = 0.05 - 1e-05
+    return _CosineEtaMin_Constants(span=span)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -552,10 +505,11 @@ class CosineEtaMin(keras.optimizers.schedules.LearningRateSchedule):
         self._constants = _CosineEtaMin_constants()
 
     def __call__(self, step: Any) -> Any:
+        c = self._constants
         t = ops.floor_divide(_counter("cosine_eta_min", step), self.steps_per_epoch)
         lr = (
             1e-05
-            + (0.05 - 1e-05)
+            + c.span
             * ops.sin(math.pi / 2 * ops.cast(ops.abs(100 - ops.mod(t, 200)), "float32") / 100.0)
             ** 2
         )
@@ -575,11 +529,8 @@ class CosineEtaMin(keras.optimizers.schedules.LearningRateSchedule):
 class _Resnet50V2Recipe_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
-    warmup_epochs: float
     milestones_0: int
     s0_total_iters: int
-    epochs: float
     s1_T_max: int
     s1_period: int
 
@@ -604,11 +555,8 @@ def _Resnet50V2Recipe_constants(
             _error,
         ) from None
     return _Resnet50V2Recipe_Constants(
-        lr=0.5,
-        warmup_epochs=warmup_epochs,
         milestones_0=milestones_0,
         s0_total_iters=s0_total_iters,
-        epochs=epochs,
         s1_T_max=s1_T_max,
         s1_period=s1_period,
     )
@@ -732,17 +680,6 @@ class Resnet50V2Recipe(keras.optimizers.schedules.LearningRateSchedule):
 # --- constant_warmup ------------------------------------------------------------------------------
 
 
-class _ConstantWarmup_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _ConstantWarmup_constants() -> _ConstantWarmup_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _ConstantWarmup_Constants(lr=0.1)
-
-
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class ConstantWarmup(keras.optimizers.schedules.LearningRateSchedule):
     """``constant_warmup`` as a Keras ``LearningRateSchedule`` (``keras.ops`` only).
@@ -796,7 +733,6 @@ class ConstantWarmup(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "ConstantWarmup"
-        self._constants = _ConstantWarmup_constants()
 
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(_counter("constant_warmup", step), self.steps_per_epoch)
@@ -812,17 +748,6 @@ class ConstantWarmup(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- linear_warmup_epochs -------------------------------------------------------------------------
-
-
-class _LinearWarmupEpochs_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _LinearWarmupEpochs_constants() -> _LinearWarmupEpochs_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _LinearWarmupEpochs_Constants(lr=0.4)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -882,7 +807,6 @@ class LinearWarmupEpochs(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "LinearWarmupEpochs"
-        self._constants = _LinearWarmupEpochs_constants()
 
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(_counter("linear_warmup_epochs", step), self.steps_per_epoch)
@@ -903,9 +827,6 @@ class LinearWarmupEpochs(keras.optimizers.schedules.LearningRateSchedule):
 class _SegmentationPoly_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
-    epochs: float
-    iters_per_epoch: float
     total_iters: int
 
 
@@ -923,9 +844,7 @@ def _SegmentationPoly_constants(
             _SegmentationPoly_constants.__kwdefaults__,
             _error,
         ) from None
-    return _SegmentationPoly_Constants(
-        lr=0.02, epochs=epochs, iters_per_epoch=iters_per_epoch, total_iters=total_iters
-    )
+    return _SegmentationPoly_Constants(total_iters=total_iters)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)

@@ -215,16 +215,18 @@ def _ResnetStep_constants(*, lr: float = 0.1) -> _ResnetStep_Constants:
     return _ResnetStep_Constants(lr=lr)
 
 
+def _ResnetStep_lr(t: int, c: _ResnetStep_Constants) -> float:
+    return c.lr * (
+        math.exp(float(t // 30) * -2.302734375)
+        * (1.0 + math.expm1(_maximum(_minimum(float(t // 30) * 0.000149282005954543, 80.0), -80.0)))
+    )
+
+
 def _ResnetStep_at(t: int, c: _ResnetStep_Constants) -> float:
     if t < 0:
         raise _negative_step("resnet_step", t)
     try:
-        lr = c.lr * (
-            math.exp(float(t // 30) * -2.302734375) * (
-                1.0
-                + math.expm1(_maximum(_minimum(float(t // 30) * 0.000149282005954543, 80.0), -80.0))
-            )
-        )
+        lr = _ResnetStep_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("resnet_step", t, error) from None
     if math.isfinite(lr):
@@ -233,30 +235,11 @@ def _ResnetStep_at(t: int, c: _ResnetStep_Constants) -> float:
 
 
 def resnet_step(t: int) -> float:
-    """Learning rate of ``resnet_step`` at a epoch counter t.
+    """Learning rate of ``resnet_step`` at epoch ``t`` (an int >= 0), a Python float (float64).
 
-    ResNet-50 on ImageNet, torchvision's original recipe: SGD lr 0.1, divided by 10 every 30
-    epochs, 90 epochs (--lr-step-size 30 --lr-gamma 0.1).
-
-    Counter t: epochs.
-
-    Formula::
-
-        StepLR(step_size=30, gamma=0.1)
-            = lr * gamma ** (t // step_size)
-
-    Spec (image_classification in image_classification.yaml)::
-
-        resnet_step:
-          description: >-
-            ResNet-50 on ImageNet, torchvision's original recipe: SGD lr 0.1, divided by 10
-            every 30 epochs, 90 epochs (--lr-step-size 30 --lr-gamma 0.1).
-          lr: 0.1
-          unit: epoch
-          schedule:
-            kind: StepLR
-            step_size: 30
-            gamma: 0.1
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`ResnetStep` for the schedule, its
+    formula and spec.
     """
     return _ResnetStep_at(t, _ResnetStep_constants())
 
@@ -268,7 +251,9 @@ def resnet_step_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> 
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`resnet_step`.
+    computed (nan or inf).
+
+    See :class:`ResnetStep` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _ResnetStep_constants()
@@ -303,7 +288,10 @@ def resnet_step_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`ResnetStep`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`ResnetStep` for the schedule, its formula and spec.
+    """
     c = _ResnetStep_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _ResnetStep_Lambda(c), last_epoch=last_epoch
@@ -331,6 +319,10 @@ class ResnetStep(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``resnet_step(t)`` (Python floats),
+    ``resnet_step_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``resnet_step_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -376,22 +368,26 @@ def _ResnetMultistep_constants(*, lr: float = 0.1) -> _ResnetMultistep_Constants
     return _ResnetMultistep_Constants(lr=lr)
 
 
+def _ResnetMultistep_lr(t: int, c: _ResnetMultistep_Constants) -> float:
+    return c.lr * (
+        math.exp(float(bisect.bisect_right((30, 60, 80), t)) * -2.302734375) * (
+            1.0 + math.expm1(
+                _maximum(
+                    _minimum(
+                        float(bisect.bisect_right((30, 60, 80), t)) * 0.000149282005954543, 80.0
+                    ),
+                    -80.0,
+                )
+            )
+        )
+    )
+
+
 def _ResnetMultistep_at(t: int, c: _ResnetMultistep_Constants) -> float:
     if t < 0:
         raise _negative_step("resnet_multistep", t)
     try:
-        lr = c.lr * (
-            math.exp(float(bisect.bisect_right((30, 60, 80), t)) * -2.302734375) * (
-                1.0 + math.expm1(
-                    _maximum(
-                        _minimum(
-                            float(bisect.bisect_right((30, 60, 80), t)) * 0.000149282005954543, 80.0
-                        ),
-                        -80.0,
-                    )
-                )
-            )
-        )
+        lr = _ResnetMultistep_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("resnet_multistep", t, error) from None
     if math.isfinite(lr):
@@ -400,30 +396,12 @@ def _ResnetMultistep_at(t: int, c: _ResnetMultistep_Constants) -> float:
 
 
 def resnet_multistep(t: int) -> float:
-    """Learning rate of ``resnet_multistep`` at a epoch counter t.
+    """Learning rate of ``resnet_multistep`` at epoch ``t`` (an int >= 0), a Python float
+    (float64).
 
-    ResNet on ImageNet with explicit milestones: lr 0.1, divided by 10 at epochs 30, 60 and
-    80.
-
-    Counter t: epochs.
-
-    Formula::
-
-        MultiStepLR(milestones=[30, 60, 80], gamma=0.1)
-            = lr * gamma ** (number of milestones <= t)
-
-    Spec (image_classification in image_classification.yaml)::
-
-        resnet_multistep:
-          description: >-
-            ResNet on ImageNet with explicit milestones: lr 0.1, divided by 10 at epochs 30,
-            60 and 80.
-          lr: 0.1
-          unit: epoch
-          schedule:
-            kind: MultiStepLR
-            milestones: [30, 60, 80]
-            gamma: 0.1
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`ResnetMultistep` for the
+    schedule, its formula and spec.
     """
     return _ResnetMultistep_at(t, _ResnetMultistep_constants())
 
@@ -435,7 +413,9 @@ def resnet_multistep_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`resnet_multistep`.
+    computed (nan or inf).
+
+    See :class:`ResnetMultistep` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _ResnetMultistep_constants()
@@ -470,7 +450,10 @@ def resnet_multistep_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`ResnetMultistep`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`ResnetMultistep` for the schedule, its formula and spec.
+    """
     c = _ResnetMultistep_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _ResnetMultistep_Lambda(c), last_epoch=last_epoch
@@ -498,6 +481,10 @@ class ResnetMultistep(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``resnet_multistep(t)`` (Python floats),
+    ``resnet_multistep_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``resnet_multistep_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -543,14 +530,18 @@ def _MobilenetV2Exponential_constants(*, lr: float = 0.045) -> _MobilenetV2Expon
     return _MobilenetV2Exponential_Constants(lr=lr)
 
 
+def _MobilenetV2Exponential_lr(t: int, c: _MobilenetV2Exponential_Constants) -> float:
+    return c.lr * (
+        math.exp(float(t) * -0.02020263671875)
+        * (1.0 + math.expm1(_maximum(_minimum(float(t) * -7.059876946588495e-08, 80.0), -80.0)))
+    )
+
+
 def _MobilenetV2Exponential_at(t: int, c: _MobilenetV2Exponential_Constants) -> float:
     if t < 0:
         raise _negative_step("mobilenet_v2_exponential", t)
     try:
-        lr = c.lr * (
-            math.exp(float(t) * -0.02020263671875)
-            * (1.0 + math.expm1(_maximum(_minimum(float(t) * -7.059876946588495e-08, 80.0), -80.0)))
-        )
+        lr = _MobilenetV2Exponential_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("mobilenet_v2_exponential", t, error) from None
     if math.isfinite(lr):
@@ -559,31 +550,12 @@ def _MobilenetV2Exponential_at(t: int, c: _MobilenetV2Exponential_Constants) -> 
 
 
 def mobilenet_v2_exponential(t: int) -> float:
-    """Learning rate of ``mobilenet_v2_exponential`` at a epoch counter t.
+    """Learning rate of ``mobilenet_v2_exponential`` at epoch ``t`` (an int >= 0), a Python
+    float (float64).
 
-    MobileNetV2 on ImageNet, torchvision's recipe (--lr 0.045 --lr-step-size 1 --lr-gamma
-    0.98, 300 epochs): a StepLR with step size 1 is an exponential decay, lr 0.045
-    multiplied by 0.98 after every epoch.
-
-    Counter t: epochs.
-
-    Formula::
-
-        ExponentialLR(gamma=0.98)
-            = lr * gamma ** t
-
-    Spec (image_classification in image_classification.yaml)::
-
-        mobilenet_v2_exponential:
-          description: >-
-            MobileNetV2 on ImageNet, torchvision's recipe (--lr 0.045 --lr-step-size 1
-            --lr-gamma 0.98, 300 epochs): a StepLR with step size 1 is an exponential
-            decay, lr 0.045 multiplied by 0.98 after every epoch.
-          lr: 0.045
-          unit: epoch
-          schedule:
-            kind: ExponentialLR
-            gamma: 0.98
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`MobilenetV2Exponential` for the
+    schedule, its formula and spec.
     """
     return _MobilenetV2Exponential_at(t, _MobilenetV2Exponential_constants())
 
@@ -597,7 +569,9 @@ def mobilenet_v2_exponential_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`mobilenet_v2_exponential`.
+    computed (nan or inf).
+
+    See :class:`MobilenetV2Exponential` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _MobilenetV2Exponential_constants()
@@ -633,7 +607,10 @@ def mobilenet_v2_exponential_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`MobilenetV2Exponential`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`MobilenetV2Exponential` for the schedule, its formula and spec.
+    """
     c = _MobilenetV2Exponential_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _MobilenetV2Exponential_Lambda(c), last_epoch=last_epoch
@@ -662,6 +639,10 @@ class MobilenetV2Exponential(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``mobilenet_v2_exponential(t)`` (Python floats),
+    ``mobilenet_v2_exponential_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``mobilenet_v2_exponential_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -700,23 +681,26 @@ class _CifarCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
+    span: float
 
 
 def _CifarCosine_constants(*, lr: float = 0.1) -> _CifarCosine_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _CifarCosine_Constants(lr=lr)
+    span = 0.0 - lr
+    return _CifarCosine_Constants(lr=lr, span=span)
+
+
+def _CifarCosine_lr(t: int, c: _CifarCosine_Constants) -> float:
+    if c.lr >= 0.0:
+        return c.lr * math.sin(math.pi / 2 * float(abs(200 - t % 400)) / 200.0) ** 2
+    return c.lr + c.span * math.sin(math.pi / 2 * float(200 - abs(200 - t % 400)) / 200.0) ** 2
 
 
 def _CifarCosine_at(t: int, c: _CifarCosine_Constants) -> float:
     if t < 0:
         raise _negative_step("cifar_cosine", t)
     try:
-        lr = (
-            c.lr * math.sin(math.pi / 2 * float(abs(200 - t % 400)) / 200.0) ** 2
-            if c.lr >= 0.0
-            else c.lr
-            + (0.0 - c.lr) * math.sin(math.pi / 2 * float(200 - abs(200 - t % 400)) / 200.0) ** 2
-        )
+        lr = _CifarCosine_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("cifar_cosine", t, error) from None
     if math.isfinite(lr):
@@ -725,29 +709,12 @@ def _CifarCosine_at(t: int, c: _CifarCosine_Constants) -> float:
 
 
 def cifar_cosine(t: int) -> float:
-    """Learning rate of ``cifar_cosine`` at a epoch counter t.
+    """Learning rate of ``cifar_cosine`` at epoch ``t`` (an int >= 0), a Python float
+    (float64).
 
-    Cosine annealing to zero over 200 epochs, the common CIFAR-10 ResNet/WRN baseline (SGD
-    lr 0.1, momentum 0.9).
-
-    Counter t: epochs.
-
-    Formula::
-
-        CosineAnnealingLR(T_max=200, eta_min=0.0)
-            = eta_min + (lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
-
-    Spec (image_classification in image_classification.yaml)::
-
-        cifar_cosine:
-          description: >-
-            Cosine annealing to zero over 200 epochs, the common CIFAR-10 ResNet/WRN
-            baseline (SGD lr 0.1, momentum 0.9).
-          lr: 0.1
-          unit: epoch
-          schedule:
-            kind: CosineAnnealingLR
-            T_max: 200
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`CifarCosine` for the schedule,
+    its formula and spec.
     """
     return _CifarCosine_at(t, _CifarCosine_constants())
 
@@ -759,7 +726,9 @@ def cifar_cosine_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) ->
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`cifar_cosine`.
+    computed (nan or inf).
+
+    See :class:`CifarCosine` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _CifarCosine_constants()
@@ -768,8 +737,7 @@ def cifar_cosine_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) ->
         c.lr * torch.sin(math.pi / 2 * torch.abs(200 - t % 400).to(dtype) / 200.0) ** 2
         if c.lr >= 0.0
         else c.lr
-        + (0.0 - c.lr)
-        * torch.sin(math.pi / 2 * (200 - torch.abs(200 - t % 400)).to(dtype) / 200.0) ** 2
+        + c.span * torch.sin(math.pi / 2 * (200 - torch.abs(200 - t % 400)).to(dtype) / 200.0) ** 2
     )
 
 
@@ -794,7 +762,10 @@ def cifar_cosine_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`CifarCosine`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`CifarCosine` for the schedule, its formula and spec.
+    """
     c = _CifarCosine_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _CifarCosine_Lambda(c), last_epoch=last_epoch
@@ -822,6 +793,10 @@ class CifarCosine(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``cifar_cosine(t)`` (Python floats),
+    ``cifar_cosine_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``cifar_cosine_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -859,23 +834,28 @@ class _CosineEtaMin_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
+    span: float
+    span_2: float
 
 
 def _CosineEtaMin_constants(*, lr: float = 0.05) -> _CosineEtaMin_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _CosineEtaMin_Constants(lr=lr)
+    span = lr - 1e-05
+    span_2 = 1e-05 - lr
+    return _CosineEtaMin_Constants(lr=lr, span=span, span_2=span_2)
+
+
+def _CosineEtaMin_lr(t: int, c: _CosineEtaMin_Constants) -> float:
+    if c.lr >= 1e-05:
+        return 1e-05 + c.span * math.sin(math.pi / 2 * float(abs(100 - t % 200)) / 100.0) ** 2
+    return c.lr + c.span_2 * math.sin(math.pi / 2 * float(100 - abs(100 - t % 200)) / 100.0) ** 2
 
 
 def _CosineEtaMin_at(t: int, c: _CosineEtaMin_Constants) -> float:
     if t < 0:
         raise _negative_step("cosine_eta_min", t)
     try:
-        lr = (
-            1e-05 + (c.lr - 1e-05) * math.sin(math.pi / 2 * float(abs(100 - t % 200)) / 100.0) ** 2
-            if c.lr >= 1e-05
-            else c.lr
-            + (1e-05 - c.lr) * math.sin(math.pi / 2 * float(100 - abs(100 - t % 200)) / 100.0) ** 2
-        )
+        lr = _CosineEtaMin_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("cosine_eta_min", t, error) from None
     if math.isfinite(lr):
@@ -884,28 +864,12 @@ def _CosineEtaMin_at(t: int, c: _CosineEtaMin_Constants) -> float:
 
 
 def cosine_eta_min(t: int) -> float:
-    """Learning rate of ``cosine_eta_min`` at a epoch counter t.
+    """Learning rate of ``cosine_eta_min`` at epoch ``t`` (an int >= 0), a Python float
+    (float64).
 
-    Cosine annealing from 0.05 down to a floor of 1e-5 over 100 epochs.
-
-    Counter t: epochs.
-
-    Formula::
-
-        CosineAnnealingLR(T_max=100, eta_min=1e-05)
-            = eta_min + (lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
-
-    Spec (image_classification in image_classification.yaml)::
-
-        cosine_eta_min:
-          description: >-
-            Cosine annealing from 0.05 down to a floor of 1e-5 over 100 epochs.
-          lr: 0.05
-          unit: epoch
-          schedule:
-            kind: CosineAnnealingLR
-            T_max: 100
-            eta_min: 1.0e-5
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`CosineEtaMin` for the schedule,
+    its formula and spec.
     """
     return _CosineEtaMin_at(t, _CosineEtaMin_constants())
 
@@ -917,17 +881,18 @@ def cosine_eta_min_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) 
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`cosine_eta_min`.
+    computed (nan or inf).
+
+    See :class:`CosineEtaMin` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _CosineEtaMin_constants()
     t = t.to(torch.int64)
     return (
-        1e-05
-        + (c.lr - 1e-05) * torch.sin(math.pi / 2 * torch.abs(100 - t % 200).to(dtype) / 100.0) ** 2
+        1e-05 + c.span * torch.sin(math.pi / 2 * torch.abs(100 - t % 200).to(dtype) / 100.0) ** 2
         if c.lr >= 1e-05
         else c.lr
-        + (1e-05 - c.lr)
+        + c.span_2
         * torch.sin(math.pi / 2 * (100 - torch.abs(100 - t % 200)).to(dtype) / 100.0) ** 2
     )
 
@@ -953,7 +918,10 @@ def cosine_eta_min_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`CosineEtaMin`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`CosineEtaMin` for the schedule, its formula and spec.
+    """
     c = _CosineEtaMin_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _CosineEtaMin_Lambda(c), last_epoch=last_epoch
@@ -980,6 +948,10 @@ class CosineEtaMin(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``cosine_eta_min(t)`` (Python floats),
+    ``cosine_eta_min_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``cosine_eta_min_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -1017,12 +989,11 @@ class _Resnet50V2Recipe_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
-    warmup_epochs: float
     milestones_0: int
     s0_total_iters: int
-    epochs: float
     s1_T_max: int
     s1_period: int
+    s1_span: float
 
 
 def _Resnet50V2Recipe_constants(
@@ -1044,14 +1015,39 @@ def _Resnet50V2Recipe_constants(
             _Resnet50V2Recipe_constants.__kwdefaults__,
             _error,
         ) from None
+    s1_span = 0.0 - lr
     return _Resnet50V2Recipe_Constants(
         lr=lr,
-        warmup_epochs=warmup_epochs,
         milestones_0=milestones_0,
         s0_total_iters=s0_total_iters,
-        epochs=epochs,
         s1_T_max=s1_T_max,
         s1_period=s1_period,
+        s1_span=s1_span,
+    )
+
+
+def _Resnet50V2Recipe_lr(t: int, c: _Resnet50V2Recipe_Constants) -> float:
+    if t < c.milestones_0:
+        return c.lr * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
+    if c.lr >= 0.0:
+        return (
+            c.lr
+            * math.sin(
+                math.pi
+                / 2
+                * float(abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
+                / float(c.s1_T_max)
+            ) ** 2
+        )
+    return (
+        c.lr
+        + c.s1_span
+        * math.sin(
+            math.pi
+            / 2
+            * float(c.s1_T_max - abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
+            / float(c.s1_T_max)
+        ) ** 2
     )
 
 
@@ -1059,26 +1055,7 @@ def _Resnet50V2Recipe_at(t: int, c: _Resnet50V2Recipe_Constants) -> float:
     if t < 0:
         raise _negative_step("resnet50_v2_recipe", t)
     try:
-        lr = (
-            c.lr * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
-            if t < c.milestones_0
-            else c.lr
-            * math.sin(
-                math.pi
-                / 2
-                * float(abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
-                / float(c.s1_T_max)
-            ) ** 2
-            if c.lr >= 0.0
-            else c.lr
-            + (0.0 - c.lr)
-            * math.sin(
-                math.pi
-                / 2
-                * float(c.s1_T_max - abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
-                / float(c.s1_T_max)
-            ) ** 2
-        )
+        lr = _Resnet50V2Recipe_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("resnet50_v2_recipe", t, error) from None
     if math.isfinite(lr):
@@ -1087,50 +1064,13 @@ def _Resnet50V2Recipe_at(t: int, c: _Resnet50V2Recipe_Constants) -> float:
 
 
 def resnet50_v2_recipe(t: int, *, epochs: float = 600, warmup_epochs: float = 5) -> float:
-    """Learning rate of ``resnet50_v2_recipe`` at a epoch counter t.
+    """Learning rate of ``resnet50_v2_recipe`` at epoch ``t`` (an int >= 0), a Python float
+    (float64); the keyword arguments are the schedule's parameters, with the spec's
+    defaults.
 
-    torchvision's "new recipe" shape (--lr-scheduler cosineannealinglr --lr-warmup-method
-    linear --lr-warmup-epochs 5 --lr-warmup-decay 0.01): linear warmup from 1% of the rate
-    over 5 epochs, then cosine annealing over the remaining epochs.
-
-    Counter t: epochs.
-
-    Formula::
-
-        SequentialLR(milestones=[warmup_epochs])
-            = child_i(t - milestones[i-1]) for milestones[i-1] <= t < milestones[i]
-            LinearLR(start_factor=0.01, end_factor=1.0, total_iters=warmup_epochs)
-                = lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) /
-                  total_iters)
-            CosineAnnealingLR(T_max=(epochs - warmup_epochs), eta_min=0.0)
-                = eta_min + (lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
-
-    Parameters (keyword arguments, spec defaults): epochs=600, warmup_epochs=5.
-
-    Spec (image_classification in image_classification.yaml)::
-
-        resnet50_v2_recipe:
-          description: >-
-            torchvision's "new recipe" shape (--lr-scheduler cosineannealinglr
-            --lr-warmup-method linear --lr-warmup-epochs 5 --lr-warmup-decay 0.01):
-            linear warmup from 1% of the rate over 5 epochs, then cosine annealing over the
-            remaining epochs.
-          lr: 0.5
-          unit: epoch
-          params:
-            epochs: 600
-            warmup_epochs: 5
-          schedule:
-            kind: SequentialLR
-            milestones: [warmup_epochs]
-            schedulers:
-              - kind: LinearLR
-                start_factor: 0.01
-                end_factor: 1.0
-                total_iters: warmup_epochs
-              - kind: CosineAnnealingLR
-                T_max: "epochs - warmup_epochs"
-                eta_min: 0.0
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`Resnet50V2Recipe` for the
+    schedule, its formula and spec.
     """
     return _Resnet50V2Recipe_at(
         t, _Resnet50V2Recipe_constants(epochs=epochs, warmup_epochs=warmup_epochs)
@@ -1150,7 +1090,9 @@ def resnet50_v2_recipe_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`resnet50_v2_recipe`.
+    computed (nan or inf).
+
+    See :class:`Resnet50V2Recipe` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _Resnet50V2Recipe_constants(epochs=epochs, warmup_epochs=warmup_epochs)
@@ -1169,7 +1111,7 @@ def resnet50_v2_recipe_tensor(
         ) ** 2
         if c.lr >= 0.0
         else c.lr
-        + (0.0 - c.lr)
+        + c.s1_span
         * torch.sin(
             math.pi
             / 2
@@ -1204,7 +1146,10 @@ def resnet50_v2_recipe_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`Resnet50V2Recipe`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`Resnet50V2Recipe` for the schedule, its formula and spec.
+    """
     c = _Resnet50V2Recipe_constants(epochs=epochs, warmup_epochs=warmup_epochs)
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _Resnet50V2Recipe_Lambda(c), last_epoch=last_epoch
@@ -1240,6 +1185,10 @@ class Resnet50V2Recipe(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``resnet50_v2_recipe(t)`` (Python floats),
+    ``resnet50_v2_recipe_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``resnet50_v2_recipe_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -1304,11 +1253,17 @@ def _ConstantWarmup_constants(*, lr: float = 0.1) -> _ConstantWarmup_Constants:
     return _ConstantWarmup_Constants(lr=lr)
 
 
+def _ConstantWarmup_lr(t: int, c: _ConstantWarmup_Constants) -> float:
+    if t < 5:
+        return c.lr * 0.01
+    return c.lr
+
+
 def _ConstantWarmup_at(t: int, c: _ConstantWarmup_Constants) -> float:
     if t < 0:
         raise _negative_step("constant_warmup", t)
     try:
-        lr = c.lr * 0.01 if t < 5 else c.lr
+        lr = _ConstantWarmup_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("constant_warmup", t, error) from None
     if math.isfinite(lr):
@@ -1317,30 +1272,12 @@ def _ConstantWarmup_at(t: int, c: _ConstantWarmup_Constants) -> float:
 
 
 def constant_warmup(t: int) -> float:
-    """Learning rate of ``constant_warmup`` at a epoch counter t.
+    """Learning rate of ``constant_warmup`` at epoch ``t`` (an int >= 0), a Python float
+    (float64).
 
-    torchvision --lr-warmup-method constant: 1% of the rate for the first 5 epochs, then the
-    full rate.
-
-    Counter t: epochs.
-
-    Formula::
-
-        ConstantLR(factor=0.01, total_iters=5)
-            = lr * (factor if t < total_iters else 1)
-
-    Spec (image_classification in image_classification.yaml)::
-
-        constant_warmup:
-          description: >-
-            torchvision --lr-warmup-method constant: 1% of the rate for the first 5 epochs,
-            then the full rate.
-          lr: 0.1
-          unit: epoch
-          schedule:
-            kind: ConstantLR
-            factor: 0.01
-            total_iters: 5
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`ConstantWarmup` for the schedule,
+    its formula and spec.
     """
     return _ConstantWarmup_at(t, _ConstantWarmup_constants())
 
@@ -1352,7 +1289,9 @@ def constant_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None)
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`constant_warmup`.
+    computed (nan or inf).
+
+    See :class:`ConstantWarmup` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _ConstantWarmup_constants()
@@ -1381,7 +1320,10 @@ def constant_warmup_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`ConstantWarmup`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`ConstantWarmup` for the schedule, its formula and spec.
+    """
     c = _ConstantWarmup_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _ConstantWarmup_Lambda(c), last_epoch=last_epoch
@@ -1409,6 +1351,10 @@ class ConstantWarmup(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``constant_warmup(t)`` (Python floats),
+    ``constant_warmup_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``constant_warmup_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -1454,11 +1400,15 @@ def _LinearWarmupEpochs_constants(*, lr: float = 0.4) -> _LinearWarmupEpochs_Con
     return _LinearWarmupEpochs_Constants(lr=lr)
 
 
+def _LinearWarmupEpochs_lr(t: int, c: _LinearWarmupEpochs_Constants) -> float:
+    return c.lr * (0.25 + 0.75 * (float(min(t, 5)) / 5.0))
+
+
 def _LinearWarmupEpochs_at(t: int, c: _LinearWarmupEpochs_Constants) -> float:
     if t < 0:
         raise _negative_step("linear_warmup_epochs", t)
     try:
-        lr = c.lr * (0.25 + 0.75 * (float(min(t, 5)) / 5.0))
+        lr = _LinearWarmupEpochs_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("linear_warmup_epochs", t, error) from None
     if math.isfinite(lr):
@@ -1467,34 +1417,12 @@ def _LinearWarmupEpochs_at(t: int, c: _LinearWarmupEpochs_Constants) -> float:
 
 
 def linear_warmup_epochs(t: int) -> float:
-    """Learning rate of ``linear_warmup_epochs`` at a epoch counter t.
+    """Learning rate of ``linear_warmup_epochs`` at epoch ``t`` (an int >= 0), a Python float
+    (float64).
 
-    Large-batch SGD with the linear scaling rule (Goyal et al., 2017): batch 1024 gets lr
-    0.1 * 1024 / 256 = 0.4, reached by a linear ramp from the batch-256 rate 0.1 over the
-    first 5 epochs, then held.
-
-    Counter t: epochs.
-
-    Formula::
-
-        LinearLR(start_factor=0.25, end_factor=1.0, total_iters=5)
-            = lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) /
-              total_iters)
-
-    Spec (image_classification in image_classification.yaml)::
-
-        linear_warmup_epochs:
-          description: >-
-            Large-batch SGD with the linear scaling rule (Goyal et al., 2017): batch 1024
-            gets lr 0.1 * 1024 / 256 = 0.4, reached by a linear ramp from the batch-256
-            rate 0.1 over the first 5 epochs, then held.
-          lr: 0.4
-          unit: epoch
-          schedule:
-            kind: LinearLR
-            start_factor: 0.25
-            end_factor: 1.0
-            total_iters: 5
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`LinearWarmupEpochs` for the
+    schedule, its formula and spec.
     """
     return _LinearWarmupEpochs_at(t, _LinearWarmupEpochs_constants())
 
@@ -1508,7 +1436,9 @@ def linear_warmup_epochs_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`linear_warmup_epochs`.
+    computed (nan or inf).
+
+    See :class:`LinearWarmupEpochs` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _LinearWarmupEpochs_constants()
@@ -1537,7 +1467,10 @@ def linear_warmup_epochs_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`LinearWarmupEpochs`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`LinearWarmupEpochs` for the schedule, its formula and spec.
+    """
     c = _LinearWarmupEpochs_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _LinearWarmupEpochs_Lambda(c), last_epoch=last_epoch
@@ -1567,6 +1500,10 @@ class LinearWarmupEpochs(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``linear_warmup_epochs(t)`` (Python floats),
+    ``linear_warmup_epochs_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``linear_warmup_epochs_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (image_classification in image_classification.yaml)::
 
@@ -1607,8 +1544,6 @@ class _SegmentationPoly_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
-    epochs: float
-    iters_per_epoch: float
     total_iters: int
 
 
@@ -1626,8 +1561,12 @@ def _SegmentationPoly_constants(
             _SegmentationPoly_constants.__kwdefaults__,
             _error,
         ) from None
-    return _SegmentationPoly_Constants(
-        lr=lr, epochs=epochs, iters_per_epoch=iters_per_epoch, total_iters=total_iters
+    return _SegmentationPoly_Constants(lr=lr, total_iters=total_iters)
+
+
+def _SegmentationPoly_lr(t: int, c: _SegmentationPoly_Constants) -> float:
+    return (
+        c.lr * float((float(c.total_iters - min(t, c.total_iters)) / float(c.total_iters)) ** 0.9)
     )
 
 
@@ -1635,10 +1574,7 @@ def _SegmentationPoly_at(t: int, c: _SegmentationPoly_Constants) -> float:
     if t < 0:
         raise _negative_step("segmentation_poly", t)
     try:
-        lr = (
-            c.lr
-            * float((float(c.total_iters - min(t, c.total_iters)) / float(c.total_iters)) ** 0.9)
-        )
+        lr = _SegmentationPoly_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("segmentation_poly", t, error) from None
     if math.isfinite(lr):
@@ -1647,37 +1583,13 @@ def _SegmentationPoly_at(t: int, c: _SegmentationPoly_Constants) -> float:
 
 
 def segmentation_poly(t: int, *, epochs: float = 30, iters_per_epoch: float = 1000) -> float:
-    """Learning rate of ``segmentation_poly`` at a step counter t.
+    """Learning rate of ``segmentation_poly`` at step ``t`` (an int >= 0), a Python float
+    (float64); the keyword arguments are the schedule's parameters, with the spec's
+    defaults.
 
-    Semantic segmentation (torchvision references/segmentation, DeepLab "poly" policy): lr
-    0.02 decayed with power 0.9 to zero over every iteration of 30 epochs. Set
-    iters_per_epoch to len(train_loader).
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        PolynomialLR(total_iters=(epochs * iters_per_epoch), power=0.9)
-            = lr * (1 - min(t, total_iters) / total_iters) ** power
-
-    Parameters (keyword arguments, spec defaults): epochs=30, iters_per_epoch=1000.
-
-    Spec (image_classification in image_classification.yaml)::
-
-        segmentation_poly:
-          description: >-
-            Semantic segmentation (torchvision references/segmentation, DeepLab "poly"
-            policy): lr 0.02 decayed with power 0.9 to zero over every iteration of
-            30 epochs. Set iters_per_epoch to len(train_loader).
-          lr: 0.02
-          unit: step
-          params:
-            epochs: 30
-            iters_per_epoch: 1000
-          schedule:
-            kind: PolynomialLR
-            total_iters: "epochs * iters_per_epoch"
-            power: 0.9
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`SegmentationPoly` for the
+    schedule, its formula and spec.
     """
     return _SegmentationPoly_at(
         t, _SegmentationPoly_constants(epochs=epochs, iters_per_epoch=iters_per_epoch)
@@ -1697,7 +1609,9 @@ def segmentation_poly_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`segmentation_poly`.
+    computed (nan or inf).
+
+    See :class:`SegmentationPoly` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _SegmentationPoly_constants(epochs=epochs, iters_per_epoch=iters_per_epoch)
@@ -1734,7 +1648,10 @@ def segmentation_poly_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`SegmentationPoly`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`SegmentationPoly` for the schedule, its formula and spec.
+    """
     c = _SegmentationPoly_constants(epochs=epochs, iters_per_epoch=iters_per_epoch)
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _SegmentationPoly_Lambda(c), last_epoch=last_epoch
@@ -1765,6 +1682,10 @@ class SegmentationPoly(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``segmentation_poly(t)`` (Python floats),
+    ``segmentation_poly_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``segmentation_poly_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (image_classification in image_classification.yaml)::
 

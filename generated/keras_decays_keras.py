@@ -189,17 +189,6 @@ def _fit_int32(schedule: str, arguments: dict[str, Any], constants: Any, names: 
 # --- cifar_resnet_piecewise -----------------------------------------------------------------------
 
 
-class _CifarResnetPiecewise_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _CifarResnetPiecewise_constants() -> _CifarResnetPiecewise_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _CifarResnetPiecewise_Constants(lr=0.1)
-
-
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class CifarResnetPiecewise(keras.optimizers.schedules.LearningRateSchedule):
     """``cifar_resnet_piecewise`` as a Keras ``LearningRateSchedule`` (``keras.ops`` only).
@@ -251,7 +240,6 @@ class CifarResnetPiecewise(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "CifarResnetPiecewise"
-        self._constants = _CifarResnetPiecewise_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("cifar_resnet_piecewise", step)
@@ -277,17 +265,6 @@ class CifarResnetPiecewise(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- inverse_time ---------------------------------------------------------------------------------
-
-
-class _InverseTime_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _InverseTime_constants() -> _InverseTime_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _InverseTime_Constants(lr=0.001)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -341,7 +318,6 @@ class InverseTime(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "InverseTime"
-        self._constants = _InverseTime_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("inverse_time", step)
@@ -357,17 +333,6 @@ class InverseTime(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- exponential_smooth ---------------------------------------------------------------------------
-
-
-class _ExponentialSmooth_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _ExponentialSmooth_constants() -> _ExponentialSmooth_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _ExponentialSmooth_Constants(lr=0.01)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -419,7 +384,6 @@ class ExponentialSmooth(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "ExponentialSmooth"
-        self._constants = _ExponentialSmooth_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("exponential_smooth", step)
@@ -439,17 +403,6 @@ class ExponentialSmooth(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- exponential_staircase ------------------------------------------------------------------------
-
-
-class _ExponentialStaircase_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _ExponentialStaircase_constants() -> _ExponentialStaircase_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _ExponentialStaircase_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -504,7 +457,6 @@ class ExponentialStaircase(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "ExponentialStaircase"
-        self._constants = _ExponentialStaircase_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("exponential_staircase", step)
@@ -529,12 +481,13 @@ class ExponentialStaircase(keras.optimizers.schedules.LearningRateSchedule):
 class _PolynomialCycle_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
+    span: float
 
 
 def _PolynomialCycle_constants() -> _PolynomialCycle_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _PolynomialCycle_Constants(lr=0.1)
+    span = 0.1 - 0.01
+    return _PolynomialCycle_Constants(span=span)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -594,11 +547,12 @@ class PolynomialCycle(keras.optimizers.schedules.LearningRateSchedule):
         self._constants = _PolynomialCycle_constants()
 
     def __call__(self, step: Any) -> Any:
+        c = self._constants
         t = _counter("polynomial_cycle", step)
         v1 = ops.mod(t, 10000)
         v2 = v1 > 0
         lr = (
-            (0.1 - 0.01)
+            c.span
             * (
                 ops.cast(ops.where(v2, 10000 - v1, ops.where(t == 0, 10000, 0)), "float32") / (
                     ops.cast(
@@ -619,17 +573,6 @@ class PolynomialCycle(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- cosine_with_warmup ---------------------------------------------------------------------------
-
-
-class _CosineWithWarmup_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _CosineWithWarmup_constants() -> _CosineWithWarmup_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _CosineWithWarmup_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -688,7 +631,6 @@ class CosineWithWarmup(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "CosineWithWarmup"
-        self._constants = _CosineWithWarmup_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("cosine_with_warmup", step)
@@ -714,7 +656,6 @@ class CosineWithWarmup(keras.optimizers.schedules.LearningRateSchedule):
 class _CosineRestarts_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
     period_starts: tuple[int, ...]
     period_lengths: tuple[float, ...]
     period_peaks: tuple[float, ...]
@@ -736,7 +677,6 @@ def _CosineRestarts_constants() -> _CosineRestarts_Constants:
             "CosineRestarts", {}, _CosineRestarts_constants.__kwdefaults__, _error
         ) from None
     return _CosineRestarts_Constants(
-        lr=0.1,
         period_starts=period_starts,
         period_lengths=period_lengths,
         period_peaks=period_peaks,

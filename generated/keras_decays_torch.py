@@ -264,11 +264,15 @@ def _CifarResnetPiecewise_constants(*, lr: float = 0.1) -> _CifarResnetPiecewise
     return _CifarResnetPiecewise_Constants(lr=lr)
 
 
+def _CifarResnetPiecewise_lr(t: int, c: _CifarResnetPiecewise_Constants) -> float:
+    return (0.1, 0.01, 0.001)[bisect.bisect_right((32000, 48000), t - 1)]
+
+
 def _CifarResnetPiecewise_at(t: int, c: _CifarResnetPiecewise_Constants) -> float:
     if t < 0:
         raise _negative_step("cifar_resnet_piecewise", t)
     try:
-        lr = (0.1, 0.01, 0.001)[bisect.bisect_right((32000, 48000), t - 1)]
+        lr = _CifarResnetPiecewise_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("cifar_resnet_piecewise", t, error) from None
     if math.isfinite(lr):
@@ -277,32 +281,12 @@ def _CifarResnetPiecewise_at(t: int, c: _CifarResnetPiecewise_Constants) -> floa
 
 
 def cifar_resnet_piecewise(t: int) -> float:
-    """Learning rate of ``cifar_resnet_piecewise`` at a step counter t.
+    """Learning rate of ``cifar_resnet_piecewise`` at step ``t`` (an int >= 0), a Python float
+    (float64).
 
-    He et al. (2016) CIFAR-10 ResNet: 0.1, divided by 10 after 32k and 48k iterations,
-    training ends at 64k. Keras boundary rule: values[0] while t <= 32000, so the first drop
-    is seen at step 32001.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        PiecewiseConstantDecay(boundaries=[32000, 48000], values=[0.1, 0.01, 0.001])
-            = values[i] for boundaries[i-1] < t <= boundaries[i]
-
-    Spec (keras_decays in keras_decays.yaml)::
-
-        cifar_resnet_piecewise:
-          description: >-
-            He et al. (2016) CIFAR-10 ResNet: 0.1, divided by 10 after 32k and 48k
-            iterations, training ends at 64k. Keras boundary rule: values[0] while
-            t <= 32000, so the first drop is seen at step 32001.
-          lr: 0.1
-          unit: step
-          schedule:
-            kind: PiecewiseConstantDecay
-            boundaries: [32000, 48000]
-            values: [0.1, 0.01, 0.001]
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`CifarResnetPiecewise` for the
+    schedule, its formula and spec.
     """
     return _CifarResnetPiecewise_at(t, _CifarResnetPiecewise_constants())
 
@@ -316,7 +300,9 @@ def cifar_resnet_piecewise_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`cifar_resnet_piecewise`.
+    computed (nan or inf).
+
+    See :class:`CifarResnetPiecewise` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
@@ -347,7 +333,10 @@ def cifar_resnet_piecewise_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`CifarResnetPiecewise`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`CifarResnetPiecewise` for the schedule, its formula and spec.
+    """
     c = _CifarResnetPiecewise_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _CifarResnetPiecewise_Lambda(c), last_epoch=last_epoch
@@ -376,6 +365,10 @@ class CifarResnetPiecewise(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``cifar_resnet_piecewise(t)`` (Python floats),
+    ``cifar_resnet_piecewise_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``cifar_resnet_piecewise_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (keras_decays in keras_decays.yaml)::
 
@@ -432,11 +425,15 @@ def _InverseTime_constants(*, lr: float = 0.001) -> _InverseTime_Constants:
     return _InverseTime_Constants(lr=lr, initial_learning_rate=initial_learning_rate)
 
 
+def _InverseTime_lr(t: int, c: _InverseTime_Constants) -> float:
+    return c.initial_learning_rate / (1.0 + float(t) / 20000.0)
+
+
 def _InverseTime_at(t: int, c: _InverseTime_Constants) -> float:
     if t < 0:
         raise _negative_step("inverse_time", t)
     try:
-        lr = c.initial_learning_rate / (1.0 + float(t) / 20000.0)
+        lr = _InverseTime_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("inverse_time", t, error) from None
     if math.isfinite(lr):
@@ -445,32 +442,11 @@ def _InverseTime_at(t: int, c: _InverseTime_Constants) -> float:
 
 
 def inverse_time(t: int) -> float:
-    """Learning rate of ``inverse_time`` at a step counter t.
+    """Learning rate of ``inverse_time`` at step ``t`` (an int >= 0), a Python float (float64).
 
-    The TensorFlow overfit-and-underfit tutorial: 0.001 / (1 + t / 20000), i.e. halved after
-    1000 epochs of 20 steps.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        InverseTimeDecay(initial_learning_rate=lr, decay_steps=20000, decay_rate=1.0,
-                staircase=False)
-            = initial_learning_rate / (1 + decay_rate * t / decay_steps)  (floor if staircase)
-
-    Spec (keras_decays in keras_decays.yaml)::
-
-        inverse_time:
-          description: >-
-            The TensorFlow overfit-and-underfit tutorial: 0.001 / (1 + t / 20000), i.e.
-            halved after 1000 epochs of 20 steps.
-          lr: 0.001
-          unit: step
-          schedule:
-            kind: InverseTimeDecay
-            decay_steps: 20000
-            decay_rate: 1.0
-            staircase: false
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`InverseTime` for the schedule,
+    its formula and spec.
     """
     return _InverseTime_at(t, _InverseTime_constants())
 
@@ -482,7 +458,9 @@ def inverse_time_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) ->
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`inverse_time`.
+    computed (nan or inf).
+
+    See :class:`InverseTime` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _InverseTime_constants()
@@ -511,7 +489,10 @@ def inverse_time_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`InverseTime`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`InverseTime` for the schedule, its formula and spec.
+    """
     c = _InverseTime_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _InverseTime_Lambda(c), last_epoch=last_epoch
@@ -540,6 +521,10 @@ class InverseTime(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``inverse_time(t)`` (Python floats),
+    ``inverse_time_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``inverse_time_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (keras_decays in keras_decays.yaml)::
 
@@ -596,14 +581,18 @@ def _ExponentialSmooth_constants(*, lr: float = 0.01) -> _ExponentialSmooth_Cons
     return _ExponentialSmooth_Constants(lr=lr, initial_learning_rate=initial_learning_rate)
 
 
+def _ExponentialSmooth_lr(t: int, c: _ExponentialSmooth_Constants) -> float:
+    return c.initial_learning_rate * (
+        math.exp(float(t) * -1.1444091796875e-05)
+        * (1.0 + math.expm1(_maximum(_minimum(float(t) * 9.080402310923719e-07, 80.0), -80.0)))
+    )
+
+
 def _ExponentialSmooth_at(t: int, c: _ExponentialSmooth_Constants) -> float:
     if t < 0:
         raise _negative_step("exponential_smooth", t)
     try:
-        lr = c.initial_learning_rate * (
-            math.exp(float(t) * -1.1444091796875e-05)
-            * (1.0 + math.expm1(_maximum(_minimum(float(t) * 9.080402310923719e-07, 80.0), -80.0)))
-        )
+        lr = _ExponentialSmooth_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("exponential_smooth", t, error) from None
     if math.isfinite(lr):
@@ -612,30 +601,12 @@ def _ExponentialSmooth_at(t: int, c: _ExponentialSmooth_Constants) -> float:
 
 
 def exponential_smooth(t: int) -> float:
-    """Learning rate of ``exponential_smooth`` at a step counter t.
+    """Learning rate of ``exponential_smooth`` at step ``t`` (an int >= 0), a Python float
+    (float64).
 
-    The Keras ExponentialDecay docstring example: 0.01 * 0.9 ** (t / 10000).
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        ExponentialDecay(initial_learning_rate=lr, decay_steps=10000, decay_rate=0.9,
-                staircase=False)
-            = initial_learning_rate * decay_rate ** (t / decay_steps)  (floor of the exponent if
-              staircase)
-
-    Spec (keras_decays in keras_decays.yaml)::
-
-        exponential_smooth:
-          description: >-
-            The Keras ExponentialDecay docstring example: 0.01 * 0.9 ** (t / 10000).
-          lr: 0.01
-          unit: step
-          schedule:
-            kind: ExponentialDecay
-            decay_steps: 10000
-            decay_rate: 0.9
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`ExponentialSmooth` for the
+    schedule, its formula and spec.
     """
     return _ExponentialSmooth_at(t, _ExponentialSmooth_constants())
 
@@ -647,7 +618,9 @@ def exponential_smooth_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = No
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`exponential_smooth`.
+    computed (nan or inf).
+
+    See :class:`ExponentialSmooth` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _ExponentialSmooth_constants()
@@ -682,7 +655,10 @@ def exponential_smooth_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`ExponentialSmooth`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`ExponentialSmooth` for the schedule, its formula and spec.
+    """
     c = _ExponentialSmooth_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _ExponentialSmooth_Lambda(c), last_epoch=last_epoch
@@ -711,6 +687,10 @@ class ExponentialSmooth(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``exponential_smooth(t)`` (Python floats),
+    ``exponential_smooth_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``exponential_smooth_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (keras_decays in keras_decays.yaml)::
 
@@ -755,17 +735,20 @@ def _ExponentialStaircase_constants(*, lr: float = 0.1) -> _ExponentialStaircase
     return _ExponentialStaircase_Constants(lr=lr)
 
 
+def _ExponentialStaircase_lr(t: int, c: _ExponentialStaircase_Constants) -> float:
+    return 0.1 * (
+        math.exp(float(t // 1000) * -0.0408172607421875) * (
+            1.0
+            + math.expm1(_maximum(_minimum(float(t // 1000) * -4.733778067665673e-06, 80.0), -80.0))
+        )
+    )
+
+
 def _ExponentialStaircase_at(t: int, c: _ExponentialStaircase_Constants) -> float:
     if t < 0:
         raise _negative_step("exponential_staircase", t)
     try:
-        lr = 0.1 * (
-            math.exp(float(t // 1000) * -0.0408172607421875) * (
-                1.0 + math.expm1(
-                    _maximum(_minimum(float(t // 1000) * -4.733778067665673e-06, 80.0), -80.0)
-                )
-            )
-        )
+        lr = _ExponentialStaircase_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("exponential_staircase", t, error) from None
     if math.isfinite(lr):
@@ -774,33 +757,12 @@ def _ExponentialStaircase_at(t: int, c: _ExponentialStaircase_Constants) -> floa
 
 
 def exponential_staircase(t: int) -> float:
-    """Learning rate of ``exponential_staircase`` at a step counter t.
+    """Learning rate of ``exponential_staircase`` at step ``t`` (an int >= 0), a Python float
+    (float64).
 
-    Staircase exponential decay: 0.1 * 0.96 ** floor(t / 1000), a drop every 1000 steps.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        ExponentialDecay(initial_learning_rate=0.1, decay_steps=1000, decay_rate=0.96,
-                staircase=True)
-            = initial_learning_rate * decay_rate ** (t / decay_steps)  (floor of the exponent if
-              staircase)
-
-    Spec (keras_decays in keras_decays.yaml)::
-
-        exponential_staircase:
-          description: >-
-            Staircase exponential decay: 0.1 * 0.96 ** floor(t / 1000), a drop every 1000
-            steps.
-          lr: 0.1
-          unit: step
-          schedule:
-            kind: ExponentialDecay
-            initial_learning_rate: 0.1
-            decay_steps: 1000
-            decay_rate: 0.96
-            staircase: true
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`ExponentialStaircase` for the
+    schedule, its formula and spec.
     """
     return _ExponentialStaircase_at(t, _ExponentialStaircase_constants())
 
@@ -814,7 +776,9 @@ def exponential_staircase_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`exponential_staircase`.
+    computed (nan or inf).
+
+    See :class:`ExponentialStaircase` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
@@ -849,7 +813,10 @@ def exponential_staircase_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`ExponentialStaircase`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`ExponentialStaircase` for the schedule, its formula and spec.
+    """
     c = _ExponentialStaircase_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _ExponentialStaircase_Lambda(c), last_epoch=last_epoch
@@ -878,6 +845,10 @@ class ExponentialStaircase(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``exponential_staircase(t)`` (Python floats),
+    ``exponential_staircase_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``exponential_staircase_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (keras_decays in keras_decays.yaml)::
 
@@ -918,7 +889,6 @@ class _PolynomialCycle_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
-    initial_learning_rate: float
     decay_range: float
 
 
@@ -929,13 +899,23 @@ def _PolynomialCycle_constants(*, lr: float = 0.1) -> _PolynomialCycle_Constants
         _require(
             initial_learning_rate > 0, "initial_learning_rate = lr", initial_learning_rate, "> 0"
         )
-        decay_range = initial_learning_rate - 0.01
     except (ArithmeticError, ValueError) as _error:  # a name no param can take
         raise _argument_error(
             "PolynomialCycle", {"lr": lr}, _PolynomialCycle_constants.__kwdefaults__, _error
         ) from None
-    return _PolynomialCycle_Constants(
-        lr=lr, initial_learning_rate=initial_learning_rate, decay_range=decay_range
+    decay_range = initial_learning_rate - 0.01
+    return _PolynomialCycle_Constants(lr=lr, decay_range=decay_range)
+
+
+def _PolynomialCycle_lr(t: int, c: _PolynomialCycle_Constants) -> float:
+    return (
+        c.decay_range * float(
+            (
+                float(10000 - t % 10000 if t % 10000 > 0 else 10000 if t == 0 else 0)
+                / (float(max(t // 10000 + (1 if t % 10000 > 0 else 0), 1)) * 10000.0)
+            ) ** 0.5
+        )
+        + 0.01
     )
 
 
@@ -943,15 +923,7 @@ def _PolynomialCycle_at(t: int, c: _PolynomialCycle_Constants) -> float:
     if t < 0:
         raise _negative_step("polynomial_cycle", t)
     try:
-        lr = (
-            c.decay_range * float(
-                (
-                    float(10000 - t % 10000 if t % 10000 > 0 else 10000 if t == 0 else 0)
-                    / (float(max(t // 10000 + (1 if t % 10000 > 0 else 0), 1)) * 10000.0)
-                ) ** 0.5
-            )
-            + 0.01
-        )
+        lr = _PolynomialCycle_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("polynomial_cycle", t, error) from None
     if math.isfinite(lr):
@@ -960,35 +932,12 @@ def _PolynomialCycle_at(t: int, c: _PolynomialCycle_Constants) -> float:
 
 
 def polynomial_cycle(t: int) -> float:
-    """Learning rate of ``polynomial_cycle`` at a step counter t.
+    """Learning rate of ``polynomial_cycle`` at step ``t`` (an int >= 0), a Python float
+    (float64).
 
-    The Keras PolynomialDecay docstring example (0.1 to 0.01 over 10000 steps, power 0.5)
-    with cycle: past each period the decay restarts over a period that is the next multiple
-    of decay_steps.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        PolynomialDecay(initial_learning_rate=lr, decay_steps=10000, end_learning_rate=0.01,
-                power=0.5, cycle=True)
-            = (initial - end) * (1 - min(t, decay_steps) / decay_steps) ** power + end
-
-    Spec (keras_decays in keras_decays.yaml)::
-
-        polynomial_cycle:
-          description: >-
-            The Keras PolynomialDecay docstring example (0.1 to 0.01 over 10000 steps,
-            power 0.5) with cycle: past each period the decay restarts over a period that
-            is the next multiple of decay_steps.
-          lr: 0.1
-          unit: step
-          schedule:
-            kind: PolynomialDecay
-            decay_steps: 10000
-            end_learning_rate: 0.01
-            power: 0.5
-            cycle: true
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`PolynomialCycle` for the
+    schedule, its formula and spec.
     """
     return _PolynomialCycle_at(t, _PolynomialCycle_constants())
 
@@ -1000,7 +949,9 @@ def polynomial_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`polynomial_cycle`.
+    computed (nan or inf).
+
+    See :class:`PolynomialCycle` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _PolynomialCycle_constants()
@@ -1044,7 +995,10 @@ def polynomial_cycle_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`PolynomialCycle`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`PolynomialCycle` for the schedule, its formula and spec.
+    """
     c = _PolynomialCycle_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _PolynomialCycle_Lambda(c), last_epoch=last_epoch
@@ -1074,6 +1028,10 @@ class PolynomialCycle(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``polynomial_cycle(t)`` (Python floats),
+    ``polynomial_cycle_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``polynomial_cycle_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (keras_decays in keras_decays.yaml)::
 
@@ -1122,15 +1080,17 @@ def _CosineWithWarmup_constants(*, lr: float = 0.1) -> _CosineWithWarmup_Constan
     return _CosineWithWarmup_Constants(lr=lr)
 
 
+def _CosineWithWarmup_lr(t: int, c: _CosineWithWarmup_Constants) -> float:
+    if min(t, 2000) < 1000:
+        return 0.0001 + 0.0999 * (float(min(t, 2000)) / 1000.0)
+    return 0.1 * math.sin(math.pi / 2 * float(1000 - (min(t, 2000) - 1000)) / 1000.0) ** 2
+
+
 def _CosineWithWarmup_at(t: int, c: _CosineWithWarmup_Constants) -> float:
     if t < 0:
         raise _negative_step("cosine_with_warmup", t)
     try:
-        lr = (
-            0.0001 + 0.0999 * (float(min(t, 2000)) / 1000.0)
-            if min(t, 2000) < 1000
-            else 0.1 * math.sin(math.pi / 2 * float(1000 - (min(t, 2000) - 1000)) / 1000.0) ** 2
-        )
+        lr = _CosineWithWarmup_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("cosine_with_warmup", t, error) from None
     if math.isfinite(lr):
@@ -1139,37 +1099,12 @@ def _CosineWithWarmup_at(t: int, c: _CosineWithWarmup_Constants) -> float:
 
 
 def cosine_with_warmup(t: int) -> float:
-    """Learning rate of ``cosine_with_warmup`` at a step counter t.
+    """Learning rate of ``cosine_with_warmup`` at step ``t`` (an int >= 0), a Python float
+    (float64).
 
-    Keras CosineDecay with warmup (the docstring's example, which starts at 0; lrgen needs a
-    positive initial_learning_rate, so it starts at 1e-4): linear warmup to 0.1 over 1000
-    steps, then cosine decay over 1000 steps to alpha * 0.1.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        CosineDecay(initial_learning_rate=0.0001, decay_steps=1000, alpha=0.0,
-                warmup_target=0.1, warmup_steps=1000)
-            = warmup: initial + (warmup_target - initial) * t / warmup_steps; then peak * ((1 -
-              alpha) * (1 + cos(pi * min(s, decay_steps) / decay_steps)) / 2 + alpha)
-
-    Spec (keras_decays in keras_decays.yaml)::
-
-        cosine_with_warmup:
-          description: >-
-            Keras CosineDecay with warmup (the docstring's example, which starts at 0; lrgen
-            needs a positive initial_learning_rate, so it starts at 1e-4): linear warmup to
-            0.1 over 1000 steps, then cosine decay over 1000 steps to alpha * 0.1.
-          lr: 0.1
-          unit: step
-          schedule:
-            kind: CosineDecay
-            initial_learning_rate: 1.0e-4
-            warmup_target: 0.1
-            warmup_steps: 1000
-            decay_steps: 1000
-            alpha: 0.0
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`CosineWithWarmup` for the
+    schedule, its formula and spec.
     """
     return _CosineWithWarmup_at(t, _CosineWithWarmup_constants())
 
@@ -1181,7 +1116,9 @@ def cosine_with_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = No
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`cosine_with_warmup`.
+    computed (nan or inf).
+
+    See :class:`CosineWithWarmup` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     t = t.to(torch.int64)
@@ -1214,7 +1151,10 @@ def cosine_with_warmup_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`CosineWithWarmup`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`CosineWithWarmup` for the schedule, its formula and spec.
+    """
     c = _CosineWithWarmup_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _CosineWithWarmup_Lambda(c), last_epoch=last_epoch
@@ -1245,6 +1185,10 @@ class CosineWithWarmup(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``cosine_with_warmup(t)`` (Python floats),
+    ``cosine_with_warmup_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``cosine_with_warmup_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (keras_decays in keras_decays.yaml)::
 
@@ -1323,24 +1267,28 @@ def _CosineRestarts_constants(*, lr: float = 0.1) -> _CosineRestarts_Constants:
     )
 
 
+def _CosineRestarts_lr(t: int, c: _CosineRestarts_Constants) -> float:
+    return c.initial_learning_rate * (
+        0.99
+        * c.period_peaks[bisect.bisect_right(c.period_starts, t) - 1]
+        * math.sin(
+            math.pi
+            / 2
+            * (
+                float(c.period_last_steps[bisect.bisect_right(c.period_starts, t) - 1] - t)
+                + c.period_end_rests[bisect.bisect_right(c.period_starts, t) - 1]
+            )
+            / c.period_lengths[bisect.bisect_right(c.period_starts, t) - 1]
+        ) ** 2
+        + 0.01
+    )
+
+
 def _CosineRestarts_at(t: int, c: _CosineRestarts_Constants) -> float:
     if t < 0:
         raise _negative_step("cosine_restarts", t)
     try:
-        lr = c.initial_learning_rate * (
-            0.99
-            * c.period_peaks[bisect.bisect_right(c.period_starts, t) - 1]
-            * math.sin(
-                math.pi
-                / 2
-                * (
-                    float(c.period_last_steps[bisect.bisect_right(c.period_starts, t) - 1] - t)
-                    + c.period_end_rests[bisect.bisect_right(c.period_starts, t) - 1]
-                )
-                / c.period_lengths[bisect.bisect_right(c.period_starts, t) - 1]
-            ) ** 2
-            + 0.01
-        )
+        lr = _CosineRestarts_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("cosine_restarts", t, error) from None
     if math.isfinite(lr):
@@ -1349,34 +1297,12 @@ def _CosineRestarts_at(t: int, c: _CosineRestarts_Constants) -> float:
 
 
 def cosine_restarts(t: int) -> float:
-    """Learning rate of ``cosine_restarts`` at a step counter t.
+    """Learning rate of ``cosine_restarts`` at step ``t`` (an int >= 0), a Python float
+    (float64).
 
-    Keras CosineDecayRestarts (SGDR): first period 1000 steps, each period twice as long,
-    each restart at 90% of the previous peak, floor 1% of the rate.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        CosineDecayRestarts(initial_learning_rate=lr, first_decay_steps=1000, t_mul=2.0,
-                m_mul=0.9, alpha=0.01)
-            = initial * ((1 - alpha) * m_mul**i * (1 + cos(pi * fraction_of_period_i)) / 2 +
-              alpha)
-
-    Spec (keras_decays in keras_decays.yaml)::
-
-        cosine_restarts:
-          description: >-
-            Keras CosineDecayRestarts (SGDR): first period 1000 steps, each period twice
-            as long, each restart at 90% of the previous peak, floor 1% of the rate.
-          lr: 0.1
-          unit: step
-          schedule:
-            kind: CosineDecayRestarts
-            first_decay_steps: 1000
-            t_mul: 2.0
-            m_mul: 0.9
-            alpha: 0.01
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`CosineRestarts` for the schedule,
+    its formula and spec.
     """
     return _CosineRestarts_at(t, _CosineRestarts_constants())
 
@@ -1388,7 +1314,9 @@ def cosine_restarts_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None)
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`cosine_restarts`.
+    computed (nan or inf).
+
+    See :class:`CosineRestarts` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _CosineRestarts_constants()
@@ -1435,7 +1363,10 @@ def cosine_restarts_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`CosineRestarts`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`CosineRestarts` for the schedule, its formula and spec.
+    """
     c = _CosineRestarts_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _CosineRestarts_Lambda(c), last_epoch=last_epoch
@@ -1465,6 +1396,10 @@ class CosineRestarts(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``cosine_restarts(t)`` (Python floats),
+    ``cosine_restarts_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``cosine_restarts_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (keras_decays in keras_decays.yaml)::
 

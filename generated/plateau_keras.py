@@ -19,7 +19,7 @@ improving. The counter is the epoch; call step(metric) once per epoch.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
 import keras
 from keras import ops
@@ -35,17 +35,6 @@ _PACKAGE = "lrgen.plateau"
 
 
 # --- plateau_val_loss -----------------------------------------------------------------------------
-
-
-class _PlateauValLoss_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _PlateauValLoss_constants() -> _PlateauValLoss_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _PlateauValLoss_Constants(lr=0.001)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -94,7 +83,6 @@ class PlateauValLoss(keras.callbacks.Callback):
         }
         self.monitor = monitor
         self.verbose = verbose
-        self.constants = _PlateauValLoss_constants()
         self.mode = "min"
         self.factor = 0.5
         self.patience = 5
@@ -175,17 +163,6 @@ class PlateauValLoss(keras.callbacks.Callback):
 # --- plateau_val_accuracy -------------------------------------------------------------------------
 
 
-class _PlateauValAccuracy_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _PlateauValAccuracy_constants() -> _PlateauValAccuracy_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _PlateauValAccuracy_Constants(lr=0.1)
-
-
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class PlateauValAccuracy(keras.callbacks.Callback):
     """``plateau_val_accuracy`` as a Keras callback with torch's ReduceLROnPlateau semantics:
@@ -233,7 +210,6 @@ class PlateauValAccuracy(keras.callbacks.Callback):
         }
         self.monitor = monitor
         self.verbose = verbose
-        self.constants = _PlateauValAccuracy_constants()
         self.mode = "max"
         self.factor = 0.1
         self.patience = 10
@@ -314,17 +290,6 @@ class PlateauValAccuracy(keras.callbacks.Callback):
 # --- plateau_warmup -------------------------------------------------------------------------------
 
 
-class _PlateauWarmup_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _PlateauWarmup_constants() -> _PlateauWarmup_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _PlateauWarmup_Constants(lr=0.1)
-
-
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class PlateauWarmup(keras.callbacks.Callback):
     """``plateau_warmup`` as a Keras callback with torch's ReduceLROnPlateau semantics: reads
@@ -371,7 +336,6 @@ class PlateauWarmup(keras.callbacks.Callback):
         }
         self.monitor = monitor
         self.verbose = verbose
-        self.constants = _PlateauWarmup_constants()
         self.mode = "min"
         self.factor = 0.5
         self.patience = 3

@@ -18,7 +18,7 @@ improving. The counter is the epoch; call step(metric) once per epoch.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 
@@ -30,17 +30,6 @@ __all__ = [
 
 
 # --- plateau_val_loss -----------------------------------------------------------------------------
-
-
-class _PlateauValLoss_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _PlateauValLoss_constants() -> _PlateauValLoss_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _PlateauValLoss_Constants(lr=0.001)
 
 
 class PlateauValLoss(torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -82,7 +71,6 @@ class PlateauValLoss(torch.optim.lr_scheduler.ReduceLROnPlateau):
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
-        self.constants = _PlateauValLoss_constants()
         super().__init__(
             optimizer,
             mode="min",
@@ -95,27 +83,8 @@ class PlateauValLoss(torch.optim.lr_scheduler.ReduceLROnPlateau):
             eps=1e-08,
         )
 
-    def state_dict(self) -> dict[str, Any]:
-        """torch's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers and strings, so ``torch.load`` reads a checkpoint with its
-        default ``weights_only=True``, as it reads torch's own scheduler state."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
 
 # --- plateau_val_accuracy -------------------------------------------------------------------------
-
-
-class _PlateauValAccuracy_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _PlateauValAccuracy_constants() -> _PlateauValAccuracy_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _PlateauValAccuracy_Constants(lr=0.1)
 
 
 class PlateauValAccuracy(torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -158,7 +127,6 @@ class PlateauValAccuracy(torch.optim.lr_scheduler.ReduceLROnPlateau):
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
-        self.constants = _PlateauValAccuracy_constants()
         super().__init__(
             optimizer,
             mode="max",
@@ -171,27 +139,8 @@ class PlateauValAccuracy(torch.optim.lr_scheduler.ReduceLROnPlateau):
             eps=1e-08,
         )
 
-    def state_dict(self) -> dict[str, Any]:
-        """torch's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers and strings, so ``torch.load`` reads a checkpoint with its
-        default ``weights_only=True``, as it reads torch's own scheduler state."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state
-
 
 # --- plateau_warmup -------------------------------------------------------------------------------
-
-
-class _PlateauWarmup_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _PlateauWarmup_constants() -> _PlateauWarmup_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _PlateauWarmup_Constants(lr=0.1)
 
 
 class PlateauWarmup(torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -233,7 +182,6 @@ class PlateauWarmup(torch.optim.lr_scheduler.ReduceLROnPlateau):
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
-        self.constants = _PlateauWarmup_constants()
         super().__init__(
             optimizer,
             mode="min",
@@ -289,11 +237,3 @@ class PlateauWarmup(torch.optim.lr_scheduler.ReduceLROnPlateau):
                 group["lr"].fill_(lr)
             else:
                 group["lr"] = float(lr)
-
-    def state_dict(self) -> dict[str, Any]:
-        """torch's state without ``constants`` (rebuilt from the keyword arguments at
-        construction): plain numbers and strings, so ``torch.load`` reads a checkpoint with its
-        default ``weights_only=True``, as it reads torch's own scheduler state."""
-        state = super().state_dict()
-        state.pop("constants", None)
-        return state

@@ -170,13 +170,11 @@ def _fit_int32(schedule: str, arguments: dict[str, Any], constants: Any, names: 
 class _WarmupCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
-    warmup_steps: float
     milestones_0: int
     s0_total_iters: int
-    total_steps: float
     s1_T_max: int
     s1_period: int
+    s1_span: float
 
 
 def _WarmupCosine_constants(
@@ -198,14 +196,13 @@ def _WarmupCosine_constants(
             _WarmupCosine_constants.__kwdefaults__,
             _error,
         ) from None
+    s1_span = 0.0005 - 1e-06
     return _WarmupCosine_Constants(
-        lr=0.0005,
-        warmup_steps=warmup_steps,
         milestones_0=milestones_0,
         s0_total_iters=s0_total_iters,
-        total_steps=total_steps,
         s1_T_max=s1_T_max,
         s1_period=s1_period,
+        s1_span=s1_span,
     )
 
 
@@ -300,7 +297,7 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
                 * (ops.cast(ops.minimum(t, c.s0_total_iters), "float32") / float(c.s0_total_iters))
             ),
             1e-06
-            + (0.0005 - 1e-06)
+            + c.s1_span
             * ops.sin(
                 math.pi
                 / 2
@@ -326,11 +323,8 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
 class _BertLinear_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
-    warmup_steps: float
     milestones_0: int
     s0_warmup_steps: int
-    total_steps: float
     s1_total_iters: int
 
 
@@ -357,12 +351,7 @@ def _BertLinear_constants(
             _error,
         ) from None
     return _BertLinear_Constants(
-        lr=5e-05,
-        warmup_steps=warmup_steps,
-        milestones_0=milestones_0,
-        s0_warmup_steps=s0_warmup_steps,
-        total_steps=total_steps,
-        s1_total_iters=s1_total_iters,
+        milestones_0=milestones_0, s0_warmup_steps=s0_warmup_steps, s1_total_iters=s1_total_iters
     )
 
 
@@ -474,14 +463,13 @@ class BertLinear(keras.optimizers.schedules.LearningRateSchedule):
 class _Noam_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
     d_model: float
     warmup: float
 
 
 def _Noam_constants(*, d_model: float = 512, warmup: float = 4000) -> _Noam_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _Noam_Constants(lr=1.0, d_model=d_model, warmup=warmup)
+    return _Noam_Constants(d_model=d_model, warmup=warmup)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -566,17 +554,6 @@ class Noam(keras.optimizers.schedules.LearningRateSchedule):
 # --- inverse_sqrt ---------------------------------------------------------------------------------
 
 
-class _InverseSqrt_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _InverseSqrt_constants() -> _InverseSqrt_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _InverseSqrt_Constants(lr=0.0005)
-
-
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class InverseSqrt(keras.optimizers.schedules.LearningRateSchedule):
     """``inverse_sqrt`` as a Keras ``LearningRateSchedule`` (``keras.ops`` only).
@@ -628,7 +605,6 @@ class InverseSqrt(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "InverseSqrt"
-        self._constants = _InverseSqrt_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("inverse_sqrt", step)
@@ -648,17 +624,6 @@ class InverseSqrt(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- wsd ------------------------------------------------------------------------------------------
-
-
-class _Wsd_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _Wsd_constants() -> _Wsd_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _Wsd_Constants(lr=0.0003)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -720,7 +685,6 @@ class Wsd(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "Wsd"
-        self._constants = _Wsd_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("wsd", step)
@@ -753,17 +717,6 @@ class Wsd(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- nanogpt_char ---------------------------------------------------------------------------------
-
-
-class _NanogptChar_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _NanogptChar_constants() -> _NanogptChar_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _NanogptChar_Constants(lr=0.001)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -821,7 +774,6 @@ class NanogptChar(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "NanogptChar"
-        self._constants = _NanogptChar_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("nanogpt_char", step)
@@ -846,17 +798,6 @@ class NanogptChar(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- constant_with_warmup -------------------------------------------------------------------------
-
-
-class _ConstantWithWarmup_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _ConstantWithWarmup_constants() -> _ConstantWithWarmup_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _ConstantWithWarmup_Constants(lr=2e-05)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -909,7 +850,6 @@ class ConstantWithWarmup(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "ConstantWithWarmup"
-        self._constants = _ConstantWithWarmup_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("constant_with_warmup", step)
@@ -925,17 +865,6 @@ class ConstantWithWarmup(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- exponential_warmup ---------------------------------------------------------------------------
-
-
-class _ExponentialWarmup_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _ExponentialWarmup_constants() -> _ExponentialWarmup_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _ExponentialWarmup_Constants(lr=0.001)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -987,7 +916,6 @@ class ExponentialWarmup(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "ExponentialWarmup"
-        self._constants = _ExponentialWarmup_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("exponential_warmup", step)
@@ -1035,17 +963,6 @@ class ExponentialWarmup(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- cosine_warmup --------------------------------------------------------------------------------
-
-
-class _CosineWarmup_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _CosineWarmup_constants() -> _CosineWarmup_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _CosineWarmup_Constants(lr=0.0001)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -1096,7 +1013,6 @@ class CosineWarmup(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch = None
         self.name = name or "CosineWarmup"
-        self._constants = _CosineWarmup_constants()
 
     def __call__(self, step: Any) -> Any:
         t = _counter("cosine_warmup", step)

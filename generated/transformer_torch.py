@@ -240,12 +240,12 @@ class _WarmupCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
-    warmup_steps: float
     milestones_0: int
     s0_total_iters: int
-    total_steps: float
     s1_T_max: int
     s1_period: int
+    s1_span: float
+    s1_span_2: float
 
 
 def _WarmupCosine_constants(
@@ -267,14 +267,42 @@ def _WarmupCosine_constants(
             _WarmupCosine_constants.__kwdefaults__,
             _error,
         ) from None
+    s1_span = lr - 1e-06
+    s1_span_2 = 1e-06 - lr
     return _WarmupCosine_Constants(
         lr=lr,
-        warmup_steps=warmup_steps,
         milestones_0=milestones_0,
         s0_total_iters=s0_total_iters,
-        total_steps=total_steps,
         s1_T_max=s1_T_max,
         s1_period=s1_period,
+        s1_span=s1_span,
+        s1_span_2=s1_span_2,
+    )
+
+
+def _WarmupCosine_lr(t: int, c: _WarmupCosine_Constants) -> float:
+    if t < c.milestones_0:
+        return c.lr * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
+    if c.lr >= 1e-06:
+        return (
+            1e-06
+            + c.s1_span
+            * math.sin(
+                math.pi
+                / 2
+                * float(abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
+                / float(c.s1_T_max)
+            ) ** 2
+        )
+    return (
+        c.lr
+        + c.s1_span_2
+        * math.sin(
+            math.pi
+            / 2
+            * float(c.s1_T_max - abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
+            / float(c.s1_T_max)
+        ) ** 2
     )
 
 
@@ -282,27 +310,7 @@ def _WarmupCosine_at(t: int, c: _WarmupCosine_Constants) -> float:
     if t < 0:
         raise _negative_step("warmup_cosine", t)
     try:
-        lr = (
-            c.lr * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
-            if t < c.milestones_0
-            else 1e-06
-            + (c.lr - 1e-06)
-            * math.sin(
-                math.pi
-                / 2
-                * float(abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
-                / float(c.s1_T_max)
-            ) ** 2
-            if c.lr >= 1e-06
-            else c.lr
-            + (1e-06 - c.lr)
-            * math.sin(
-                math.pi
-                / 2
-                * float(c.s1_T_max - abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
-                / float(c.s1_T_max)
-            ) ** 2
-        )
+        lr = _WarmupCosine_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("warmup_cosine", t, error) from None
     if math.isfinite(lr):
@@ -311,47 +319,13 @@ def _WarmupCosine_at(t: int, c: _WarmupCosine_Constants) -> float:
 
 
 def warmup_cosine(t: int, *, total_steps: float = 100000, warmup_steps: float = 2000) -> float:
-    """Learning rate of ``warmup_cosine`` at a step counter t.
+    """Learning rate of ``warmup_cosine`` at step ``t`` (an int >= 0), a Python float
+    (float64); the keyword arguments are the schedule's parameters, with the spec's
+    defaults.
 
-    Linear warmup from 1% of the rate, then cosine decay to 1e-6 (the shape of most
-    pretraining runs), built from torch's SequentialLR.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        SequentialLR(milestones=[warmup_steps])
-            = child_i(t - milestones[i-1]) for milestones[i-1] <= t < milestones[i]
-            LinearLR(start_factor=0.01, end_factor=1.0, total_iters=warmup_steps)
-                = lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) /
-                  total_iters)
-            CosineAnnealingLR(T_max=(total_steps - warmup_steps), eta_min=1e-06)
-                = eta_min + (lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
-
-    Parameters (keyword arguments, spec defaults): total_steps=100000, warmup_steps=2000.
-
-    Spec (transformer in transformer.yaml)::
-
-        warmup_cosine:
-          description: >-
-            Linear warmup from 1% of the rate, then cosine decay to 1e-6 (the shape of
-            most pretraining runs), built from torch's SequentialLR.
-          lr: 5.0e-4
-          unit: step
-          params:
-            total_steps: 100000
-            warmup_steps: 2000
-          schedule:
-            kind: SequentialLR
-            milestones: [warmup_steps]
-            schedulers:
-              - kind: LinearLR
-                start_factor: 0.01
-                end_factor: 1.0
-                total_iters: warmup_steps
-              - kind: CosineAnnealingLR
-                T_max: "total_steps - warmup_steps"
-                eta_min: 1.0e-6
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`WarmupCosine` for the schedule,
+    its formula and spec.
     """
     return _WarmupCosine_at(
         t, _WarmupCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
@@ -371,7 +345,9 @@ def warmup_cosine_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`warmup_cosine`.
+    computed (nan or inf).
+
+    See :class:`WarmupCosine` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _WarmupCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
@@ -382,7 +358,7 @@ def warmup_cosine_tensor(
             0.01 + 0.99 * (torch.clamp(t, max=c.s0_total_iters).to(dtype) / float(c.s0_total_iters))
         ),
         1e-06
-        + (c.lr - 1e-06)
+        + c.s1_span
         * torch.sin(
             math.pi
             / 2
@@ -391,7 +367,7 @@ def warmup_cosine_tensor(
         ) ** 2
         if c.lr >= 1e-06
         else c.lr
-        + (1e-06 - c.lr)
+        + c.s1_span_2
         * torch.sin(
             math.pi
             / 2
@@ -426,7 +402,10 @@ def warmup_cosine_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`WarmupCosine`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`WarmupCosine` for the schedule, its formula and spec.
+    """
     c = _WarmupCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _WarmupCosine_Lambda(c), last_epoch=last_epoch
@@ -461,6 +440,10 @@ class WarmupCosine(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``warmup_cosine(t)`` (Python floats),
+    ``warmup_cosine_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``warmup_cosine_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (transformer in transformer.yaml)::
 
@@ -516,10 +499,8 @@ class _BertLinear_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
-    warmup_steps: float
     milestones_0: int
     s0_warmup_steps: int
-    total_steps: float
     s1_total_iters: int
 
 
@@ -547,11 +528,21 @@ def _BertLinear_constants(
         ) from None
     return _BertLinear_Constants(
         lr=lr,
-        warmup_steps=warmup_steps,
         milestones_0=milestones_0,
         s0_warmup_steps=s0_warmup_steps,
-        total_steps=total_steps,
         s1_total_iters=s1_total_iters,
+    )
+
+
+def _BertLinear_lr(t: int, c: _BertLinear_Constants) -> float:
+    if t < c.milestones_0:
+        return c.lr * float(min(t, c.s0_warmup_steps)) / float(c.s0_warmup_steps)
+    return (
+        c.lr
+        * (
+            float(c.s1_total_iters - min(t - c.milestones_0, c.s1_total_iters))
+            / float(c.s1_total_iters)
+        ) ** 1
     )
 
 
@@ -559,15 +550,7 @@ def _BertLinear_at(t: int, c: _BertLinear_Constants) -> float:
     if t < 0:
         raise _negative_step("bert_linear", t)
     try:
-        lr = (
-            c.lr * float(min(t, c.s0_warmup_steps)) / float(c.s0_warmup_steps)
-            if t < c.milestones_0
-            else c.lr
-            * (
-                float(c.s1_total_iters - min(t - c.milestones_0, c.s1_total_iters))
-                / float(c.s1_total_iters)
-            ) ** 1
-        )
+        lr = _BertLinear_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("bert_linear", t, error) from None
     if math.isfinite(lr):
@@ -576,46 +559,12 @@ def _BertLinear_at(t: int, c: _BertLinear_Constants) -> float:
 
 
 def bert_linear(t: int, *, total_steps: float = 10000, warmup_steps: float = 1000) -> float:
-    """Learning rate of ``bert_linear`` at a step counter t.
+    """Learning rate of ``bert_linear`` at step ``t`` (an int >= 0), a Python float (float64);
+    the keyword arguments are the schedule's parameters, with the spec's defaults.
 
-    BERT fine-tuning, transformers' get_linear_schedule_with_warmup: linear warmup from 0 to
-    5e-5 over warmup_steps, then linear decay to 0 at total_steps.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        SequentialLR(milestones=[warmup_steps])
-            = child_i(t - milestones[i-1]) for milestones[i-1] <= t < milestones[i]
-            LinearWarmup(warmup_steps=warmup_steps)
-                = lr * min(1, t / warmup_steps)
-            PolynomialLR(total_iters=(total_steps - warmup_steps), power=1.0)
-                = lr * (1 - min(t, total_iters) / total_iters) ** power
-
-    Parameters (keyword arguments, spec defaults): total_steps=10000, warmup_steps=1000.
-
-    Spec (transformer in transformer.yaml)::
-
-        bert_linear:
-          description: >-
-            BERT fine-tuning, transformers' get_linear_schedule_with_warmup: linear warmup
-            from 0 to 5e-5 over warmup_steps, then linear decay to 0 at total_steps.
-          lr: 5.0e-5
-          unit: step
-          lint:
-            ignore: [zero-start]   # transformers' linear warmup starts at 0 on purpose
-          params:
-            total_steps: 10000
-            warmup_steps: 1000
-          schedule:
-            kind: SequentialLR
-            milestones: [warmup_steps]
-            schedulers:
-              - kind: LinearWarmup
-                warmup_steps: warmup_steps
-              - kind: PolynomialLR
-                total_iters: "total_steps - warmup_steps"
-                power: 1.0
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`BertLinear` for the schedule, its
+    formula and spec.
     """
     return _BertLinear_at(
         t, _BertLinear_constants(total_steps=total_steps, warmup_steps=warmup_steps)
@@ -635,7 +584,9 @@ def bert_linear_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`bert_linear`.
+    computed (nan or inf).
+
+    See :class:`BertLinear` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _BertLinear_constants(total_steps=total_steps, warmup_steps=warmup_steps)
@@ -676,7 +627,10 @@ def bert_linear_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`BertLinear`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`BertLinear` for the schedule, its formula and spec.
+    """
     c = _BertLinear_constants(total_steps=total_steps, warmup_steps=warmup_steps)
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _BertLinear_Lambda(c), last_epoch=last_epoch
@@ -710,6 +664,10 @@ class BertLinear(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``bert_linear(t)`` (Python floats),
+    ``bert_linear_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``bert_linear_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (transformer in transformer.yaml)::
 
@@ -776,16 +734,19 @@ def _Noam_constants(
     return _Noam_Constants(lr=lr, d_model=d_model, warmup=warmup)
 
 
+def _Noam_lr(t: int, c: _Noam_Constants) -> float:
+    return c.lr * (
+        _power(c.d_model, -0.5) * _minimum(
+            _power(_maximum(float(t), 1.0), -0.5), _maximum(float(t), 1.0) * _power(c.warmup, -1.5)
+        )
+    )
+
+
 def _Noam_at(t: int, c: _Noam_Constants) -> float:
     if t < 0:
         raise _negative_step("noam", t)
     try:
-        lr = c.lr * (
-            _power(c.d_model, -0.5) * _minimum(
-                _power(_maximum(float(t), 1.0), -0.5),
-                _maximum(float(t), 1.0) * _power(c.warmup, -1.5),
-            )
-        )
+        lr = _Noam_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("noam", t, error) from None
     if math.isfinite(lr):
@@ -794,37 +755,12 @@ def _Noam_at(t: int, c: _Noam_Constants) -> float:
 
 
 def noam(t: int, *, d_model: float = 512, warmup: float = 4000) -> float:
-    """Learning rate of ``noam`` at a step counter t.
+    """Learning rate of ``noam`` at step ``t`` (an int >= 0), a Python float (float64); the
+    keyword arguments are the schedule's parameters, with the spec's defaults.
 
-    "Attention Is All You Need" rate (the Annotated Transformer's LambdaLR, Adam lr 1.0):
-    d_model^-0.5 * min(t^-0.5, t * warmup^-1.5), with t clamped to at least 1 so that the
-    rate at t = 0 is positive and finite.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        LambdaLR(lr_lambda=((d_model ** -0.5) * min((max(t, 1) ** -0.5), (max(t, 1) * (warmup **
-                -1.5)))))
-            = lr * lr_lambda(t)
-
-    Parameters (keyword arguments, spec defaults): d_model=512, warmup=4000.
-
-    Spec (transformer in transformer.yaml)::
-
-        noam:
-          description: >-
-            "Attention Is All You Need" rate (the Annotated Transformer's LambdaLR, Adam
-            lr 1.0): d_model^-0.5 * min(t^-0.5, t * warmup^-1.5), with t clamped to at
-            least 1 so that the rate at t = 0 is positive and finite.
-          lr: 1.0
-          unit: step
-          params:
-            d_model: 512
-            warmup: 4000
-          schedule:
-            kind: LambdaLR
-            lr_lambda: "d_model ** -0.5 * min(max(t, 1) ** -0.5, max(t, 1) * warmup ** -1.5)\"
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`Noam` for the schedule, its
+    formula and spec.
     """
     return _Noam_at(t, _Noam_constants(d_model=d_model, warmup=warmup))
 
@@ -838,7 +774,9 @@ def noam_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`noam`.
+    computed (nan or inf).
+
+    See :class:`Noam` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _Noam_constants(d_model=d_model, warmup=warmup)
@@ -876,7 +814,10 @@ def noam_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`Noam`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`Noam` for the schedule, its formula and spec.
+    """
     c = _Noam_constants(d_model=d_model, warmup=warmup)
     return torch.optim.lr_scheduler.LambdaLR(optimizer, _Noam_Lambda(c), last_epoch=last_epoch)
 
@@ -906,6 +847,10 @@ class Noam(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``noam(t)`` (Python floats), ``noam_tensor(t)`` (a
+    tensor of steps, no host synchronisation) and ``noam_lambda(optimizer)`` (a
+    ``LambdaLR``).
 
     Spec (transformer in transformer.yaml)::
 
@@ -961,15 +906,17 @@ def _InverseSqrt_constants(*, lr: float = 0.0005) -> _InverseSqrt_Constants:
     return _InverseSqrt_Constants(lr=lr)
 
 
+def _InverseSqrt_lr(t: int, c: _InverseSqrt_Constants) -> float:
+    if t < 4000:
+        return c.lr * float(t) / 4000.0
+    return c.lr * math.sqrt(4000.0 / (float(t - 4000) + 4000.0))
+
+
 def _InverseSqrt_at(t: int, c: _InverseSqrt_Constants) -> float:
     if t < 0:
         raise _negative_step("inverse_sqrt", t)
     try:
-        lr = (
-            c.lr * float(t) / 4000.0
-            if t < 4000
-            else c.lr * math.sqrt(4000.0 / (float(t - 4000) + 4000.0))
-        )
+        lr = _InverseSqrt_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("inverse_sqrt", t, error) from None
     if math.isfinite(lr):
@@ -978,32 +925,11 @@ def _InverseSqrt_at(t: int, c: _InverseSqrt_Constants) -> float:
 
 
 def inverse_sqrt(t: int) -> float:
-    """Learning rate of ``inverse_sqrt`` at a step counter t.
+    """Learning rate of ``inverse_sqrt`` at step ``t`` (an int >= 0), a Python float (float64).
 
-    fairseq's inverse_sqrt (transformers' get_inverse_sqrt_schedule): linear warmup to 5e-4
-    over 4000 updates, then lr * sqrt(4000 / t).
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        InverseSqrt(warmup_steps=4000, timescale=4000)
-            = lr * t / warmup_steps for t < warmup_steps, then lr * sqrt(timescale / (t -
-              warmup_steps + timescale))
-
-    Spec (transformer in transformer.yaml)::
-
-        inverse_sqrt:
-          description: >-
-            fairseq's inverse_sqrt (transformers' get_inverse_sqrt_schedule): linear warmup
-            to 5e-4 over 4000 updates, then lr * sqrt(4000 / t).
-          lr: 5.0e-4
-          unit: step
-          lint:
-            ignore: [zero-start]   # fairseq's warmup starts at 0 (warmup_init_lr 0) on purpose
-          schedule:
-            kind: InverseSqrt
-            warmup_steps: 4000
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`InverseSqrt` for the schedule,
+    its formula and spec.
     """
     return _InverseSqrt_at(t, _InverseSqrt_constants())
 
@@ -1015,7 +941,9 @@ def inverse_sqrt_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) ->
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`inverse_sqrt`.
+    computed (nan or inf).
+
+    See :class:`InverseSqrt` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _InverseSqrt_constants()
@@ -1048,7 +976,10 @@ def inverse_sqrt_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`InverseSqrt`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`InverseSqrt` for the schedule, its formula and spec.
+    """
     c = _InverseSqrt_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _InverseSqrt_Lambda(c), last_epoch=last_epoch
@@ -1077,6 +1008,10 @@ class InverseSqrt(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``inverse_sqrt(t)`` (Python floats),
+    ``inverse_sqrt_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``inverse_sqrt_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (transformer in transformer.yaml)::
 
@@ -1123,21 +1058,25 @@ def _Wsd_constants(*, lr: float = 0.0003) -> _Wsd_Constants:
     return _Wsd_Constants(lr=lr)
 
 
+def _Wsd_lr(t: int, c: _Wsd_Constants) -> float:
+    return c.lr * (
+        _maximum(0.0, float(t) / 2000.0)
+        if t < 2000
+        else 1.0
+        if t < 80000
+        else _maximum(
+            0.0, float(100000 - t) * 5e-05 / (1.0 + math.sqrt(float(t - 80000) / 20000.0))
+        )
+        if t < 100000
+        else 0.0
+    )
+
+
 def _Wsd_at(t: int, c: _Wsd_Constants) -> float:
     if t < 0:
         raise _negative_step("wsd", t)
     try:
-        lr = c.lr * (
-            _maximum(0.0, float(t) / 2000.0)
-            if t < 2000
-            else 1.0
-            if t < 80000
-            else _maximum(
-                0.0, float(100000 - t) * 5e-05 / (1.0 + math.sqrt(float(t - 80000) / 20000.0))
-            )
-            if t < 100000
-            else 0.0
-        )
+        lr = _Wsd_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("wsd", t, error) from None
     if math.isfinite(lr):
@@ -1146,40 +1085,11 @@ def _Wsd_at(t: int, c: _Wsd_Constants) -> float:
 
 
 def wsd(t: int) -> float:
-    """Learning rate of ``wsd`` at a step counter t.
+    """Learning rate of ``wsd`` at step ``t`` (an int >= 0), a Python float (float64).
 
-    Warmup-stable-decay (MiniCPM; transformers' get_wsd_schedule): 2k steps of linear
-    warmup, a long plateau at 3e-4, then a 1-sqrt cooldown over the last 20% of a 100k-step
-    run.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        WarmupStableDecay(warmup_steps=2000, stable_steps=78000, decay_steps=20000,
-                min_lr_ratio=0.0, warmup_type=linear, decay_type=1-sqrt)
-            = warmup factor w(t / warmup_steps) from min_lr_ratio to 1; 1; decay factor d((t -
-              warmup_steps - stable_steps) / decay_steps) from 1 to min_lr_ratio; min_lr_ratio
-
-    Spec (transformer in transformer.yaml)::
-
-        wsd:
-          description: >-
-            Warmup-stable-decay (MiniCPM; transformers' get_wsd_schedule): 2k steps of
-            linear warmup, a long plateau at 3e-4, then a 1-sqrt cooldown over the last
-            20% of a 100k-step run.
-          lr: 3.0e-4
-          unit: step
-          lint:
-            ignore: [zero-start]   # transformers' get_wsd_schedule warms up from 0 on purpose
-          schedule:
-            kind: WarmupStableDecay
-            warmup_steps: 2000
-            stable_steps: 78000
-            decay_steps: 20000
-            min_lr_ratio: 0.0
-            warmup_type: linear
-            decay_type: 1-sqrt
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`Wsd` for the schedule, its
+    formula and spec.
     """
     return _Wsd_at(t, _Wsd_constants())
 
@@ -1191,7 +1101,9 @@ def wsd_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Te
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`wsd`.
+    computed (nan or inf).
+
+    See :class:`Wsd` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _Wsd_constants()
@@ -1237,7 +1149,10 @@ def wsd_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`Wsd`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`Wsd` for the schedule, its formula and spec.
+    """
     c = _Wsd_constants()
     return torch.optim.lr_scheduler.LambdaLR(optimizer, _Wsd_Lambda(c), last_epoch=last_epoch)
 
@@ -1266,6 +1181,9 @@ class Wsd(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``wsd(t)`` (Python floats), ``wsd_tensor(t)`` (a tensor
+    of steps, no host synchronisation) and ``wsd_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (transformer in transformer.yaml)::
 
@@ -1311,29 +1229,34 @@ class _NanogptChar_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
+    span: float
+    span_2: float
 
 
 def _NanogptChar_constants(*, lr: float = 0.001) -> _NanogptChar_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _NanogptChar_Constants(lr=lr)
+    span = lr - 0.0001
+    span_2 = 0.0001 - lr
+    return _NanogptChar_Constants(lr=lr, span=span, span_2=span_2)
+
+
+def _NanogptChar_lr(t: int, c: _NanogptChar_Constants) -> float:
+    if t < 100:
+        return c.lr * float(t) / 100.0
+    if t < 5000:
+        return (
+            0.0001 + c.span * math.sin(math.pi / 2 * float(5000 - t) / 4900.0) ** 2
+            if c.lr >= 0.0001
+            else c.lr + c.span_2 * math.sin(math.pi / 2 * float(4900 - (5000 - t)) / 4900.0) ** 2
+        )
+    return 0.0001
 
 
 def _NanogptChar_at(t: int, c: _NanogptChar_Constants) -> float:
     if t < 0:
         raise _negative_step("nanogpt_char", t)
     try:
-        lr = (
-            c.lr * float(t) / 100.0
-            if t < 100
-            else (
-                0.0001 + (c.lr - 0.0001) * math.sin(math.pi / 2 * float(5000 - t) / 4900.0) ** 2
-                if c.lr >= 0.0001
-                else c.lr
-                + (0.0001 - c.lr) * math.sin(math.pi / 2 * float(4900 - (5000 - t)) / 4900.0) ** 2
-            )
-            if t < 5000
-            else 0.0001
-        )
+        lr = _NanogptChar_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("nanogpt_char", t, error) from None
     if math.isfinite(lr):
@@ -1342,36 +1265,11 @@ def _NanogptChar_at(t: int, c: _NanogptChar_Constants) -> float:
 
 
 def nanogpt_char(t: int) -> float:
-    """Learning rate of ``nanogpt_char`` at a step counter t.
+    """Learning rate of ``nanogpt_char`` at step ``t`` (an int >= 0), a Python float (float64).
 
-    nanoGPT's shakespeare_char config: linear warmup over 100 iterations to 1e-3, cosine
-    decay to 1e-4 at iteration 5000, then hold (nanoGPT warms up with (it + 1) /
-    (warmup_iters + 1); this starts at 0).
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        WarmupWithDecay(warmup_steps=100, total_steps=5000, min_lr=0.0001)
-            = lr * t / warmup_steps; then min_lr + (lr - min_lr) * (1 + cos(pi * (t -
-              warmup_steps) / (total_steps - warmup_steps))) / 2; min_lr from total_steps on
-
-    Spec (transformer in transformer.yaml)::
-
-        nanogpt_char:
-          description: >-
-            nanoGPT's shakespeare_char config: linear warmup over 100 iterations to 1e-3,
-            cosine decay to 1e-4 at iteration 5000, then hold (nanoGPT warms up with
-            (it + 1) / (warmup_iters + 1); this starts at 0).
-          lr: 1.0e-3
-          unit: step
-          lint:
-            ignore: [zero-start]   # starts at 0 on purpose, see the description
-          schedule:
-            kind: WarmupWithDecay
-            warmup_steps: 100
-            total_steps: 5000
-            min_lr: 1.0e-4
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`NanogptChar` for the schedule,
+    its formula and spec.
     """
     return _NanogptChar_at(t, _NanogptChar_constants())
 
@@ -1383,7 +1281,9 @@ def nanogpt_char_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) ->
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`nanogpt_char`.
+    computed (nan or inf).
+
+    See :class:`NanogptChar` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _NanogptChar_constants()
@@ -1393,11 +1293,10 @@ def nanogpt_char_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) ->
         c.lr * t.to(dtype) / 100.0,
         torch.where(
             t < 5000,
-            0.0001 + (c.lr - 0.0001) * torch.sin(math.pi / 2 * (5000 - t).to(dtype) / 4900.0) ** 2
+            0.0001 + c.span * torch.sin(math.pi / 2 * (5000 - t).to(dtype) / 4900.0) ** 2
             if c.lr >= 0.0001
             else c.lr
-            + (0.0001 - c.lr)
-            * torch.sin(math.pi / 2 * (4900 - (5000 - t)).to(dtype) / 4900.0) ** 2,
+            + c.span_2 * torch.sin(math.pi / 2 * (4900 - (5000 - t)).to(dtype) / 4900.0) ** 2,
             0.0001,
         ),
     )
@@ -1424,7 +1323,10 @@ def nanogpt_char_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`NanogptChar`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`NanogptChar` for the schedule, its formula and spec.
+    """
     c = _NanogptChar_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _NanogptChar_Lambda(c), last_epoch=last_epoch
@@ -1454,6 +1356,10 @@ class NanogptChar(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``nanogpt_char(t)`` (Python floats),
+    ``nanogpt_char_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``nanogpt_char_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (transformer in transformer.yaml)::
 
@@ -1503,11 +1409,15 @@ def _ConstantWithWarmup_constants(*, lr: float = 2e-05) -> _ConstantWithWarmup_C
     return _ConstantWithWarmup_Constants(lr=lr)
 
 
+def _ConstantWithWarmup_lr(t: int, c: _ConstantWithWarmup_Constants) -> float:
+    return c.lr * float(min(t, 500)) / 500.0
+
+
 def _ConstantWithWarmup_at(t: int, c: _ConstantWithWarmup_Constants) -> float:
     if t < 0:
         raise _negative_step("constant_with_warmup", t)
     try:
-        lr = c.lr * float(min(t, 500)) / 500.0
+        lr = _ConstantWithWarmup_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("constant_with_warmup", t, error) from None
     if math.isfinite(lr):
@@ -1516,31 +1426,12 @@ def _ConstantWithWarmup_at(t: int, c: _ConstantWithWarmup_Constants) -> float:
 
 
 def constant_with_warmup(t: int) -> float:
-    """Learning rate of ``constant_with_warmup`` at a step counter t.
+    """Learning rate of ``constant_with_warmup`` at step ``t`` (an int >= 0), a Python float
+    (float64).
 
-    transformers' get_constant_schedule_with_warmup: linear warmup from 0 over 500 steps,
-    then the constant rate.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        LinearWarmup(warmup_steps=500)
-            = lr * min(1, t / warmup_steps)
-
-    Spec (transformer in transformer.yaml)::
-
-        constant_with_warmup:
-          description: >-
-            transformers' get_constant_schedule_with_warmup: linear warmup from 0 over
-            500 steps, then the constant rate.
-          lr: 2.0e-5
-          unit: step
-          lint:
-            ignore: [zero-start]   # transformers' warmup starts at 0 on purpose
-          schedule:
-            kind: LinearWarmup
-            warmup_steps: 500
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`ConstantWithWarmup` for the
+    schedule, its formula and spec.
     """
     return _ConstantWithWarmup_at(t, _ConstantWithWarmup_constants())
 
@@ -1554,7 +1445,9 @@ def constant_with_warmup_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`constant_with_warmup`.
+    computed (nan or inf).
+
+    See :class:`ConstantWithWarmup` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _ConstantWithWarmup_constants()
@@ -1583,7 +1476,10 @@ def constant_with_warmup_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`ConstantWithWarmup`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`ConstantWithWarmup` for the schedule, its formula and spec.
+    """
     c = _ConstantWithWarmup_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _ConstantWithWarmup_Lambda(c), last_epoch=last_epoch
@@ -1611,6 +1507,10 @@ class ConstantWithWarmup(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``constant_with_warmup(t)`` (Python floats),
+    ``constant_with_warmup_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``constant_with_warmup_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (transformer in transformer.yaml)::
 
@@ -1655,43 +1555,40 @@ class _ExponentialWarmup_Constants(NamedTuple):
 
 def _ExponentialWarmup_constants(*, lr: float = 0.001) -> _ExponentialWarmup_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    try:
-        growth = lr / 1e-07
-    except (ArithmeticError, ValueError) as _error:  # a name no param can take
-        raise _argument_error(
-            "ExponentialWarmup", {"lr": lr}, _ExponentialWarmup_constants.__kwdefaults__, _error
-        ) from None
+    growth = lr / 1e-07
     return _ExponentialWarmup_Constants(lr=lr, growth=growth)
+
+
+def _ExponentialWarmup_lr(t: int, c: _ExponentialWarmup_Constants) -> float:
+    if t < 1000:
+        return 1e-07 * (
+            math.exp(float(t - t % 4096) * _log_split(c.growth, 1000.0)[0]) * (
+                1.0 + math.expm1(
+                    _maximum(
+                        _minimum(
+                            float(t % 4096) * _log_split(c.growth, 1000.0)[0]
+                            + float(t) * _log_split(c.growth, 1000.0)[1],
+                            80.0,
+                        ),
+                        -80.0,
+                    )
+                )
+            )
+            if _log_split(c.growth, 1000.0)[2]
+            else math.exp(float(t) * _log_split(c.growth, 1000.0)[0]) * (
+                1.0 + math.expm1(
+                    _maximum(_minimum(float(t) * _log_split(c.growth, 1000.0)[1], 80.0), -80.0)
+                )
+            )
+        )
+    return c.lr
 
 
 def _ExponentialWarmup_at(t: int, c: _ExponentialWarmup_Constants) -> float:
     if t < 0:
         raise _negative_step("exponential_warmup", t)
     try:
-        lr = (
-            1e-07 * (
-                math.exp(float(t - t % 4096) * _log_split(c.growth, 1000.0)[0]) * (
-                    1.0 + math.expm1(
-                        _maximum(
-                            _minimum(
-                                float(t % 4096) * _log_split(c.growth, 1000.0)[0]
-                                + float(t) * _log_split(c.growth, 1000.0)[1],
-                                80.0,
-                            ),
-                            -80.0,
-                        )
-                    )
-                )
-                if _log_split(c.growth, 1000.0)[2]
-                else math.exp(float(t) * _log_split(c.growth, 1000.0)[0]) * (
-                    1.0 + math.expm1(
-                        _maximum(_minimum(float(t) * _log_split(c.growth, 1000.0)[1], 80.0), -80.0)
-                    )
-                )
-            )
-            if t < 1000
-            else c.lr
-        )
+        lr = _ExponentialWarmup_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("exponential_warmup", t, error) from None
     if math.isfinite(lr):
@@ -1700,30 +1597,12 @@ def _ExponentialWarmup_at(t: int, c: _ExponentialWarmup_Constants) -> float:
 
 
 def exponential_warmup(t: int) -> float:
-    """Learning rate of ``exponential_warmup`` at a step counter t.
+    """Learning rate of ``exponential_warmup`` at step ``t`` (an int >= 0), a Python float
+    (float64).
 
-    Geometric warmup from 1e-7 to 1e-3 over 1000 steps (equal ratio per step), then
-    constant: gentler than a linear ramp in the first steps.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        ExponentialWarmup(warmup_steps=1000, start_lr=1e-07)
-            = start_lr * (lr / start_lr) ** (t / warmup_steps) for t < warmup_steps, then lr
-
-    Spec (transformer in transformer.yaml)::
-
-        exponential_warmup:
-          description: >-
-            Geometric warmup from 1e-7 to 1e-3 over 1000 steps (equal ratio per step), then
-            constant: gentler than a linear ramp in the first steps.
-          lr: 1.0e-3
-          unit: step
-          schedule:
-            kind: ExponentialWarmup
-            warmup_steps: 1000
-            start_lr: 1.0e-7
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`ExponentialWarmup` for the
+    schedule, its formula and spec.
     """
     return _ExponentialWarmup_at(t, _ExponentialWarmup_constants())
 
@@ -1735,7 +1614,9 @@ def exponential_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = No
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`exponential_warmup`.
+    computed (nan or inf).
+
+    See :class:`ExponentialWarmup` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _ExponentialWarmup_constants()
@@ -1790,7 +1671,10 @@ def exponential_warmup_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`ExponentialWarmup`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`ExponentialWarmup` for the schedule, its formula and spec.
+    """
     c = _ExponentialWarmup_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _ExponentialWarmup_Lambda(c), last_epoch=last_epoch
@@ -1818,6 +1702,10 @@ class ExponentialWarmup(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``exponential_warmup(t)`` (Python floats),
+    ``exponential_warmup_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``exponential_warmup_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (transformer in transformer.yaml)::
 
@@ -1863,11 +1751,17 @@ def _CosineWarmup_constants(*, lr: float = 0.0001) -> _CosineWarmup_Constants:
     return _CosineWarmup_Constants(lr=lr)
 
 
+def _CosineWarmup_lr(t: int, c: _CosineWarmup_Constants) -> float:
+    if t < 1000:
+        return c.lr * math.sin(math.pi / 2 * float(t) / 1000.0) ** 2
+    return c.lr
+
+
 def _CosineWarmup_at(t: int, c: _CosineWarmup_Constants) -> float:
     if t < 0:
         raise _negative_step("cosine_warmup", t)
     try:
-        lr = c.lr * math.sin(math.pi / 2 * float(t) / 1000.0) ** 2 if t < 1000 else c.lr
+        lr = _CosineWarmup_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("cosine_warmup", t, error) from None
     if math.isfinite(lr):
@@ -1876,29 +1770,12 @@ def _CosineWarmup_at(t: int, c: _CosineWarmup_Constants) -> float:
 
 
 def cosine_warmup(t: int) -> float:
-    """Learning rate of ``cosine_warmup`` at a step counter t.
+    """Learning rate of ``cosine_warmup`` at step ``t`` (an int >= 0), a Python float
+    (float64).
 
-    Half-cosine warmup from 0 to 1e-4 over 1000 steps, then constant.
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        CosineWarmup(warmup_steps=1000)
-            = lr * (1 - cos(pi * t / warmup_steps)) / 2 for t < warmup_steps, then lr
-
-    Spec (transformer in transformer.yaml)::
-
-        cosine_warmup:
-          description: >-
-            Half-cosine warmup from 0 to 1e-4 over 1000 steps, then constant.
-          lr: 1.0e-4
-          unit: step
-          lint:
-            ignore: [zero-start]   # a warmup from 0 on purpose
-          schedule:
-            kind: CosineWarmup
-            warmup_steps: 1000
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`CosineWarmup` for the schedule,
+    its formula and spec.
     """
     return _CosineWarmup_at(t, _CosineWarmup_constants())
 
@@ -1910,7 +1787,9 @@ def cosine_warmup_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`cosine_warmup`.
+    computed (nan or inf).
+
+    See :class:`CosineWarmup` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _CosineWarmup_constants()
@@ -1939,7 +1818,10 @@ def cosine_warmup_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`CosineWarmup`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`CosineWarmup` for the schedule, its formula and spec.
+    """
     c = _CosineWarmup_constants()
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _CosineWarmup_Lambda(c), last_epoch=last_epoch
@@ -1966,6 +1848,10 @@ class CosineWarmup(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``cosine_warmup(t)`` (Python floats),
+    ``cosine_warmup_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``cosine_warmup_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (transformer in transformer.yaml)::
 

@@ -129,13 +129,11 @@ def _fit_int32(schedule: str, arguments: dict[str, Any], constants: Any, names: 
 class _WarmupCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
-    warmup_steps: float
     milestones_0: int
     s0_total_iters: int
-    total_steps: float
     s1_T_max: int
     s1_period: int
+    s1_span: float
 
 
 def _WarmupCosine_constants(
@@ -157,14 +155,13 @@ def _WarmupCosine_constants(
             _WarmupCosine_constants.__kwdefaults__,
             _error,
         ) from None
+    s1_span = 0.0005 - 1e-06
     return _WarmupCosine_Constants(
-        lr=0.0005,
-        warmup_steps=warmup_steps,
         milestones_0=milestones_0,
         s0_total_iters=s0_total_iters,
-        total_steps=total_steps,
         s1_T_max=s1_T_max,
         s1_period=s1_period,
+        s1_span=s1_span,
     )
 
 
@@ -252,7 +249,7 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
                 * (ops.cast(ops.minimum(t, c.s0_total_iters), "float32") / float(c.s0_total_iters))
             ),
             1e-06
-            + (0.0005 - 1e-06)
+            + c.s1_span
             * ops.sin(
                 math.pi
                 / 2
@@ -273,17 +270,6 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
 
 
 # --- step_decay -----------------------------------------------------------------------------------
-
-
-class _StepDecay_Constants(NamedTuple):
-    """Values derived from the parameters, computed once at construction."""
-
-    lr: float
-
-
-def _StepDecay_constants() -> _StepDecay_Constants:
-    """Evaluate and check the values that depend on the parameters."""
-    return _StepDecay_Constants(lr=0.1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -330,7 +316,6 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
             )
         self.steps_per_epoch: int | None = int(steps_per_epoch)
         self.name = name or "StepDecay"
-        self._constants = _StepDecay_constants()
 
     def __call__(self, step: Any) -> Any:
         t = ops.floor_divide(_counter("step_decay", step), self.steps_per_epoch)
@@ -355,12 +340,13 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
 class _OneCycle_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
+    span: float
 
 
 def _OneCycle_constants() -> _OneCycle_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _OneCycle_Constants(lr=0.01)
+    span = 0.004 - 4e-07
+    return _OneCycle_Constants(span=span)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -410,6 +396,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         self._constants = _OneCycle_constants()
 
     def __call__(self, step: Any) -> Any:
+        c = self._constants
         t = _counter("one_cycle", step)
         v1 = ops.minimum(t, 999)
         lr = ops.where(
@@ -418,9 +405,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
             ops.where(
                 v1 <= 598,
                 0.004 + 0.096 * ops.sin(math.pi / 2 * ops.cast(598 - v1, "float32") / 299.0) ** 2,
-                4e-07
-                + (0.004 - 4e-07)
-                * ops.sin(math.pi / 2 * ops.cast(999 - v1, "float32") / 401.0) ** 2,
+                4e-07 + c.span * ops.sin(math.pi / 2 * ops.cast(999 - v1, "float32") / 401.0) ** 2,
             ),
         )
         return _finite("one_cycle", step, lr)
@@ -439,8 +424,6 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 class _Plateau_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
-    patience: float
     patience_: int
 
 
@@ -453,7 +436,7 @@ def _Plateau_constants(*, patience: float = 5) -> _Plateau_Constants:
         raise _argument_error(
             "Plateau", {"patience": patience}, _Plateau_constants.__kwdefaults__, _error
         ) from None
-    return _Plateau_Constants(lr=0.001, patience=patience, patience_=patience_)
+    return _Plateau_Constants(patience_=patience_)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)

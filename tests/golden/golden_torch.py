@@ -199,12 +199,12 @@ class _WarmupCosine_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
-    warmup_steps: float
     milestones_0: int
     s0_total_iters: int
-    total_steps: float
     s1_T_max: int
     s1_period: int
+    s1_span: float
+    s1_span_2: float
 
 
 def _WarmupCosine_constants(
@@ -226,14 +226,42 @@ def _WarmupCosine_constants(
             _WarmupCosine_constants.__kwdefaults__,
             _error,
         ) from None
+    s1_span = lr - 1e-06
+    s1_span_2 = 1e-06 - lr
     return _WarmupCosine_Constants(
         lr=lr,
-        warmup_steps=warmup_steps,
         milestones_0=milestones_0,
         s0_total_iters=s0_total_iters,
-        total_steps=total_steps,
         s1_T_max=s1_T_max,
         s1_period=s1_period,
+        s1_span=s1_span,
+        s1_span_2=s1_span_2,
+    )
+
+
+def _WarmupCosine_lr(t: int, c: _WarmupCosine_Constants) -> float:
+    if t < c.milestones_0:
+        return c.lr * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
+    if c.lr >= 1e-06:
+        return (
+            1e-06
+            + c.s1_span
+            * math.sin(
+                math.pi
+                / 2
+                * float(abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
+                / float(c.s1_T_max)
+            ) ** 2
+        )
+    return (
+        c.lr
+        + c.s1_span_2
+        * math.sin(
+            math.pi
+            / 2
+            * float(c.s1_T_max - abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
+            / float(c.s1_T_max)
+        ) ** 2
     )
 
 
@@ -241,27 +269,7 @@ def _WarmupCosine_at(t: int, c: _WarmupCosine_Constants) -> float:
     if t < 0:
         raise _negative_step("warmup_cosine", t)
     try:
-        lr = (
-            c.lr * (0.01 + 0.99 * (float(min(t, c.s0_total_iters)) / float(c.s0_total_iters)))
-            if t < c.milestones_0
-            else 1e-06
-            + (c.lr - 1e-06)
-            * math.sin(
-                math.pi
-                / 2
-                * float(abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
-                / float(c.s1_T_max)
-            ) ** 2
-            if c.lr >= 1e-06
-            else c.lr
-            + (1e-06 - c.lr)
-            * math.sin(
-                math.pi
-                / 2
-                * float(c.s1_T_max - abs(c.s1_T_max - (t - c.milestones_0) % c.s1_period))
-                / float(c.s1_T_max)
-            ) ** 2
-        )
+        lr = _WarmupCosine_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("warmup_cosine", t, error) from None
     if math.isfinite(lr):
@@ -270,40 +278,13 @@ def _WarmupCosine_at(t: int, c: _WarmupCosine_Constants) -> float:
 
 
 def warmup_cosine(t: int, *, total_steps: float = 10000, warmup_steps: float = 500) -> float:
-    """Learning rate of ``warmup_cosine`` at a step counter t.
+    """Learning rate of ``warmup_cosine`` at step ``t`` (an int >= 0), a Python float
+    (float64); the keyword arguments are the schedule's parameters, with the spec's
+    defaults.
 
-    Linear warmup then cosine. Hostile text stays text: \"\"\"; import os; os.system("x") \"\"\"
-    \\n
-
-    Counter t: optimizer steps.
-
-    Formula::
-
-        SequentialLR(milestones=[warmup_steps])
-            = child_i(t - milestones[i-1]) for milestones[i-1] <= t < milestones[i]
-            LinearLR(start_factor=0.01, end_factor=1.0, total_iters=warmup_steps)
-                = lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) /
-                  total_iters)
-            CosineAnnealingLR(T_max=(total_steps - warmup_steps), eta_min=1e-06)
-                = eta_min + (lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
-
-    Parameters (keyword arguments, spec defaults): total_steps=10000, warmup_steps=500.
-
-    Spec (golden in golden.yaml)::
-
-        warmup_cosine:
-          description: |
-            Linear warmup then cosine. Hostile text stays text: \"\"\"; import os; os.system("x") \"\"\" \\n
-          lr: 5.0e-4
-          params:
-            total_steps: 10000
-            warmup_steps: 500
-          schedule:
-            kind: SequentialLR
-            milestones: [warmup_steps]
-            schedulers:
-              - {kind: LinearLR, start_factor: 0.01, end_factor: 1.0, total_iters: warmup_steps}
-              - {kind: CosineAnnealingLR, T_max: "total_steps - warmup_steps", eta_min: 1.0e-6}
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`WarmupCosine` for the schedule,
+    its formula and spec.
     """
     return _WarmupCosine_at(
         t, _WarmupCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
@@ -323,7 +304,9 @@ def warmup_cosine_tensor(
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`warmup_cosine`.
+    computed (nan or inf).
+
+    See :class:`WarmupCosine` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _WarmupCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
@@ -334,7 +317,7 @@ def warmup_cosine_tensor(
             0.01 + 0.99 * (torch.clamp(t, max=c.s0_total_iters).to(dtype) / float(c.s0_total_iters))
         ),
         1e-06
-        + (c.lr - 1e-06)
+        + c.s1_span
         * torch.sin(
             math.pi
             / 2
@@ -343,7 +326,7 @@ def warmup_cosine_tensor(
         ) ** 2
         if c.lr >= 1e-06
         else c.lr
-        + (1e-06 - c.lr)
+        + c.s1_span_2
         * torch.sin(
             math.pi
             / 2
@@ -378,7 +361,10 @@ def warmup_cosine_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`WarmupCosine`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`WarmupCosine` for the schedule, its formula and spec.
+    """
     c = _WarmupCosine_constants(total_steps=total_steps, warmup_steps=warmup_steps)
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, _WarmupCosine_Lambda(c), last_epoch=last_epoch
@@ -413,6 +399,10 @@ class WarmupCosine(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``warmup_cosine(t)`` (Python floats),
+    ``warmup_cosine_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``warmup_cosine_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (golden in golden.yaml)::
 
@@ -468,16 +458,18 @@ def _StepDecay_constants(*, lr: float = 0.1) -> _StepDecay_Constants:
     return _StepDecay_Constants(lr=lr)
 
 
+def _StepDecay_lr(t: int, c: _StepDecay_Constants) -> float:
+    return c.lr * (
+        math.exp(float(t // 30) * -2.302734375)
+        * (1.0 + math.expm1(_maximum(_minimum(float(t // 30) * 0.000149282005954543, 80.0), -80.0)))
+    )
+
+
 def _StepDecay_at(t: int, c: _StepDecay_Constants) -> float:
     if t < 0:
         raise _negative_step("step_decay", t)
     try:
-        lr = c.lr * (
-            math.exp(float(t // 30) * -2.302734375) * (
-                1.0
-                + math.expm1(_maximum(_minimum(float(t // 30) * 0.000149282005954543, 80.0), -80.0))
-            )
-        )
+        lr = _StepDecay_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("step_decay", t, error) from None
     if math.isfinite(lr):
@@ -486,21 +478,11 @@ def _StepDecay_at(t: int, c: _StepDecay_Constants) -> float:
 
 
 def step_decay(t: int) -> float:
-    """Learning rate of ``step_decay`` at a epoch counter t.
+    """Learning rate of ``step_decay`` at epoch ``t`` (an int >= 0), a Python float (float64).
 
-    Counter t: epochs.
-
-    Formula::
-
-        StepLR(step_size=30, gamma=0.1)
-            = lr * gamma ** (t // step_size)
-
-    Spec (golden in golden.yaml)::
-
-        step_decay:
-          lr: 0.1
-          unit: epoch
-          schedule: {kind: StepLR, step_size: 30, gamma: 0.1}
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`StepDecay` for the schedule, its
+    formula and spec.
     """
     return _StepDecay_at(t, _StepDecay_constants())
 
@@ -512,7 +494,9 @@ def step_decay_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> t
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`step_decay`.
+    computed (nan or inf).
+
+    See :class:`StepDecay` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
     c = _StepDecay_constants()
@@ -547,7 +531,10 @@ def step_decay_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`StepDecay`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`StepDecay` for the schedule, its formula and spec.
+    """
     c = _StepDecay_constants()
     return torch.optim.lr_scheduler.LambdaLR(optimizer, _StepDecay_Lambda(c), last_epoch=last_epoch)
 
@@ -570,6 +557,10 @@ class StepDecay(_ClosedFormLR):
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
     ValueError.
+
+    The same schedule as a function: ``step_decay(t)`` (Python floats),
+    ``step_decay_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``step_decay_lambda(optimizer)`` (a ``LambdaLR``).
 
     Spec (golden in golden.yaml)::
 
@@ -602,25 +593,30 @@ class _OneCycle_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
     lr: float
+    span: float
+    span_2: float
 
 
 def _OneCycle_constants(*, lr: float = 0.01) -> _OneCycle_Constants:
     """Evaluate and check the values that depend on the parameters."""
-    return _OneCycle_Constants(lr=lr)
+    span = 0.004 - 4e-07
+    span_2 = 0.95 - 0.85
+    return _OneCycle_Constants(lr=lr, span=span, span_2=span_2)
+
+
+def _OneCycle_lr(t: int, c: _OneCycle_Constants) -> float:
+    if min(t, 999) <= 299:
+        return 0.004 + 0.096 * math.sin(math.pi / 2 * float(min(t, 999)) / 299.0) ** 2
+    if min(t, 999) <= 598:
+        return 0.004 + 0.096 * math.sin(math.pi / 2 * float(598 - min(t, 999)) / 299.0) ** 2
+    return 4e-07 + c.span * math.sin(math.pi / 2 * float(999 - min(t, 999)) / 401.0) ** 2
 
 
 def _OneCycle_at(t: int, c: _OneCycle_Constants) -> float:
     if t < 0:
         raise _negative_step("one_cycle", t)
     try:
-        lr = (
-            0.004 + 0.096 * math.sin(math.pi / 2 * float(min(t, 999)) / 299.0) ** 2
-            if min(t, 999) <= 299
-            else 0.004 + 0.096 * math.sin(math.pi / 2 * float(598 - min(t, 999)) / 299.0) ** 2
-            if min(t, 999) <= 598
-            else 4e-07
-            + (0.004 - 4e-07) * math.sin(math.pi / 2 * float(999 - min(t, 999)) / 401.0) ** 2
-        )
+        lr = _OneCycle_lr(t, c)
     except ArithmeticError as error:
         raise _not_computable("one_cycle", t, error) from None
     if math.isfinite(lr):
@@ -629,33 +625,19 @@ def _OneCycle_at(t: int, c: _OneCycle_Constants) -> float:
 
 
 def _OneCycle_momentum_at(t: int, c: _OneCycle_Constants) -> float:
-    return (
-        0.85 + (0.95 - 0.85) * math.sin(math.pi / 2 * float(299 - min(t, 999)) / 299.0) ** 2
-        if min(t, 999) <= 299
-        else 0.85 + (0.95 - 0.85) * math.sin(math.pi / 2 * float(min(t, 999) - 299) / 299.0) ** 2
-        if min(t, 999) <= 598
-        else 0.95 + 0.0 * math.sin(math.pi / 2 * float(min(t, 999) - 598) / 401.0) ** 2
-    )
+    if min(t, 999) <= 299:
+        return 0.85 + c.span_2 * math.sin(math.pi / 2 * float(299 - min(t, 999)) / 299.0) ** 2
+    if min(t, 999) <= 598:
+        return 0.85 + c.span_2 * math.sin(math.pi / 2 * float(min(t, 999) - 299) / 299.0) ** 2
+    return 0.95 + 0.0 * math.sin(math.pi / 2 * float(min(t, 999) - 598) / 401.0) ** 2
 
 
 def one_cycle(t: int) -> float:
-    """Learning rate of ``one_cycle`` at a step counter t.
+    """Learning rate of ``one_cycle`` at step ``t`` (an int >= 0), a Python float (float64).
 
-    Counter t: optimizer steps.
-
-    Formula::
-
-        OneCycleLR(max_lr=0.1, total_steps=1000, pct_start=0.3, anneal_strategy=cos,
-                cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=25.0,
-                final_div_factor=10000.0, three_phase=True)
-            = piecewise cos/linear annealing between phase ends pct_start*total_steps - 1,
-              total_steps - 1
-
-    Spec (golden in golden.yaml)::
-
-        one_cycle:
-          lr: 0.01
-          schedule: {kind: OneCycleLR, max_lr: 0.1, total_steps: 1000, three_phase: true}
+    Raises ValueError for a negative ``t``, for arguments the schedule refuses and for a
+    learning rate that is not a finite number. See :class:`OneCycle` for the schedule, its
+    formula and spec.
     """
     return _OneCycle_at(t, _OneCycle_constants())
 
@@ -667,9 +649,12 @@ def one_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> to
     ``torch.compile`` and tensor learning rates. Checking the steps or the result would
     synchronise with the device, so nothing is checked: steps must be >= 0 (a negative step
     gives a meaningless value), and a learning rate that is not a finite number comes back as
-    computed (nan or inf). See :func:`one_cycle`.
+    computed (nan or inf).
+
+    See :class:`OneCycle` for the schedule, its formula and spec.
     """
     dtype = dtype or torch.get_default_dtype()
+    c = _OneCycle_constants()
     t = t.to(torch.int64)
     v1 = torch.clamp(t, max=999)
     return torch.where(
@@ -678,7 +663,7 @@ def one_cycle_tensor(t: torch.Tensor, *, dtype: torch.dtype | None = None) -> to
         torch.where(
             v1 <= 598,
             0.004 + 0.096 * torch.sin(math.pi / 2 * (598 - v1).to(dtype) / 299.0) ** 2,
-            4e-07 + (0.004 - 4e-07) * torch.sin(math.pi / 2 * (999 - v1).to(dtype) / 401.0) ** 2,
+            4e-07 + c.span * torch.sin(math.pi / 2 * (999 - v1).to(dtype) / 401.0) ** 2,
         ),
     )
 
@@ -704,7 +689,10 @@ def one_cycle_lambda(
     lr(t) / lr, the spec's schedule scaled in proportion to the group's lr. With one group
     whose lr is the spec's this is :class:`OneCycle`; with several, that class
     follows torch's rule instead (a group's lr replaces the spec's lr; max_lr, eta_min, ...
-    stay absolute)."""
+    stay absolute).
+
+    See :class:`OneCycle` for the schedule, its formula and spec.
+    """
     c = _OneCycle_constants()
     return torch.optim.lr_scheduler.LambdaLR(optimizer, _OneCycle_Lambda(c), last_epoch=last_epoch)
 
@@ -729,8 +717,13 @@ class OneCycle(_ClosedFormLR):
     ``load_state_dict`` restores both, so a resumed run follows the schedule it was saved
     with (to change a parameter on resume, edit ``state['schedule_params']`` before
     loading). A negative step, or a learning rate that is not a finite number, raises
-    ValueError. Momentum: the PyTorch scheduler also cycles the optimizer's momentum (or
-    Adam's beta1) inversely to the learning rate, as torch does.
+    ValueError.
+
+    The same schedule as a function: ``one_cycle(t)`` (Python floats),
+    ``one_cycle_tensor(t)`` (a tensor of steps, no host synchronisation) and
+    ``one_cycle_lambda(optimizer)`` (a ``LambdaLR``). Momentum: the PyTorch scheduler also
+    cycles the optimizer's momentum (or Adam's beta1) inversely to the learning rate, as
+    torch does.
 
     Spec (golden in golden.yaml)::
 
@@ -768,8 +761,6 @@ class OneCycle(_ClosedFormLR):
 class _Plateau_Constants(NamedTuple):
     """Values derived from the parameters, computed once at construction."""
 
-    lr: float
-    patience: float
     patience_: int
 
 
@@ -782,7 +773,7 @@ def _Plateau_constants(*, patience: float = 5) -> _Plateau_Constants:
         raise _argument_error(
             "Plateau", {"patience": patience}, _Plateau_constants.__kwdefaults__, _error
         ) from None
-    return _Plateau_Constants(lr=0.001, patience=patience, patience_=patience_)
+    return _Plateau_Constants(patience_=patience_)
 
 
 class Plateau(torch.optim.lr_scheduler.ReduceLROnPlateau):
