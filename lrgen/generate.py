@@ -70,18 +70,17 @@ _ANNOTATIONS = {
 # --- docstrings ---------------------------------------------------------------------------------
 
 
+#: What a docstring cannot hold as it is: control characters but newline and tab, and DEL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def doc_literal(text: str) -> str:
     """A triple-quoted docstring literal holding ``text`` safely: whatever the spec's text,
     it stays inside the string (backslashes, quotes and control characters are escaped)."""
-    safe = []
-    for ch in text.replace("\r\n", "\n"):
-        if ch == "\\":
-            safe.append("\\\\")
-        elif ch == "\n" or ch == "\t" or (ch >= " " and ch != "\x7f"):
-            safe.append(ch)
-        else:
-            safe.append(ch.encode("unicode_escape").decode("ascii"))
-    body = "".join(safe).replace('"""', '\\"\\"\\"')
+    body = _CONTROL.sub(
+        lambda m: m.group().encode("unicode_escape").decode("ascii"),
+        text.replace("\r\n", "\n").replace("\\", "\\\\"),
+    ).replace('"""', '\\"\\"\\"')
     if body.endswith('"'):
         body = body[:-1] + '\\"'
     lines = [line.rstrip() for line in body.split("\n")]
@@ -836,8 +835,8 @@ def render(spec: Spec, target: str) -> str:
         "schedules": schedules,
     }
     template = _environment().get_template(f"{target}_module.py.jinja")
-    source = finish(template.render(module=context))
-    problems = name_problems(spec, target, source, public_names(schedules, target))
+    source, tree = finish(template.render(module=context))
+    problems = name_problems(spec, target, tree, public_names(schedules, target))
     if problems:
         raise SpecError(problems)
     return source
@@ -858,7 +857,7 @@ def public_names(schedules: Sequence[ScheduleContext], target: str) -> dict[str,
 
 
 def name_problems(
-    spec: Spec, target: str, source: str, made: Mapping[str, list[str]]
+    spec: Spec, target: str, tree: ast.Module, made: Mapping[str, list[str]]
 ) -> list[Problem]:
     """A name the generated module binds twice would silently replace the first binding (an
     import, another schedule's function) for every schedule of the module. This counts the
@@ -866,7 +865,7 @@ def name_problems(
     printers come to define; each problem is placed at a schedule whose name made the clash."""
     imports: dict[str, list[str]] = {}
     count: dict[str, int] = {}
-    for statement in ast.parse(source).body:
+    for statement in tree.body:
         for name, imported in _bindings(statement):
             count[name] = count.get(name, 0) + 1
             if imported:
@@ -907,10 +906,13 @@ def _bindings(statement: ast.stmt) -> list[tuple[str, str | None]]:
     return [(t.id, None) for t in targets if isinstance(t, ast.Name)]
 
 
-def finish(source: str) -> str:
+def finish(source: str) -> tuple[str, ast.Module]:
     """A rendered module as lrgen writes it: laid out by lrgen itself (lrgen/layout.py), with no
-    formatter involved, so the output depends on nothing installed next to lrgen."""
-    return layout(source, LINE_LENGTH)
+    formatter involved, so the output depends on nothing installed next to lrgen; and its tree
+    (parsed once: the layout keeps the tree as it is, and parsing is most of the time a large
+    module takes)."""
+    tree = ast.parse(source)
+    return layout(source, LINE_LENGTH, tree), tree
 
 
 def exports_list(names: Iterable[str]) -> str:

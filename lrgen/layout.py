@@ -360,14 +360,14 @@ def _atoms(tokens: list[tokenize.TokenInfo], lines: list[str]) -> list[_Atom]:
     return atoms
 
 
-def _structure(source: str) -> tuple[list[int], set[int]]:
+def _structure(source: str, tree: ast.Module | None = None) -> tuple[list[int], set[int]]:
     """The rows where statements (and decorators) start, sorted; and the rows that are blank
     lines only if they lie between statements: the rows of each statement but its first (a
     compound statement's header up to its body), which may be inside a string. From the
     ``ast``'s statements: parsing in C is much faster than tokenizing the whole module."""
     starts: set[int] = set()
     inside: set[int] = set()
-    nodes: list[ast.AST] = [ast.parse(source)]
+    nodes: list[ast.AST] = [tree if tree is not None else ast.parse(source)]
     while nodes:
         node = nodes.pop()
         children: list[ast.AST] = []
@@ -387,28 +387,34 @@ def _structure(source: str) -> tuple[list[int], set[int]]:
 
 def _logical_line(lines: list[str], start: int) -> tuple[list[tokenize.TokenInfo], int]:
     """The tokens of the logical line that starts at row ``start`` (NEWLINE, INDENT and the
-    like left out; rows as in ``lines``), and its last row."""
-    rows = iter(lines[start - 1 :])
+    like left out; their rows counted from ``start``, which is row 1), and its last row (as in
+    ``lines``)."""
+    index = start - 1
+
+    def readline() -> str:  # no copy of the rest of the module per statement
+        nonlocal index
+        index += 1
+        return lines[index - 1] if index <= len(lines) else ""
+
     tokens: list[tokenize.TokenInfo] = []
     skip = (tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING)
-    shift = start - 1
-    for tok in tokenize.generate_tokens(lambda: next(rows, "")):
+    for tok in tokenize.generate_tokens(readline):
         if tok.type == tokenize.NEWLINE or tok.type == tokenize.ENDMARKER:
-            return tokens, tok.start[0] + shift
+            return tokens, tok.start[0] + start - 1
         if tok.type in skip or (not tokens and tok.type in (tokenize.NL, tokenize.COMMENT)):
             continue
-        (row, col), (end_row, end_col) = tok.start, tok.end
-        tokens.append(tok._replace(start=(row + shift, col), end=(end_row + shift, end_col)))
+        tokens.append(tok)
     return tokens, len(lines)
 
 
-def layout(source: str, line_length: int = LINE_LENGTH) -> str:
+def layout(source: str, line_length: int = LINE_LENGTH, tree: ast.Module | None = None) -> str:
     """``source`` with every statement longer than ``line_length`` broken, and runs of blank
     lines cut to PEP 8's most: two before top-level code, one inside a block, none at the start
     and the end of the module (blank lines inside strings are text, kept). See the module
-    docstring for the rules."""
+    docstring for the rules. ``tree``: ``ast.parse(source)``, when the caller has it already
+    (parsing is most of the cost on a large module; the result has the same tree)."""
     lines = io.StringIO(source).readlines()
-    starts, inside = _structure(source)
+    starts, inside = _structure(source, tree)
     replace: dict[int, tuple[int, list[str]]] = {}
     done = 0  # the last row of the last statement looked at
     for row, text in enumerate(lines, 1):
@@ -421,7 +427,7 @@ def layout(source: str, line_length: int = LINE_LENGTH) -> str:
         done = last
         if not tokens or last < row:
             continue  # a comment line between statements
-        laid = _statement(tokens, lines, line_length)
+        laid = _statement(tokens, lines[first - 1 : last], line_length)
         if laid is not None:
             ending = "\r\n" if lines[last - 1].endswith("\r\n") else "\n"
             replace[first] = (last, [text + ending for text in laid])

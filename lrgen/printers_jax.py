@@ -279,14 +279,14 @@ def render_optax(spec: Spec) -> str:
         "left_out": [s.name for s in spec.entries if s.metric_driven],
     }
     template = _environment().get_template("optax_module.py.jinja")
-    source = finish(template.render(module=context))
+    source, tree = finish(template.render(module=context))
     # the names the schedules make, checked against every top-level binding (as for torch/Keras)
     made: dict[str, list[str]] = {}
     for s in schedules:
         made.setdefault(s.base.name, []).append(s.base.name)
         if s.momentum is not None:
             made.setdefault(f"{s.base.name}_momentum", []).append(s.base.name)
-    problems = name_problems(spec, "optax", source, made)
+    problems = name_problems(spec, "optax", tree, made)
     if problems:
         raise SpecError(problems)
     return source

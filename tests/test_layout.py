@@ -36,7 +36,7 @@ def _raw(spec: object, target: str, monkeypatch: pytest.MonkeyPatch) -> tuple[st
     """The module as the templates render it (before the layout), and as lrgen writes it."""
     written = generate.render(spec, target)  # type: ignore[arg-type]
     with monkeypatch.context() as m:
-        m.setattr(generate, "finish", lambda source: source)
+        m.setattr(generate, "finish", lambda source: (source, ast.parse(source)))
         raw = generate.render(spec, target)  # type: ignore[arg-type]
     return raw, written
 
@@ -115,7 +115,7 @@ def test_generated_code_style(target: str) -> None:
 def test_random_specs_keep_their_ast(case: Case) -> None:
     for target in generate.TARGETS:
         with pytest.MonkeyPatch.context() as m:
-            m.setattr(generate, "finish", lambda source: source)
+            m.setattr(generate, "finish", lambda source: (source, ast.parse(source)))
             raw = generate.render(case.spec, target)
         assert check_invariants(raw) == generate.render(case.spec, target)
 
