@@ -416,7 +416,14 @@ class OneCycle(_ClosedFormLR):
         return _OneCycle_constants(**self.schedule_params, lr=lr)
 
     def _lrs(self, t: int) -> list[float]:
-        momenta = [_OneCycle_momentum_at(t, c) for c in self._per_group()]
+        constants = self._per_group()
+        if len(constants) == 1:  # every group has the same initial lr: one evaluation each
+            c = constants[0]
+            momentum = _OneCycle_momentum_at(t, c)
+            for group in self.optimizer.param_groups:
+                _set_momentum(group, self._momentum_key, momentum)
+            return [self._at(t, c)] * len(self._group_index)
+        momenta = [_OneCycle_momentum_at(t, c) for c in constants]
         for group, i in zip(self.optimizer.param_groups, self._group_index, strict=True):
             _set_momentum(group, self._momentum_key, momenta[i])
         return super()._lrs(t)
@@ -676,7 +683,14 @@ class OneCycleLinear(_ClosedFormLR):
         return _OneCycleLinear_constants(**self.schedule_params, lr=lr)
 
     def _lrs(self, t: int) -> list[float]:
-        momenta = [_OneCycleLinear_momentum_at(t, c) for c in self._per_group()]
+        constants = self._per_group()
+        if len(constants) == 1:  # every group has the same initial lr: one evaluation each
+            c = constants[0]
+            momentum = _OneCycleLinear_momentum_at(t, c)
+            for group in self.optimizer.param_groups:
+                _set_momentum(group, self._momentum_key, momentum)
+            return [self._at(t, c)] * len(self._group_index)
+        momenta = [_OneCycleLinear_momentum_at(t, c) for c in constants]
         for group, i in zip(self.optimizer.param_groups, self._group_index, strict=True):
             _set_momentum(group, self._momentum_key, momenta[i])
         return super()._lrs(t)
@@ -868,7 +882,14 @@ class OneCycleThreePhase(_ClosedFormLR):
         return _OneCycleThreePhase_constants(**self.schedule_params, lr=lr)
 
     def _lrs(self, t: int) -> list[float]:
-        momenta = [_OneCycleThreePhase_momentum_at(t, c) for c in self._per_group()]
+        constants = self._per_group()
+        if len(constants) == 1:  # every group has the same initial lr: one evaluation each
+            c = constants[0]
+            momentum = _OneCycleThreePhase_momentum_at(t, c)
+            for group in self.optimizer.param_groups:
+                _set_momentum(group, self._momentum_key, momentum)
+            return [self._at(t, c)] * len(self._group_index)
+        momenta = [_OneCycleThreePhase_momentum_at(t, c) for c in constants]
         for group, i in zip(self.optimizer.param_groups, self._group_index, strict=True):
             _set_momentum(group, self._momentum_key, momenta[i])
         return super()._lrs(t)

@@ -749,7 +749,14 @@ class OneCycle(_ClosedFormLR):
         return _OneCycle_constants(**self.schedule_params, lr=lr)
 
     def _lrs(self, t: int) -> list[float]:
-        momenta = [_OneCycle_momentum_at(t, c) for c in self._per_group()]
+        constants = self._per_group()
+        if len(constants) == 1:  # every group has the same initial lr: one evaluation each
+            c = constants[0]
+            momentum = _OneCycle_momentum_at(t, c)
+            for group in self.optimizer.param_groups:
+                _set_momentum(group, self._momentum_key, momentum)
+            return [self._at(t, c)] * len(self._group_index)
+        momenta = [_OneCycle_momentum_at(t, c) for c in constants]
         for group, i in zip(self.optimizer.param_groups, self._group_index, strict=True):
             _set_momentum(group, self._momentum_key, momenta[i])
         return super()._lrs(t)
