@@ -47,6 +47,7 @@ from lrgen.lower import (
     LoweredSettings,
     Op,
     Var,
+    constant_names,
     constant_value,
     lower,
     lower_settings,
@@ -242,19 +243,6 @@ class PlateauContext(_Context):
 ScheduleContext = ClosedFormContext | PlateauContext
 
 
-def _constants_read(node: L) -> set[str]:
-    """The constants (``Let`` names) a lowered tree reads."""
-    found: set[str] = set()
-    nodes = [node]
-    while nodes:
-        item = nodes.pop()
-        if isinstance(item, Var) and not item.varying and not item.param:
-            found.add(item.name)
-        elif isinstance(item, Op):
-            nodes.extend(item.args)
-    return found
-
-
 def _needed(lowered: Lowered | LoweredSettings, stored: Collection[str]) -> set[str]:
     """The constants the construction computes: the ``stored`` ones, the ones a check or a
     needed constant reads, and every one that is checked itself (an argument must be refused
@@ -262,11 +250,11 @@ def _needed(lowered: Lowered | LoweredSettings, stored: Collection[str]) -> set[
     needed = set(stored)
     for item in reversed(lowered.lets):
         if isinstance(item, Assert):
-            needed |= _constants_read(item.cond)
+            needed |= set(constant_names(item.cond))
             for _, value in item.values:
-                needed |= _constants_read(value)
+                needed |= set(constant_names(value))
         elif item.name in needed or item.integer or item.bounds:
-            needed |= _constants_read(item.value)
+            needed |= set(constant_names(item.value))
     return needed
 
 

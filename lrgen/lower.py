@@ -1051,6 +1051,19 @@ def _inverse_sqrt(c: Ctx, t: L) -> L:
     return where(t < warmup, c.lr * to_float(t) / warmup, decay)
 
 
+def _warmup_rise(t: L, warmup_length: L, shape: str) -> L:
+    """The warmup's fraction of the peak at ``t < warmup_length`` (warmup_type linear, cosine,
+    1-sqrt): WarmupStableDecay's, and transformers' warmup_stable_decay's."""
+    if shape == "linear":
+        return to_float(t) / warmup_length
+    if shape == "cosine":
+        return sin2_remaining(t, warmup_length)
+    # 1-sqrt: 1 - sqrt(1 - p) == p / (1 + sqrt(1 - p)), no cancellation near p = 0
+    return (to_float(t) / warmup_length) / (
+        1.0 + op("sqrt", to_float(warmup_length - t) / warmup_length)
+    )
+
+
 @lowers("WarmupStableDecay")
 def _warmup_stable_decay(c: Ctx, t: L) -> L:
     warmup, stable, decay = c["warmup_steps"], c["stable_steps"], c["decay_steps"]
@@ -1058,15 +1071,7 @@ def _warmup_stable_decay(c: Ctx, t: L) -> L:
     decay_start = c.let("decay_start", warmup + stable)
     decay_end = c.let("decay_end", decay_start + decay)
     warmup_length = c.let("warmup_length", op("max", 1, warmup))
-    shape = c["warmup_type"]
-    if shape == "linear":
-        rise = to_float(t) / warmup_length
-    elif shape == "cosine":
-        rise = sin2_remaining(t, warmup_length)
-    else:  # 1-sqrt: 1 - sqrt(1 - p) == p / (1 + sqrt(1 - p)), no cancellation near p = 0
-        rise = (to_float(t) / warmup_length) / (
-            1.0 + op("sqrt", to_float(warmup_length - t) / warmup_length)
-        )
+    rise = _warmup_rise(t, warmup_length, c["warmup_type"])
     left = c.let("decay_remaining_scale", 1.0 / decay)
     remaining = to_float(decay_end - t)
     shape = c["decay_type"]
@@ -1223,15 +1228,7 @@ def _hf_wsd(c: Ctx, t: L, warmup: L, cycles: L) -> L:
     decay_end = c.let("decay_end", decay_start + decay)
     warmup_length = c.let("warmup_length", op("max", 1, warmup))
     decay_length = c.let("stable_decay_length", op("max", 1, decay))
-    shape = c["warmup_type"] or "linear"
-    if shape == "linear":
-        rise = to_float(t) / warmup_length
-    elif shape == "cosine":
-        rise = sin2_remaining(t, warmup_length)
-    else:  # 1-sqrt: 1 - sqrt(1 - p) == p / (1 + sqrt(1 - p)), no cancellation near p = 0
-        rise = (to_float(t) / warmup_length) / (
-            1.0 + op("sqrt", to_float(warmup_length - t) / warmup_length)
-        )
+    rise = _warmup_rise(t, warmup_length, c["warmup_type"] or "linear")
     elapsed = t - decay_start
     shape = c["decay_type"] or "cosine"
     if shape == "linear":
@@ -1703,7 +1700,7 @@ def name_spans(lowered: Lowered) -> Lowered:
         key = _structure(diff)
         if key in named:
             return named[key]
-        prefixes = [_phase_prefix(name) for name in _constant_names(factor)]
+        prefixes = [_phase_prefix(name) for name in constant_names(factor)]
         base = f"{max(prefixes, key=len, default='')}span"
         name, n = base, 1
         while name in taken:
@@ -1759,7 +1756,7 @@ def _phase_prefix(name: str) -> str:
     return found[0] if found else ""
 
 
-def _constant_names(node: L) -> list[str]:
+def constant_names(node: L) -> list[str]:
     """The constants (``Let`` names) that ``node`` reads, in the order they are met."""
     found: list[str] = []
     nodes = [node]
