@@ -336,8 +336,10 @@ MUTATIONS = (
     _m(
         "T01",
         TORCH_T,
-        "        constants = self._per_group()\n        if len(constants) == 1:",
-        "        t += 1\n        constants = self._per_group()\n        if len(constants) == 1:",
+        '        """Each group\'s learning rate at step ``t``."""\n'
+        "        constants = self._per_group()",
+        '        """Each group\'s learning rate at step ``t``."""\n        t += 1\n'
+        "        constants = self._per_group()",
         "the torch class runs one step ahead",
         "off-by-one",
     ),
