@@ -34,322 +34,25 @@ __all__ = [
 _PACKAGE = "lrgen.plateau"
 
 
-# --- plateau_val_loss -----------------------------------------------------------------------------
+class _ReduceLROnPlateau(keras.callbacks.Callback):
+    """torch's ReduceLROnPlateau state machine as a Keras callback, shared by the plateau
+    schedules of this module: each subclass sets the settings (and any warmup) in ``__init__``."""
 
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class PlateauValLoss(keras.callbacks.Callback):
-    """``plateau_val_loss`` as a Keras callback with torch's ReduceLROnPlateau semantics: reads
-    ``monitor`` at each epoch end and sets the optimizer's learning rate.
-
-    Halve the rate when the validation loss has not improved for 5 epochs.
-
-    Counter t: epochs.
-
-    Formula::
-
-        ReduceLROnPlateau(mode=min, factor=0.5, patience=5, threshold=0.0001,
-                threshold_mode=rel, cooldown=0, min_lr=1e-06, eps=1e-08, monitor=val_loss,
-                warmup_steps=0, warmup_start_factor=0.0)
-            = linear warmup for warmup_steps ticks, then torch's ReduceLROnPlateau state machine
-              over the metrics from tick warmup_steps on
-
-    The optimizer must be built with a float learning rate (a schedule object cannot be
-    reduced). NaN metrics count as bad epochs, as in torch.
-
-    Spec (plateau in plateau.yaml)::
-
-        plateau_val_loss:
-          description: >-
-            Halve the rate when the validation loss has not improved for 5 epochs.
-          lr: 0.001
-          unit: epoch
-          schedule:
-            kind: ReduceLROnPlateau
-            mode: min
-            factor: 0.5
-            patience: 5
-            threshold: 1.0e-4
-            threshold_mode: rel
-            cooldown: 0
-            min_lr: 1.0e-6
-            monitor: val_loss
-    """
-
-    def __init__(self, *, monitor: str = "val_loss", verbose: int = 0) -> None:
-        super().__init__()
-        #: The keyword arguments, for get_config (a setting may share a param's name).
-        self.schedule_params: dict[str, float] = {
-        }
-        self.monitor = monitor
-        self.verbose = verbose
-        self.mode = "min"
-        self.factor = 0.5
-        self.patience = 5
-        self.threshold = 0.0001
-        self.threshold_mode = "rel"
-        self.cooldown = 0
-        self.min_lr = 1e-06
-        self.eps = 1e-08
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the best metric, the bad epochs and the cooldown, as at construction."""
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.num_bad_epochs = 0
-        self.cooldown_counter = 0
-        self.last_epoch = 0
-
-    def is_better(self, current: float) -> bool:
-        """torch's rule; NaN is never better (comparisons with NaN are False)."""
-        if self.mode == "min" and self.threshold_mode == "rel":
-            return current < self.best * (1.0 - self.threshold)
-        if self.mode == "min":
-            return current < self.best - self.threshold
-        if self.threshold_mode == "rel":
-            return current > self.best * (self.threshold + 1.0)
-        return current > self.best + self.threshold
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        if not isinstance(getattr(self.model.optimizer, "_learning_rate", None), keras.Variable):
-            raise TypeError(
-                "this callback sets the optimizer's learning rate: build the optimizer with a "
-                "float learning_rate, not a LearningRateSchedule"
-            )
-
-    def step(self, current: float) -> None:
-        """One epoch of torch's ReduceLROnPlateau.step(metric)."""
-        self.last_epoch += 1
-        if self.is_better(current):
-            self.best = current
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0
-        if self.num_bad_epochs > self.patience:
-            old_lr = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            new_lr = max(old_lr * self.factor, self.min_lr)
-            if old_lr - new_lr > self.eps:
-                self.model.optimizer.learning_rate = new_lr
-                if self.verbose:
-                    print(f"\nepoch {self.last_epoch}: learning rate reduced to {new_lr:.4e}")
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        logs = logs or {}
-        if self.monitor not in logs:
-            available = ", ".join(sorted(logs)) or "none"
-            raise KeyError(
-                f"monitored metric {self.monitor!r} was not logged this epoch "
-                f"(logged: {available}); pass validation_data to fit() or set monitor="
-            )
-        # Keras's convention (its ReduceLROnPlateau, LearningRateScheduler): the logged rate is
-        # the one this epoch trained with, next to this epoch's metrics.
-        learning_rate = self.model.optimizer.learning_rate
-        logs["learning_rate"] = float(ops.convert_to_numpy(learning_rate))
-        self.step(float(logs[self.monitor]))
-
-    def get_config(self) -> dict[str, Any]:
-        return {**self.schedule_params, "monitor": self.monitor, "verbose": self.verbose}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> PlateauValLoss:
-        return cls(**config)
-
-
-# --- plateau_val_accuracy -------------------------------------------------------------------------
-
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class PlateauValAccuracy(keras.callbacks.Callback):
-    """``plateau_val_accuracy`` as a Keras callback with torch's ReduceLROnPlateau semantics:
-    reads ``monitor`` at each epoch end and sets the optimizer's learning rate.
-
-    Divide the rate by 10 when validation accuracy has not improved by at least 0.001
-    (absolute) for 10 epochs, then wait 2 epochs before watching again.
-
-    Counter t: epochs.
-
-    Formula::
-
-        ReduceLROnPlateau(mode=max, factor=0.1, patience=10, threshold=0.001,
-                threshold_mode=abs, cooldown=2, min_lr=0.0, eps=1e-08, monitor=val_accuracy,
-                warmup_steps=0, warmup_start_factor=0.0)
-            = linear warmup for warmup_steps ticks, then torch's ReduceLROnPlateau state machine
-              over the metrics from tick warmup_steps on
-
-    The optimizer must be built with a float learning rate (a schedule object cannot be
-    reduced). NaN metrics count as bad epochs, as in torch.
-
-    Spec (plateau in plateau.yaml)::
-
-        plateau_val_accuracy:
-          description: >-
-            Divide the rate by 10 when validation accuracy has not improved by at least
-            0.001 (absolute) for 10 epochs, then wait 2 epochs before watching again.
-          lr: 0.1
-          unit: epoch
-          schedule:
-            kind: ReduceLROnPlateau
-            mode: max
-            factor: 0.1
-            patience: 10
-            threshold: 0.001
-            threshold_mode: abs
-            cooldown: 2
-            monitor: val_accuracy
-    """
-
-    def __init__(self, *, monitor: str = "val_accuracy", verbose: int = 0) -> None:
-        super().__init__()
-        #: The keyword arguments, for get_config (a setting may share a param's name).
-        self.schedule_params: dict[str, float] = {
-        }
-        self.monitor = monitor
-        self.verbose = verbose
-        self.mode = "max"
-        self.factor = 0.1
-        self.patience = 10
-        self.threshold = 0.001
-        self.threshold_mode = "abs"
-        self.cooldown = 2
-        self.min_lr = 0.0
-        self.eps = 1e-08
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the best metric, the bad epochs and the cooldown, as at construction."""
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.num_bad_epochs = 0
-        self.cooldown_counter = 0
-        self.last_epoch = 0
-
-    def is_better(self, current: float) -> bool:
-        """torch's rule; NaN is never better (comparisons with NaN are False)."""
-        if self.mode == "min" and self.threshold_mode == "rel":
-            return current < self.best * (1.0 - self.threshold)
-        if self.mode == "min":
-            return current < self.best - self.threshold
-        if self.threshold_mode == "rel":
-            return current > self.best * (self.threshold + 1.0)
-        return current > self.best + self.threshold
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        if not isinstance(getattr(self.model.optimizer, "_learning_rate", None), keras.Variable):
-            raise TypeError(
-                "this callback sets the optimizer's learning rate: build the optimizer with a "
-                "float learning_rate, not a LearningRateSchedule"
-            )
-
-    def step(self, current: float) -> None:
-        """One epoch of torch's ReduceLROnPlateau.step(metric)."""
-        self.last_epoch += 1
-        if self.is_better(current):
-            self.best = current
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0
-        if self.num_bad_epochs > self.patience:
-            old_lr = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            new_lr = max(old_lr * self.factor, self.min_lr)
-            if old_lr - new_lr > self.eps:
-                self.model.optimizer.learning_rate = new_lr
-                if self.verbose:
-                    print(f"\nepoch {self.last_epoch}: learning rate reduced to {new_lr:.4e}")
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        logs = logs or {}
-        if self.monitor not in logs:
-            available = ", ".join(sorted(logs)) or "none"
-            raise KeyError(
-                f"monitored metric {self.monitor!r} was not logged this epoch "
-                f"(logged: {available}); pass validation_data to fit() or set monitor="
-            )
-        # Keras's convention (its ReduceLROnPlateau, LearningRateScheduler): the logged rate is
-        # the one this epoch trained with, next to this epoch's metrics.
-        learning_rate = self.model.optimizer.learning_rate
-        logs["learning_rate"] = float(ops.convert_to_numpy(learning_rate))
-        self.step(float(logs[self.monitor]))
-
-    def get_config(self) -> dict[str, Any]:
-        return {**self.schedule_params, "monitor": self.monitor, "verbose": self.verbose}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> PlateauValAccuracy:
-        return cls(**config)
-
-
-# --- plateau_warmup -------------------------------------------------------------------------------
-
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class PlateauWarmup(keras.callbacks.Callback):
-    """``plateau_warmup`` as a Keras callback with torch's ReduceLROnPlateau semantics: reads
-    ``monitor`` at each epoch end and sets the optimizer's learning rate.
-
-    Warm up linearly from 0.01 to 0.1 over 5 epochs (their validation losses are ignored),
-    then halve the rate when the validation loss has not improved for 3 epochs.
-
-    Counter t: epochs.
-
-    Formula::
-
-        ReduceLROnPlateau(mode=min, factor=0.5, patience=3, threshold=0.0001,
-                threshold_mode=rel, cooldown=0, min_lr=0.0, eps=1e-08, monitor=val_loss,
-                warmup_steps=5, warmup_start_factor=0.1)
-            = linear warmup for warmup_steps ticks, then torch's ReduceLROnPlateau state machine
-              over the metrics from tick warmup_steps on
-
-    The optimizer must be built with a float learning rate (a schedule object cannot be
-    reduced). NaN metrics count as bad epochs, as in torch.
-
-    Spec (plateau in plateau.yaml)::
-
-        plateau_warmup:
-          description: >-
-            Warm up linearly from 0.01 to 0.1 over 5 epochs (their validation losses
-            are ignored), then halve the rate when the validation loss has not
-            improved for 3 epochs.
-          lr: 0.1
-          unit: epoch
-          schedule:
-            kind: ReduceLROnPlateau
-            warmup_steps: 5
-            warmup_start_factor: 0.1
-            factor: 0.5
-            patience: 3
-            monitor: val_loss
-    """
-
-    def __init__(self, *, monitor: str = "val_loss", verbose: int = 0) -> None:
-        super().__init__()
-        #: The keyword arguments, for get_config (a setting may share a param's name).
-        self.schedule_params: dict[str, float] = {
-        }
-        self.monitor = monitor
-        self.verbose = verbose
-        self.mode = "min"
-        self.factor = 0.5
-        self.patience = 3
-        self.threshold = 0.0001
-        self.threshold_mode = "rel"
-        self.cooldown = 0
-        self.min_lr = 0.0
-        self.eps = 1e-08
-        #: Linear warmup over the epochs ``0 .. warmup_steps - 1`` (Keras's epoch index, so
-        #: ``fit(initial_epoch=k)`` resumes it), ending at the spec's lr.
-        self.warmup_steps = 5
-        self.warmup_start_factor = 0.1
-        self.warmup_lr = 0.1
-        self.reset()
+    monitor: str
+    verbose: int
+    mode: str
+    factor: float
+    patience: int
+    threshold: float
+    threshold_mode: str
+    cooldown: int
+    min_lr: float
+    eps: float
+    #: Epochs of linear warmup before the plateau (0: none), from ``warmup_start_factor`` of
+    #: ``warmup_lr`` up to ``warmup_lr``.
+    warmup_steps: int = 0
+    warmup_start_factor: float = 1.0
+    warmup_lr: float = 0.0
 
     def reset(self) -> None:
         """Forget the best metric, the bad epochs and the cooldown, as at construction."""
@@ -423,6 +126,206 @@ class PlateauWarmup(keras.callbacks.Callback):
             self.last_epoch = epoch + 1  # a warmup epoch: its metric is ignored
             return
         self.step(float(logs[self.monitor]))
+
+
+# --- plateau_val_loss -----------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PlateauValLoss(_ReduceLROnPlateau):
+    """``plateau_val_loss`` as a Keras callback with torch's ReduceLROnPlateau semantics: reads
+    ``monitor`` at each epoch end and sets the optimizer's learning rate.
+
+    Halve the rate when the validation loss has not improved for 5 epochs.
+
+    Counter t: epochs.
+
+    Formula::
+
+        ReduceLROnPlateau(mode=min, factor=0.5, patience=5, threshold=0.0001,
+                threshold_mode=rel, cooldown=0, min_lr=1e-06, eps=1e-08, monitor=val_loss,
+                warmup_steps=0, warmup_start_factor=0.0)
+            = linear warmup for warmup_steps ticks, then torch's ReduceLROnPlateau state machine
+              over the metrics from tick warmup_steps on
+
+    The optimizer must be built with a float learning rate (a schedule object cannot be
+    reduced). NaN metrics count as bad epochs, as in torch.
+
+    Spec (plateau in plateau.yaml)::
+
+        plateau_val_loss:
+          description: >-
+            Halve the rate when the validation loss has not improved for 5 epochs.
+          lr: 0.001
+          unit: epoch
+          schedule:
+            kind: ReduceLROnPlateau
+            mode: min
+            factor: 0.5
+            patience: 5
+            threshold: 1.0e-4
+            threshold_mode: rel
+            cooldown: 0
+            min_lr: 1.0e-6
+            monitor: val_loss
+    """
+
+    def __init__(self, *, monitor: str = "val_loss", verbose: int = 0) -> None:
+        super().__init__()
+        #: The keyword arguments, for get_config (a setting may share a param's name).
+        self.schedule_params: dict[str, float] = {
+        }
+        self.monitor = monitor
+        self.verbose = verbose
+        self.mode = "min"
+        self.factor = 0.5
+        self.patience = 5
+        self.threshold = 0.0001
+        self.threshold_mode = "rel"
+        self.cooldown = 0
+        self.min_lr = 1e-06
+        self.eps = 1e-08
+        self.reset()
+
+    def get_config(self) -> dict[str, Any]:
+        return {**self.schedule_params, "monitor": self.monitor, "verbose": self.verbose}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> PlateauValLoss:
+        return cls(**config)
+
+
+# --- plateau_val_accuracy -------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PlateauValAccuracy(_ReduceLROnPlateau):
+    """``plateau_val_accuracy`` as a Keras callback with torch's ReduceLROnPlateau semantics:
+    reads ``monitor`` at each epoch end and sets the optimizer's learning rate.
+
+    Divide the rate by 10 when validation accuracy has not improved by at least 0.001
+    (absolute) for 10 epochs, then wait 2 epochs before watching again.
+
+    Counter t: epochs.
+
+    Formula::
+
+        ReduceLROnPlateau(mode=max, factor=0.1, patience=10, threshold=0.001,
+                threshold_mode=abs, cooldown=2, min_lr=0.0, eps=1e-08, monitor=val_accuracy,
+                warmup_steps=0, warmup_start_factor=0.0)
+            = linear warmup for warmup_steps ticks, then torch's ReduceLROnPlateau state machine
+              over the metrics from tick warmup_steps on
+
+    The optimizer must be built with a float learning rate (a schedule object cannot be
+    reduced). NaN metrics count as bad epochs, as in torch.
+
+    Spec (plateau in plateau.yaml)::
+
+        plateau_val_accuracy:
+          description: >-
+            Divide the rate by 10 when validation accuracy has not improved by at least
+            0.001 (absolute) for 10 epochs, then wait 2 epochs before watching again.
+          lr: 0.1
+          unit: epoch
+          schedule:
+            kind: ReduceLROnPlateau
+            mode: max
+            factor: 0.1
+            patience: 10
+            threshold: 0.001
+            threshold_mode: abs
+            cooldown: 2
+            monitor: val_accuracy
+    """
+
+    def __init__(self, *, monitor: str = "val_accuracy", verbose: int = 0) -> None:
+        super().__init__()
+        #: The keyword arguments, for get_config (a setting may share a param's name).
+        self.schedule_params: dict[str, float] = {
+        }
+        self.monitor = monitor
+        self.verbose = verbose
+        self.mode = "max"
+        self.factor = 0.1
+        self.patience = 10
+        self.threshold = 0.001
+        self.threshold_mode = "abs"
+        self.cooldown = 2
+        self.min_lr = 0.0
+        self.eps = 1e-08
+        self.reset()
+
+    def get_config(self) -> dict[str, Any]:
+        return {**self.schedule_params, "monitor": self.monitor, "verbose": self.verbose}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> PlateauValAccuracy:
+        return cls(**config)
+
+
+# --- plateau_warmup -------------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PlateauWarmup(_ReduceLROnPlateau):
+    """``plateau_warmup`` as a Keras callback with torch's ReduceLROnPlateau semantics: reads
+    ``monitor`` at each epoch end and sets the optimizer's learning rate.
+
+    Warm up linearly from 0.01 to 0.1 over 5 epochs (their validation losses are ignored),
+    then halve the rate when the validation loss has not improved for 3 epochs.
+
+    Counter t: epochs.
+
+    Formula::
+
+        ReduceLROnPlateau(mode=min, factor=0.5, patience=3, threshold=0.0001,
+                threshold_mode=rel, cooldown=0, min_lr=0.0, eps=1e-08, monitor=val_loss,
+                warmup_steps=5, warmup_start_factor=0.1)
+            = linear warmup for warmup_steps ticks, then torch's ReduceLROnPlateau state machine
+              over the metrics from tick warmup_steps on
+
+    The optimizer must be built with a float learning rate (a schedule object cannot be
+    reduced). NaN metrics count as bad epochs, as in torch.
+
+    Spec (plateau in plateau.yaml)::
+
+        plateau_warmup:
+          description: >-
+            Warm up linearly from 0.01 to 0.1 over 5 epochs (their validation losses
+            are ignored), then halve the rate when the validation loss has not
+            improved for 3 epochs.
+          lr: 0.1
+          unit: epoch
+          schedule:
+            kind: ReduceLROnPlateau
+            warmup_steps: 5
+            warmup_start_factor: 0.1
+            factor: 0.5
+            patience: 3
+            monitor: val_loss
+    """
+
+    def __init__(self, *, monitor: str = "val_loss", verbose: int = 0) -> None:
+        super().__init__()
+        #: The keyword arguments, for get_config (a setting may share a param's name).
+        self.schedule_params: dict[str, float] = {
+        }
+        self.monitor = monitor
+        self.verbose = verbose
+        self.mode = "min"
+        self.factor = 0.5
+        self.patience = 3
+        self.threshold = 0.0001
+        self.threshold_mode = "rel"
+        self.cooldown = 0
+        self.min_lr = 0.0
+        self.eps = 1e-08
+        #: Linear warmup over the epochs ``0 .. warmup_steps - 1`` (Keras's epoch index, so
+        #: ``fit(initial_epoch=k)`` resumes it), ending at the spec's lr.
+        self.warmup_steps = 5
+        self.warmup_start_factor = 0.1
+        self.warmup_lr = 0.1
+        self.reset()
 
     def get_config(self) -> dict[str, Any]:
         return {**self.schedule_params, "monitor": self.monitor, "verbose": self.verbose}

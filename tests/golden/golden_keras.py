@@ -123,6 +123,100 @@ def _fit_int32(schedule: str, arguments: dict[str, Any], constants: Any, names: 
                 )
 
 
+class _ReduceLROnPlateau(keras.callbacks.Callback):
+    """torch's ReduceLROnPlateau state machine as a Keras callback, shared by the plateau
+    schedules of this module: each subclass sets the settings (and any warmup) in ``__init__``."""
+
+    monitor: str
+    verbose: int
+    mode: str
+    factor: float
+    patience: int
+    threshold: float
+    threshold_mode: str
+    cooldown: int
+    min_lr: float
+    eps: float
+    #: Epochs of linear warmup before the plateau (0: none), from ``warmup_start_factor`` of
+    #: ``warmup_lr`` up to ``warmup_lr``.
+    warmup_steps: int = 0
+    warmup_start_factor: float = 1.0
+    warmup_lr: float = 0.0
+
+    def reset(self) -> None:
+        """Forget the best metric, the bad epochs and the cooldown, as at construction."""
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+
+    def is_better(self, current: float) -> bool:
+        """torch's rule; NaN is never better (comparisons with NaN are False)."""
+        if self.mode == "min" and self.threshold_mode == "rel":
+            return current < self.best * (1.0 - self.threshold)
+        if self.mode == "min":
+            return current < self.best - self.threshold
+        if self.threshold_mode == "rel":
+            return current > self.best * (self.threshold + 1.0)
+        return current > self.best + self.threshold
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if not isinstance(getattr(self.model.optimizer, "_learning_rate", None), keras.Variable):
+            raise TypeError(
+                "this callback sets the optimizer's learning rate: build the optimizer with a "
+                "float learning_rate, not a LearningRateSchedule"
+            )
+
+    def step(self, current: float) -> None:
+        """One epoch of torch's ReduceLROnPlateau.step(metric)."""
+        self.last_epoch += 1
+        if self.is_better(current):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            old_lr = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            new_lr = max(old_lr * self.factor, self.min_lr)
+            if old_lr - new_lr > self.eps:
+                self.model.optimizer.learning_rate = new_lr
+                if self.verbose:
+                    print(f"\nepoch {self.last_epoch}: learning rate reduced to {new_lr:.4e}")
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+
+    def warmup_rate(self, epoch: int) -> float:
+        """The warmup's rate at ``epoch <= warmup_steps`` (the spec's lr at ``warmup_steps``)."""
+        f = self.warmup_start_factor
+        return self.warmup_lr * (f + (1.0 - f) * epoch / self.warmup_steps)
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """During the warmup (and at its last tick, ``epoch == warmup_steps``) set the rate the
+        epoch trains with; from then on the plateau owns it."""
+        if epoch <= self.warmup_steps and self.warmup_steps > 0:
+            self.model.optimizer.learning_rate = self.warmup_rate(epoch)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        if self.monitor not in logs:
+            available = ", ".join(sorted(logs)) or "none"
+            raise KeyError(
+                f"monitored metric {self.monitor!r} was not logged this epoch "
+                f"(logged: {available}); pass validation_data to fit() or set monitor="
+            )
+        # Keras's convention (its ReduceLROnPlateau, LearningRateScheduler): the logged rate is
+        # the one this epoch trained with, next to this epoch's metrics.
+        learning_rate = self.model.optimizer.learning_rate
+        logs["learning_rate"] = float(ops.convert_to_numpy(learning_rate))
+        if epoch < self.warmup_steps:
+            self.last_epoch = epoch + 1  # a warmup epoch: its metric is ignored
+            return
+        self.step(float(logs[self.monitor]))
+
+
 # --- warmup_cosine --------------------------------------------------------------------------------
 
 
@@ -440,7 +534,7 @@ def _Plateau_constants(*, patience: float = 5) -> _Plateau_Constants:
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class Plateau(keras.callbacks.Callback):
+class Plateau(_ReduceLROnPlateau):
     """``plateau`` as a Keras callback with torch's ReduceLROnPlateau semantics: reads
     ``monitor`` at each epoch end and sets the optimizer's learning rate.
 
@@ -486,65 +580,6 @@ class Plateau(keras.callbacks.Callback):
         self.min_lr = 0.0
         self.eps = 1e-08
         self.reset()
-
-    def reset(self) -> None:
-        """Forget the best metric, the bad epochs and the cooldown, as at construction."""
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.num_bad_epochs = 0
-        self.cooldown_counter = 0
-        self.last_epoch = 0
-
-    def is_better(self, current: float) -> bool:
-        """torch's rule; NaN is never better (comparisons with NaN are False)."""
-        if self.mode == "min" and self.threshold_mode == "rel":
-            return current < self.best * (1.0 - self.threshold)
-        if self.mode == "min":
-            return current < self.best - self.threshold
-        if self.threshold_mode == "rel":
-            return current > self.best * (self.threshold + 1.0)
-        return current > self.best + self.threshold
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        if not isinstance(getattr(self.model.optimizer, "_learning_rate", None), keras.Variable):
-            raise TypeError(
-                "this callback sets the optimizer's learning rate: build the optimizer with a "
-                "float learning_rate, not a LearningRateSchedule"
-            )
-
-    def step(self, current: float) -> None:
-        """One epoch of torch's ReduceLROnPlateau.step(metric)."""
-        self.last_epoch += 1
-        if self.is_better(current):
-            self.best = current
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0
-        if self.num_bad_epochs > self.patience:
-            old_lr = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            new_lr = max(old_lr * self.factor, self.min_lr)
-            if old_lr - new_lr > self.eps:
-                self.model.optimizer.learning_rate = new_lr
-                if self.verbose:
-                    print(f"\nepoch {self.last_epoch}: learning rate reduced to {new_lr:.4e}")
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        logs = logs or {}
-        if self.monitor not in logs:
-            available = ", ".join(sorted(logs)) or "none"
-            raise KeyError(
-                f"monitored metric {self.monitor!r} was not logged this epoch "
-                f"(logged: {available}); pass validation_data to fit() or set monitor="
-            )
-        # Keras's convention (its ReduceLROnPlateau, LearningRateScheduler): the logged rate is
-        # the one this epoch trained with, next to this epoch's metrics.
-        learning_rate = self.model.optimizer.learning_rate
-        logs["learning_rate"] = float(ops.convert_to_numpy(learning_rate))
-        self.step(float(logs[self.monitor]))
 
     def get_config(self) -> dict[str, Any]:
         return {**self.schedule_params, "monitor": self.monitor, "verbose": self.verbose}
